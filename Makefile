@@ -1,0 +1,77 @@
+# Awaiting-death. `make run` serves the service, `make test` checks everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+export PORT
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+PY := $(CURDIR)/.venv/bin/python
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+# Pin the interpreter the lock was made for when the machine has it; uv falls back to
+# any Python >= 3.11 it finds.
+export UV_PYTHON_PREFERENCE := only-system
+
+.PHONY: help run test lint types migrations-check pytest install python-deps front-end \
+        messages static bench clean
+
+help:
+	@echo "make run    serve on http://127.0.0.1:$(PORT) (web, worker, beat)"
+	@echo "make test   ruff, pyrefly, migrations check, pytest"
+	@echo "make bench  speed and memory against reference tools"
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m pip install --quiet --disable-pip-version-check --target $(CURDIR)/.tools uv
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+python-deps: .venv/.synced
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Built files of the npm packages, copied where collectstatic finds them (never committed).
+var/vendor/.copied: node_modules/.installed
+	rm -rf var/vendor && mkdir -p var/vendor/bootstrap var/vendor/bootstrap-icons var/vendor/chart.js
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css* node_modules/bootstrap/dist/js/bootstrap.bundle.min.js* var/vendor/bootstrap/
+	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts var/vendor/bootstrap-icons/
+	cp node_modules/chart.js/dist/chart.umd.min.js* var/vendor/chart.js/
+	@touch $@
+
+front-end: var/vendor/.copied
+
+messages: python-deps
+	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+		$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0; fi
+
+static: python-deps front-end messages
+	@$(PY) manage.py collectstatic --noinput -v0
+
+install: python-deps static
+
+run: install
+	@$(PY) manage.py migrate --noinput -v0
+	@exec $(PY) -m config.serve
+
+lint: python-deps
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+types: python-deps
+	$(UV) run --frozen pyrefly check
+
+migrations-check: python-deps
+	$(UV) run --frozen python manage.py makemigrations --check --dry-run
+
+pytest: install
+	bash tests/run.sh
+
+test: lint types migrations-check pytest
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf var/static var/vendor var/test.sqlite3* .pytest_cache

@@ -1,0 +1,173 @@
+"""Shapes of the archive API: input serializers validate, output ones render the contract."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import serializers
+
+from archives.models import Archive, ArchiveFile
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
+MAX_DESCRIPTION = 10_000
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a typo is a 400 and not silently ignored."""
+
+    def validate(self, attrs: dict) -> dict:
+        known = set(self.fields)
+        unknown = sorted(set(self.initial_data) - known) if hasattr(self, "initial_data") else []
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown field."] for name in unknown}, code="unknown_field"
+            )
+        return attrs
+
+
+def _ttl_field(*, required: bool) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=required,
+        min_value=60,
+        max_value=settings.ARCHIVE_MAX_TTL,
+        help_text="Lifetime in seconds from now.",
+    )
+
+
+def _limit_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=settings.ARCHIVE_MAX_DOWNLOADS,
+        help_text="Downloads allowed; null for no limit.",
+    )
+
+
+class ArchiveCreateSerializer(StrictSerializer):
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        allow_empty=False,
+        help_text="The files, one part each.",
+    )
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
+    )
+    password = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    ttl = _ttl_field(required=False)
+    max_downloads = _limit_field()
+
+
+class ArchiveUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION, required=False, allow_blank=True
+    )
+    password = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="An empty string removes the password.",
+    )
+    ttl = _ttl_field(required=False)
+    max_downloads = _limit_field()
+
+
+class ArchiveFileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ArchiveFile
+        fields = ["name", "size", "sha256"]
+
+
+class PublicArchiveSerializer(serializers.ModelSerializer):
+    """What anyone holding the link sees: nothing about the owner."""
+
+    status = serializers.SerializerMethodField()
+    files = ArchiveFileSerializer(many=True, read_only=True)
+    has_password = serializers.BooleanField(read_only=True)
+    downloads_left = serializers.IntegerField(read_only=True, allow_null=True)
+    share_url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Archive
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "status",
+            "progress",
+            "error",
+            "size",
+            "sha256",
+            "files",
+            "has_password",
+            "expires_at",
+            "max_downloads",
+            "downloads_left",
+            "share_url",
+            "download_url",
+            "created_at",
+        ]
+
+    def get_status(self, archive: Archive) -> str:
+        return archive.public_status(now=self.context.get("now") or timezone.now())
+
+    def _absolute(self, path: str) -> str:
+        request: Request | None = self.context.get("request")
+        if request is not None:
+            return request.build_absolute_uri(path)
+        return f"{settings.SITE_URL}{path}"
+
+    def get_share_url(self, archive: Archive) -> str:
+        return self._absolute(reverse("archives:share", args=[archive.slug]))
+
+    def get_download_url(self, archive: Archive) -> str:
+        return self._absolute(reverse("archives-api:share-download", args=[archive.slug]))
+
+
+class ArchiveSerializer(PublicArchiveSerializer):
+    """The owner's view of an archive, the contract of DESIGN section 3."""
+
+    class Meta(PublicArchiveSerializer.Meta):
+        fields = ["id", *PublicArchiveSerializer.Meta.fields, "download_count"]
+
+
+class DownloadSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    ip = serializers.IPAddressField(allow_null=True)
+    referer = serializers.CharField()
+    user_agent = serializers.CharField()
+
+
+class DayCountSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    downloads = serializers.IntegerField()
+
+
+class RefererCountSerializer(serializers.Serializer):
+    referer = serializers.CharField()
+    downloads = serializers.IntegerField()
+
+
+class StatsSerializer(serializers.Serializer):
+    total_downloads = serializers.IntegerField()
+    days = DayCountSerializer(many=True)
+    top_referrers = RefererCountSerializer(many=True)
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=365, default=30)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()

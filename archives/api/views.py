@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.auth import authenticated_user
+from archives.api.serializers import (
+    ArchiveCreateSerializer,
+    ArchiveSerializer,
+    ArchiveUpdateSerializer,
+    DownloadSerializer,
+    ErrorSerializer,
+    PublicArchiveSerializer,
+    StatsQuerySerializer,
+    StatsSerializer,
+)
+from archives.delivery import Prefetch, Refusal, deliver_archive
+from archives.downloads import Outcome
+from archives.models import Archive
+from archives.services import create_archive, delete_archive, get_owned_archive, update_archive
+from archives.stats import archive_stats
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpResponseBase
+    from rest_framework.request import Request
+
+
+class ArchiveViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ArchiveSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Archive]:
+        return Archive.objects.owned_by(authenticated_user(self.request)).prefetch_related("files")
+
+    def get_object(self) -> Archive:
+        return get_owned_archive(authenticated_user(self.request), self.kwargs["pk"])
+
+    @extend_schema(request={"multipart/form-data": ArchiveCreateSerializer})
+    def create(self, request: Request) -> Response:
+        serializer = ArchiveCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        files = data["files"]
+        archive = create_archive(
+            authenticated_user(request),
+            files=files,
+            name=data.get("name") or _name_from(files[0].name),
+            description=data["description"],
+            password=data["password"],
+            ttl=data.get("ttl") or _default_ttl(),
+            max_downloads=data.get("max_downloads"),
+            now=timezone.now(),
+        )
+        archive = Archive.objects.prefetch_related("files").get(pk=archive.pk)
+        body = ArchiveSerializer(archive, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ArchiveUpdateSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        archive = self.get_object()
+        serializer = ArchiveUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        archive = update_archive(archive, now=timezone.now(), **serializer.validated_data)
+        return Response(ArchiveSerializer(archive, context=self.get_serializer_context()).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        delete_archive(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(parameters=[StatsQuerySerializer], responses=StatsSerializer)
+    @action(detail=True, methods=["get"])
+    def stats(self, request: Request, pk: str) -> Response:
+        archive = self.get_object()
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        stats = archive_stats(archive, days=query.validated_data["days"], now=timezone.now())
+        return Response(StatsSerializer(stats).data)
+
+    @extend_schema(responses=DownloadSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def downloads(self, request: Request, pk: str) -> Response:
+        archive = self.get_object()
+        page = self.paginate_queryset(archive.downloads.all())
+        return self.get_paginated_response(DownloadSerializer(page, many=True).data)
+
+
+def _name_from(filename: str | None) -> str:
+    stem = (filename or "").rsplit("/", 1)[-1].rsplit(".", 1)[0].strip()
+    return (stem or "archive")[:200]
+
+
+def _default_ttl() -> int:
+    return settings.ARCHIVE_DEFAULT_TTL
+
+
+class ShareView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: PublicArchiveSerializer, 404: ErrorSerializer}, auth=[])
+    def get(self, request: Request, slug: str) -> Response:
+        archive = get_object_or_404(Archive.objects.prefetch_related("files"), slug=slug)
+        return Response(PublicArchiveSerializer(archive, context={"request": request}).data)
+
+
+REFUSAL_DETAIL = {
+    Outcome.NOT_READY: "The archive is not ready: it is {status}.",
+    Outcome.PASSWORD_REQUIRED: "This archive needs a password: send it in X-Archive-Password.",
+    Outcome.WRONG_PASSWORD: "Wrong password.",
+    Outcome.THROTTLED: "Too many wrong passwords: try again in {retry_after} seconds.",
+    Outcome.EXPIRED: "The archive expired at {expires_at}.",
+    Outcome.LIMIT_REACHED: "The download limit of this archive is reached.",
+}
+
+
+class ShareDownloadView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("X-Archive-Password", str, OpenApiParameter.HEADER),
+            OpenApiParameter("X-Download-Grant", str, OpenApiParameter.HEADER),
+            OpenApiParameter("Range", str, OpenApiParameter.HEADER),
+        ],
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
+            (206, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            410: ErrorSerializer,
+            416: None,
+            429: ErrorSerializer,
+            503: ErrorSerializer,
+        },
+        auth=[],
+    )
+    def get(self, request: Request, slug: str) -> HttpResponseBase:
+        archive = get_object_or_404(Archive, slug=slug)
+        password = request.headers.get("X-Archive-Password")
+        result = deliver_archive(request._request, archive, password=password)
+        if isinstance(result, Prefetch):
+            return Response(
+                {"detail": "Prefetches and link previews are not served; open the link."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        if isinstance(result, Refusal):
+            return _refusal_response(archive, result)
+        return result
+
+
+def _refusal_response(archive: Archive, refusal: Refusal) -> Response:
+    decision = refusal.decision
+    body: dict[str, object] = {
+        "detail": REFUSAL_DETAIL[decision.outcome].format(
+            status=archive.status,
+            retry_after=decision.retry_after,
+            expires_at=archive.expires_at.isoformat(),
+        ),
+        "reason": decision.outcome.value,
+    }
+    headers = {}
+    if decision.outcome is Outcome.NOT_READY:
+        body.update(status=archive.status, progress=archive.progress, error=archive.error)
+    elif decision.outcome is Outcome.EXPIRED:
+        body["expires_at"] = archive.expires_at.isoformat()
+    elif decision.outcome is Outcome.THROTTLED:
+        body["retry_after"] = decision.retry_after
+        headers["Retry-After"] = str(decision.retry_after)
+    return Response(body, status=refusal.status, headers=headers)

@@ -1,0 +1,203 @@
+"""The download rules: who may download an archive now, and counting it when they do.
+
+``check_download`` is the one decision the share page and the share API turn into HTML or
+JSON. ``record_download`` claims one download with a conditional UPDATE, so N parallel
+requests against a limit of k give exactly k downloads.
+
+A counted download returns a *grant*: a signed token naming the archive and the download,
+valid ``DOWNLOAD_GRANT_TTL`` seconds. A request that carries it (header
+``X-Download-Grant`` or the grant cookie the page sets) resumes that download with
+``Range`` without being counted again; it still needs the password and a live archive. A
+request without it is a new download and uses one up, ranged or not, so once the limit is
+used no byte can be had without a grant.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from archives.models import Archive, Download, PasswordFailure, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+GRANT_SALT = "archives.download-grant"
+MAX_HEADER_LENGTH = 512
+
+
+class Outcome(enum.Enum):
+    ALLOWED = "allowed"
+    NOT_READY = "not_ready"
+    PASSWORD_REQUIRED = "password_required"
+    WRONG_PASSWORD = "wrong_password"
+    THROTTLED = "throttled"
+    EXPIRED = "expired"
+    LIMIT_REACHED = "limit_reached"
+
+
+@dataclass(frozen=True)
+class DownloadDecision:
+    outcome: Outcome
+    # Seconds until a throttled client may try again.
+    retry_after: int | None = None
+    # The request carries a valid grant: it resumes a counted download.
+    is_resume: bool = False
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is Outcome.ALLOWED
+
+
+def client_ip(meta: Mapping[str, object]) -> str:
+    """The client's address: ``REMOTE_ADDR``, or from ``X-Forwarded-For`` when the request
+    came through a proxy in ``TRUSTED_PROXIES``.
+
+    The forwarded chain is read from the right, skipping trusted proxies, so a client
+    cannot choose its address by sending the header itself.
+    """
+    remote = str(meta.get("REMOTE_ADDR") or "")
+    if not _is_trusted(remote):
+        return remote
+    forwarded = str(meta.get("HTTP_X_FORWARDED_FOR") or "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            address = str(ipaddress.ip_address(hop))
+        except ValueError:
+            return remote
+        if not _is_trusted(address):
+            return address
+    return remote
+
+
+def _is_trusted(address: str) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in settings.TRUSTED_PROXIES)
+
+
+def issue_grant(archive: Archive, *, download_id: int) -> str:
+    return signing.dumps({"a": archive.pk, "d": download_id}, salt=GRANT_SALT, compress=True)
+
+
+def is_valid_grant(archive: Archive, grant: str | None) -> bool:
+    if not grant:
+        return False
+    try:
+        data = signing.loads(grant, salt=GRANT_SALT, max_age=settings.DOWNLOAD_GRANT_TTL)
+    except signing.BadSignature:
+        return False
+    return isinstance(data, dict) and data.get("a") == archive.pk
+
+
+def throttled_for(archive: Archive, *, client: str, now: datetime) -> int | None:
+    """Seconds the client must wait after too many wrong passwords, or None."""
+    window = timedelta(seconds=settings.PASSWORD_ATTEMPTS_WINDOW)
+    row = (
+        PasswordFailure.objects.filter(
+            archive=archive,
+            client=client,
+            window_start__gt=now - window,
+            failures__gte=settings.PASSWORD_ATTEMPTS_LIMIT,
+        )
+        .only("window_start")
+        .first()
+    )
+    if row is None:
+        return None
+    return max(int((row.window_start + window - now).total_seconds()) + 1, 1)
+
+
+def record_password_failure(archive: Archive, *, client: str, now: datetime) -> None:
+    """Count one wrong password; exact under parallel requests (conditional UPDATEs)."""
+    window_start = now - timedelta(seconds=settings.PASSWORD_ATTEMPTS_WINDOW)
+    rows = PasswordFailure.objects.filter(archive=archive, client=client)
+    if rows.filter(window_start__gt=window_start).update(failures=F("failures") + 1):
+        return
+    # No row, or its window has passed: start a new window, unless a parallel request
+    # just did (then count on it).
+    if rows.filter(window_start__lte=window_start).update(window_start=now, failures=1):
+        return
+    try:
+        with transaction.atomic():
+            PasswordFailure.objects.create(
+                archive=archive, client=client, window_start=now, failures=1
+            )
+    except IntegrityError:
+        rows.update(failures=F("failures") + 1)
+
+
+def check_download(
+    archive: Archive,
+    *,
+    password: str | None,
+    client: str,
+    now: datetime,
+    grant: str | None = None,
+) -> DownloadDecision:
+    """Decide whether ``client`` may download ``archive`` now.
+
+    The refusals, in order: expired (TTL passed or files purged), not ready (pending,
+    building or failed), throttled (too many wrong passwords; also for the right one),
+    password required, wrong password (counted towards the throttle), limit reached.
+    A valid ``grant`` resumes a counted download, so the limit does not apply to it.
+    """
+    if archive.status == Status.EXPIRED or archive.is_expired(now=now):
+        return DownloadDecision(Outcome.EXPIRED)
+    if archive.status != Status.READY:
+        return DownloadDecision(Outcome.NOT_READY)
+    retry_after = throttled_for(archive, client=client, now=now)
+    if retry_after is not None:
+        return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
+    if archive.has_password:
+        if not password:
+            return DownloadDecision(Outcome.PASSWORD_REQUIRED)
+        if not check_password(password, archive.password):
+            record_password_failure(archive, client=client, now=now)
+            return DownloadDecision(Outcome.WRONG_PASSWORD)
+    if is_valid_grant(archive, grant):
+        return DownloadDecision(Outcome.ALLOWED, is_resume=True)
+    if archive.is_used_up:
+        return DownloadDecision(Outcome.LIMIT_REACHED)
+    return DownloadDecision(Outcome.ALLOWED)
+
+
+def record_download(
+    archive: Archive,
+    *,
+    client: str,
+    referer: str,
+    user_agent: str,
+    now: datetime,
+) -> str | None:
+    """Count one download and log it; return its grant, or None when the limit (or the
+    lifetime) ran out since ``check_download`` said yes.
+    """
+    live = Q(max_downloads__isnull=True) | Q(download_count__lt=F("max_downloads"))
+    with transaction.atomic():
+        claimed = Archive.objects.filter(
+            live, pk=archive.pk, status=Status.READY, expires_at__gt=now
+        ).update(download_count=F("download_count") + 1)
+        if claimed != 1:
+            return None
+        download = Download.objects.create(
+            archive=archive,
+            at=now,
+            ip=client or None,
+            referer=referer[:MAX_HEADER_LENGTH],
+            user_agent=user_agent[:MAX_HEADER_LENGTH],
+        )
+    return issue_grant(archive, download_id=download.pk)

@@ -1,0 +1,73 @@
+"""The size and count limits of an upload, checked in one place before anything is stored."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import Sum
+
+from archives.models import Archive
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class LimitExceeded(Exception):
+    """An upload is over a limit; ``str()`` says which and by how much."""
+
+    def __init__(self, message: str, *, status_code: int = 413) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def format_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def used_quota(user: User) -> int:
+    """Bytes the user's archives hold in storage now (sources or built ZIP)."""
+    live = Archive.objects.filter(owner=user, purged_at__isnull=True)
+    total = live.aggregate(total=Sum("source_size"))["total"]
+    return int(total or 0)
+
+
+def check_upload_limits(user: User, *, sizes: list[int]) -> None:
+    """Raise ``LimitExceeded`` when files of ``sizes`` may not be stored for ``user``.
+
+    Checks the number of files (400), the size of each file, of the archive and of the
+    user's quota (413), in that order.
+    """
+    if not sizes:
+        raise LimitExceeded("Add at least one file.", status_code=400)
+    if len(sizes) > settings.ARCHIVE_MAX_FILES:
+        raise LimitExceeded(
+            f"Too many files: {len(sizes)}; an archive holds at most "
+            f"{settings.ARCHIVE_MAX_FILES} files (ARCHIVE_MAX_FILES).",
+            status_code=400,
+        )
+    largest = max(sizes)
+    if largest > settings.ARCHIVE_FILE_MAX_BYTES:
+        raise LimitExceeded(
+            f"A file of {format_bytes(largest)} is over the limit of "
+            f"{format_bytes(settings.ARCHIVE_FILE_MAX_BYTES)} per file (ARCHIVE_FILE_MAX_BYTES)."
+        )
+    total = sum(sizes)
+    if total > settings.ARCHIVE_MAX_BYTES:
+        raise LimitExceeded(
+            f"The files add up to {format_bytes(total)}, over the limit of "
+            f"{format_bytes(settings.ARCHIVE_MAX_BYTES)} per archive (ARCHIVE_MAX_BYTES)."
+        )
+    used = used_quota(user)
+    if used + total > settings.USER_QUOTA_BYTES:
+        raise LimitExceeded(
+            f"This upload of {format_bytes(total)} would take your storage to "
+            f"{format_bytes(used + total)}, over your quota of "
+            f"{format_bytes(settings.USER_QUOTA_BYTES)} (USER_QUOTA_BYTES). "
+            "Delete archives you no longer share to make room."
+        )

@@ -1,0 +1,188 @@
+"""Archives, the files inside them and the log of their downloads."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from accounts.models import User
+
+
+def new_token() -> str:
+    """Return an unguessable URL-safe token of 144 random bits (24 characters)."""
+    return secrets.token_urlsafe(18)
+
+
+class Status(models.TextChoices):
+    PENDING = "pending"
+    BUILDING = "building"
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class ArchiveQuerySet(models.QuerySet["Archive"]):
+    def owned_by(self, user: User) -> ArchiveQuerySet:
+        return self.filter(owner=user)
+
+    def used_up(self) -> ArchiveQuerySet:
+        return self.filter(max_downloads__isnull=False, download_count__gte=F("max_downloads"))
+
+    def expired(self, *, now: datetime) -> ArchiveQuerySet:
+        """Archives past their lifetime or with their download limit used."""
+        return self.filter(
+            Q(expires_at__lte=now)
+            | Q(max_downloads__isnull=False, download_count__gte=F("max_downloads"))
+        )
+
+    def stalled(self, *, before: datetime) -> ArchiveQuerySet:
+        """Builds queued or running whose last sign of life is older than ``before``."""
+        return self.filter(
+            Q(status=Status.BUILDING, heartbeat_at__lt=before)
+            | Q(status=Status.PENDING, queued_at__lt=before)
+        )
+
+
+if TYPE_CHECKING:
+    # What Manager.from_queryset builds at run time, spelt out for the type checker.
+    class ArchiveManager(models.Manager["Archive"], ArchiveQuerySet): ...
+else:
+    ArchiveManager = models.Manager.from_queryset(ArchiveQuerySet)
+
+
+class Archive(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=new_token, editable=False)
+    slug = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="archives"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Bytes of the uploaded sources, and of the built ZIP once ready.
+    source_size = models.BigIntegerField(default=0)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    # Storage name of the built ZIP; empty until ready and after purge.
+    zip_name = models.CharField(max_length=255, blank=True)
+    password = models.CharField(max_length=128, blank=True)
+    expires_at = models.DateTimeField()
+    max_downloads = models.PositiveIntegerField(null=True, blank=True)
+    download_count = models.PositiveIntegerField(default=0)
+    build_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ArchiveManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["status"]),
+            models.Index(fields=["expires_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="archive_progress_at_most_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)
+
+    def is_expired(self, *, now: datetime) -> bool:
+        return self.expires_at <= now
+
+    @property
+    def is_used_up(self) -> bool:
+        return self.max_downloads is not None and self.download_count >= self.max_downloads
+
+    @property
+    def downloads_left(self) -> int | None:
+        if self.max_downloads is None:
+            return None
+        return max(self.max_downloads - self.download_count, 0)
+
+    def public_status(self, *, now: datetime) -> str:
+        """The status a reader sees: ``expired`` once the lifetime or the limit is used."""
+        if self.status == Status.EXPIRED or self.is_expired(now=now) or self.is_used_up:
+            return Status.EXPIRED
+        return self.status
+
+    @property
+    def download_filename(self) -> str:
+        return f"{self.name}.zip"
+
+
+class ArchiveFile(models.Model):
+    """One uploaded file and the name it gets inside the ZIP."""
+
+    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=1024)
+    original_name = models.CharField(max_length=1024)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, blank=True)
+    # Storage name of the uploaded source; empty once the sources leave storage.
+    source_name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["archive", "position"], name="file_position_unique"),
+            models.UniqueConstraint(fields=["archive", "name"], name="file_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Download(models.Model):
+    """One counted download of an archive."""
+
+    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="downloads")
+    at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    referer = models.CharField(max_length=512, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["archive", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.archive_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PasswordFailure(models.Model):
+    """Wrong share passwords from one client for one archive within a window."""
+
+    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="+")
+    client = models.GenericIPAddressField()
+    window_start = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["archive", "client"], name="password_failure_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.failures}"

@@ -1,0 +1,114 @@
+"""Names of the members inside a ZIP: the one sanitiser every upload path goes through.
+
+A name is safe when extracting it on Linux, macOS or Windows writes exactly one file under
+the extraction folder: relative, no ``.`` or ``..`` segment, ``/`` as the only separator, no
+control or bidirectional-override characters, no characters Windows refuses, no device
+names, each segment at most 255 bytes of UTF-8, and unique ignoring case (the file systems
+of macOS and Windows are case-insensitive).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import PurePosixPath
+
+FALLBACK_NAME = "file"
+MAX_SEGMENT_BYTES = 255
+MAX_DEPTH = 32
+_WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
+_DRIVE = re.compile(r"^[A-Za-z]:$")
+_WINDOWS_DEVICES = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(10)),
+    *(f"LPT{i}" for i in range(10)),
+}
+
+
+def _clean_segment(segment: str) -> str:
+    # Cc: control characters (NUL, newline, ESC...); Cf: format characters such as the
+    # right-to-left override U+202E that makes "exe.txt" read as "txt.exe".
+    kept = "".join(ch for ch in segment if unicodedata.category(ch) not in {"Cc", "Cf"})
+    kept = _WINDOWS_FORBIDDEN.sub("_", kept)
+    # Windows drops trailing dots and spaces, so "a." and "a" would collide there.
+    kept = kept.strip().rstrip(". ")
+    if kept in {"", ".", ".."}:
+        return ""
+    if kept.split(".")[0].upper() in _WINDOWS_DEVICES:
+        kept = f"_{kept}"
+    return _truncate(kept, MAX_SEGMENT_BYTES)
+
+
+def _truncate(segment: str, limit: int) -> str:
+    """Cut ``segment`` to ``limit`` bytes of UTF-8, keeping a short extension."""
+    if len(segment.encode()) <= limit:
+        return segment
+    suffix = PurePosixPath(segment).suffix
+    if len(suffix.encode()) > 16:
+        suffix = ""
+    stem = segment[: len(segment) - len(suffix)] if suffix else segment
+    budget = limit - len(suffix.encode())
+    stem = stem.encode()[:budget].decode(errors="ignore").rstrip(". ")
+    return f"{stem}{suffix}" if stem else _truncate(suffix.lstrip("."), limit)
+
+
+def sanitize_name(raw: str) -> str:
+    """Return a safe relative member name for ``raw``; never empty.
+
+    Folders are kept (``a/b.txt``), each segment cleaned on its own; ``..``, ``.``, empty
+    segments, leading slashes and drive letters are dropped.
+    """
+    text = unicodedata.normalize("NFC", raw).replace("\\", "/")
+    segments = []
+    for part in text.split("/"):
+        if _DRIVE.match(part.strip()):
+            continue
+        cleaned = _clean_segment(part)
+        if cleaned:
+            segments.append(cleaned)
+    segments = segments[-MAX_DEPTH:]
+    return "/".join(segments) or FALLBACK_NAME
+
+
+def _numbered(name: str, number: int) -> str:
+    path = PurePosixPath(name)
+    suffix = path.suffix if path.stem else ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    tag = f" ({number})"
+    folder, _, base = stem.rpartition("/")
+    base = _truncate(base, MAX_SEGMENT_BYTES - len(tag.encode()) - len(suffix.encode()))
+    numbered = f"{base}{tag}{suffix}"
+    return f"{folder}/{numbered}" if folder else numbered
+
+
+def unique_names(raw_names: list[str]) -> list[str]:
+    """Return safe names for ``raw_names``, in order, unique ignoring case.
+
+    A repeated name gets `` (1)``, `` (2)``... before its extension; a name that is also a
+    folder of another member is numbered the same way, since both could not be extracted.
+    """
+    taken: set[str] = set()
+    folders: set[str] = set()
+    result = []
+    for raw in raw_names:
+        base = sanitize_name(raw)
+        name, number = base, 0
+        while _collides(name, taken, folders):
+            number += 1
+            name = _numbered(base, number)
+        taken.add(name.casefold())
+        parts = name.casefold().split("/")
+        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+        result.append(name)
+    return result
+
+
+def _collides(name: str, taken: set[str], folders: set[str]) -> bool:
+    key = name.casefold()
+    if key in taken or key in folders:
+        return True
+    parts = key.split("/")
+    return any("/".join(parts[:i]) in taken for i in range(1, len(parts)))

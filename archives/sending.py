@@ -1,0 +1,146 @@
+"""Sending a built ZIP: ``Range`` (one range), ``If-Range``, a strong ``ETag``, and the
+headers that keep a browser from ever showing it inline.
+
+The body is a file object with a real ``fileno()``, so gunicorn hands it to
+``os.sendfile`` (zero-copy) from the range's first byte for exactly ``Content-Length``
+bytes; other WSGI servers read it through ``read()``, which stops at the range's end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO
+
+from django.http import FileResponse, HttpResponse
+from django.utils.http import content_disposition_header
+
+from archives import storage
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponseBase
+
+    from archives.models import Archive
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+BLOCK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+class Unsatisfiable(Exception):
+    """The requested range lies past the end of the file (416)."""
+
+
+def parse_range(header: str, *, size: int) -> ByteRange | None:
+    """Return the one range ``header`` asks for, or None to send the whole file.
+
+    A malformed header or several ranges are ignored (RFC 9110 allows it); raises
+    ``Unsatisfiable`` when the range starts past the end.
+    """
+    match = _RANGE.match(header.strip().replace(" ", ""))
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        suffix = int(last)
+        if suffix == 0:
+            raise Unsatisfiable
+        return ByteRange(max(size - suffix, 0), size - 1)
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size:
+        raise Unsatisfiable
+    if end < start:
+        return None
+    return ByteRange(start, end)
+
+
+def etag_of(archive: Archive) -> str:
+    return f'"{archive.sha256}"'
+
+
+def requested_range(request: HttpRequest, archive: Archive) -> ByteRange | None:
+    """The range to send: None for the whole file, also when ``If-Range`` no longer
+    matches the archive (then the client must start over)."""
+    header = request.headers.get("Range", "")
+    if not header or archive.size is None:
+        return None
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip() != etag_of(archive):
+        return None
+    return parse_range(header, size=archive.size)
+
+
+class ZipResponse(FileResponse):
+    block_size = BLOCK_SIZE
+
+
+class RangeFile:
+    """A read-only view of ``length`` bytes of ``handle`` from ``start``."""
+
+    def __init__(self, handle: BinaryIO, *, start: int, length: int) -> None:
+        handle.seek(start)
+        self._handle = handle
+        self._left = length
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        wanted = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(wanted)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _common_headers(response: HttpResponseBase, archive: Archive) -> None:
+    response["Content-Type"] = "application/zip"
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=archive.download_filename
+    )
+    response["ETag"] = etag_of(archive)
+    response["Accept-Ranges"] = "bytes"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+
+
+def send_archive(archive: Archive, *, byte_range: ByteRange | None, head: bool) -> HttpResponseBase:
+    """The ZIP (200) or one range of it (206), headers only for HEAD."""
+    size = archive.size or 0
+    part = byte_range or ByteRange(0, size - 1)
+    if head:
+        response: HttpResponseBase = HttpResponse(status=206 if byte_range else 200)
+    else:
+        handle = storage.local_path(archive.zip_name).open("rb")
+        body = RangeFile(handle, start=part.start, length=part.length)
+        response = ZipResponse(body, status=206 if byte_range else 200)
+    _common_headers(response, archive)
+    response["Content-Length"] = str(part.length)
+    if byte_range:
+        response["Content-Range"] = f"bytes {part.start}-{part.end}/{size}"
+    return response
+
+
+def send_unsatisfiable(archive: Archive) -> HttpResponse:
+    response = HttpResponse(status=416)
+    response["Content-Range"] = f"bytes */{archive.size or 0}"
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag_of(archive)
+    return response

@@ -1,0 +1,26 @@
+"""Celery tasks: each loads by id and calls one function."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from archives.build import build_archive
+from archives.services import purge_expired, requeue_stalled_builds
+
+
+# acks_late + reject_on_worker_lost: on Redis a worker killed mid-build returns the
+# message to the queue; the conditional claim in start_build makes a redelivery harmless.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def build_archive_task(archive_id: str) -> None:
+    build_archive(archive_id)
+
+
+@shared_task
+def purge_expired_task() -> int:
+    return purge_expired(now=timezone.now())
+
+
+@shared_task
+def requeue_stalled_builds_task() -> int:
+    return requeue_stalled_builds(now=timezone.now())

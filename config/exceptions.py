@@ -1,0 +1,24 @@
+"""Domain exceptions become ``{"detail": ...}`` responses here, for every API view."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from archives.limits import LimitExceeded
+
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, LimitExceeded):
+        return Response({"detail": str(exc)}, status=exc.status_code)
+    if isinstance(exc, TooManyFilesSent):
+        return Response({"detail": "Too many files in one request."}, status=400)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "The request body is too large."}, status=413)
+    return exception_handler(exc, context)

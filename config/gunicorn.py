@@ -1,0 +1,22 @@
+"""gunicorn settings for ``make run`` and the web image, from the environment.
+
+Threads, not processes, carry the concurrency: a download is a ``sendfile`` call that
+blocks one thread and no CPU, so many slow downloads cannot starve the API.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_WORKERS", "2"))
+threads = int(os.environ.get("WEB_THREADS", "64"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
+graceful_timeout = 20
+keepalive = 5
+accesslog = "-" if os.environ.get("WEB_ACCESS_LOG", "") in {"1", "true"} else None
+errorlog = "-"
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
+sendfile = True

@@ -1,0 +1,212 @@
+"""Fixtures for the whole suite (the only conftest)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.services import issue_token
+from archives.build import build_archive
+from archives.models import Archive, Status
+from archives.services import create_archive
+from tests.factories import UserFactory
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterator
+
+    from pytest_django.fixtures import Settings as DjangoSettings
+
+    from accounts.models import User
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Server tests need PostgreSQL or Redis; outside CI they skip when those are not in use,
+    in CI such a skip is a failure (see ``pytest_runtest_makereport``)."""
+    uses_servers = _database_is_postgres() or settings.CELERY_BROKER_URL.startswith("redis")
+    for item in items:
+        if item.get_closest_marker("server") and not uses_servers:
+            item.add_marker(
+                pytest.mark.skip(reason="needs PostgreSQL/Redis (tests/run.sh sets them)")
+            )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if IN_CI and report.skipped and item.get_closest_marker("server"):
+        report.outcome = "failed"
+        report.longrepr = f"server test skipped in CI: {report.longrepr}"
+    return report
+
+
+def _database_is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: DjangoSettings, media_dir: Path) -> Iterator[None]:
+    """Every test stores files in an empty media folder, removed afterwards."""
+    settings.MEDIA_ROOT = str(media_dir)
+    yield
+    for child in media_dir.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+@pytest.fixture
+def password() -> str:
+    return "correct horse battery staple"
+
+
+@pytest.fixture
+def user(db: None, password: str) -> User:
+    return UserFactory(password=password)
+
+
+@pytest.fixture
+def other_user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def api(user: User) -> APIClient:
+    """An API client logged in with ``user``'s token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+@pytest.fixture
+def make_archive(user: User) -> Callable[..., Archive]:
+    """Create an archive through the service, built at once unless ``build=False``."""
+
+    def make(
+        files: dict[str, bytes] | None = None,
+        *,
+        owner: User | None = None,
+        build: bool = True,
+        name: str = "Holiday photos",
+        password: str = "",
+        ttl: int = 3600,
+        max_downloads: int | None = None,
+    ) -> Archive:
+        contents = files or {"notes.txt": b"hello world\n" * 100}
+        archive = create_archive(
+            owner or user,
+            files=[upload(file_name, data) for file_name, data in contents.items()],
+            name=name,
+            description="",
+            password=password,
+            ttl=ttl,
+            max_downloads=max_downloads,
+            now=timezone.now(),
+        )
+        if build:
+            build_archive(archive.id)
+        return Archive.objects.get(pk=archive.pk)
+
+    return make
+
+
+def _database_url() -> str:
+    """A URL of the test database as the test session created it, for other processes."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _purge_broker() -> None:
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for message in (settings.BROKER_DIR / "queue").glob("*"):
+            message.unlink(missing_ok=True)
+        return
+    from config.celery import app
+
+    app.control.purge()
+
+
+@pytest.fixture(scope="session")
+def live_worker(
+    django_db_setup: None,
+    django_db_blocker: object,
+    media_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the test database and broker."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    _purge_broker()
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "test",
+        "DATABASE_URL": _database_url(),
+        "MEDIA_ROOT": str(media_dir),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "VAR_DIR": str(settings.VAR_DIR),
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "config", "worker",
+                "--loglevel", "INFO", "--concurrency", "2",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while b" ready." not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for_build(archive_id: str, *, timeout: float = 60) -> Archive:
+    """Poll until the archive leaves pending/building; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        archive = Archive.objects.get(pk=archive_id)
+        if archive.status not in {Status.PENDING, Status.BUILDING}:
+            return archive
+        time.sleep(0.1)
+    pytest.fail(f"archive {archive_id} still {archive.status} after {timeout} s")
