@@ -65,15 +65,19 @@ def deliver_archive(
 ) -> HttpResponseBase | Refusal | Prefetch:
     """Serve ``archive`` to ``request`` if the rules allow, counting a new download.
 
-    HEAD and prefetches are never counted. A request carrying a valid grant resumes a
-    counted download. A counted download's response carries its grant in the
-    ``X-Download-Grant`` header and in a cookie scoped to the download path.
+    HEAD and prefetches are never counted. A ``Range`` request carrying a valid grant
+    resumes a counted download; any other request is a new download. A counted
+    download's response carries its grant in the ``X-Download-Grant`` header and in a
+    cookie scoped to the download path.
     """
     if is_prefetch(request):
         return Prefetch()
     now = timezone.now()
     client = client_ip(request.META)
-    grant = request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE)
+    # A grant only resumes: a request for the whole file is a new download and counts.
+    grant = None
+    if request.headers.get("Range"):
+        grant = request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE)
     decision = check_download(archive, password=password, client=client, now=now, grant=grant)
     if not decision.allowed:
         return Refusal(decision)

@@ -6,8 +6,8 @@ requests against a limit of k give exactly k downloads.
 
 A counted download returns a *grant*: a signed token naming the archive and the download,
 valid ``DOWNLOAD_GRANT_TTL`` seconds. A request that carries it (header
-``X-Download-Grant`` or the grant cookie the page sets) resumes that download with
-``Range`` without being counted again; it still needs the password and a live archive. A
+``X-Download-Grant`` or the grant cookie set with the download) and a ``Range`` header
+resumes that download without being counted again; it still needs the password and a live archive. A
 request without it is a new download and uses one up, ranged or not, so once the limit is
 used no byte can be had without a grant.
 """

@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,5 +46,8 @@ class TokenView(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if not isinstance(user, User):
-            raise AuthenticationFailed("Wrong username or password.")
+            return Response(
+                {"detail": "Wrong username or password."},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
         return Response({"token": issue_token(user)})

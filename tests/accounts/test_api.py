@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from accounts.models import User
+
+if TYPE_CHECKING:
+    from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_register_creates_user_with_hashed_password(anon: APIClient) -> None:
+    response = anon.post(
+        "/api/auth/register/", {"username": "alice", "password": "violet tangerine 42"}
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["username"] == "alice"
+    assert len(body["id"]) >= 22  # 128 random bits, not a sequence number
+    user = User.objects.get(username="alice")
+    assert user.check_password("violet tangerine 42")
+    assert "violet" not in user.password
+
+
+def test_register_refuses_weak_password_with_reasons(anon: APIClient) -> None:
+    response = anon.post("/api/auth/register/", {"username": "bob", "password": "12345"})
+
+    assert response.status_code == 400
+    reasons = " ".join(response.json()["password"])
+    assert "too short" in reasons
+    assert "entirely numeric" in reasons
+    assert not User.objects.filter(username="bob").exists()
+
+
+def test_register_refuses_taken_username(anon: APIClient, user: User) -> None:
+    response = anon.post(
+        "/api/auth/register/",
+        {"username": user.username.upper(), "password": "violet tangerine 42"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["username"] == ["This username is taken."]
+
+
+def test_token_for_right_password(anon: APIClient, user: User, password: str) -> None:
+    response = anon.post("/api/auth/token/", {"username": user.username, "password": password})
+
+    assert response.status_code == 200
+    token = response.json()["token"]
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert anon.get("/api/archives/").status_code == 200
+
+
+def test_token_refused_for_wrong_password(anon: APIClient, user: User) -> None:
+    response = anon.post("/api/auth/token/", {"username": user.username, "password": "nope"})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Wrong username or password."}
+
+
+def test_api_without_credentials_is_401(anon: APIClient) -> None:
+    response = anon.get("/api/archives/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_invalid_token_is_401(anon: APIClient) -> None:
+    anon.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef")
+
+    assert anon.get("/api/archives/").status_code == 401
+
+
+def test_session_login_works_on_the_api(anon: APIClient, user: User, password: str) -> None:
+    assert anon.login(username=user.username, password=password)
+
+    assert anon.get("/api/archives/").status_code == 200
+
+
+def test_session_login_and_logout_pages(user: User, password: str) -> None:
+    from django.test import Client
+
+    client = Client()
+    response = client.post("/accounts/login/", {"username": user.username, "password": password})
+    assert response.status_code == 302
+    assert client.get("/api/archives/").status_code == 200
+
+    client.post("/accounts/logout/")
+
+    assert client.get("/api/archives/").status_code in {401, 403}

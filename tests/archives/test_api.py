@@ -1,0 +1,293 @@
+"""The owner's archive API: create, list, read, edit, delete, stats and log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from django.utils import timezone
+
+from archives import storage
+from archives.models import Archive, ArchiveFile
+from tests.conftest import upload
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_django.fixtures import Settings as DjangoSettings
+    from rest_framework.test import APIClient
+
+    from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT_FIELDS = {
+    "id", "slug", "name", "description", "status", "progress", "error", "size", "sha256",
+    "files", "has_password", "expires_at", "max_downloads", "download_count",
+    "downloads_left", "share_url", "download_url", "created_at",
+}  # fmt: skip
+
+
+def post_archive(api: APIClient, **fields: object) -> Any:
+    data: dict[str, object] = {"files": [upload("a.txt", b"alpha"), upload("b.txt", b"beta")]}
+    data.update(fields)
+    return api.post("/api/archives/", data, format="multipart")
+
+
+def test_create_stores_files_and_answers_pending(api: APIClient) -> None:
+    response = post_archive(
+        api, name="Report", description="Q3", password="pw", ttl=7200, max_downloads=3
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) == CONTRACT_FIELDS
+    assert body["status"] == "pending"
+    assert body["name"] == "Report"
+    assert body["has_password"] is True
+    assert body["max_downloads"] == 3
+    assert body["downloads_left"] == 3
+    assert body["files"] == [
+        {"name": "a.txt", "size": 5, "sha256": ""},
+        {"name": "b.txt", "size": 4, "sha256": ""},
+    ]
+    assert body["share_url"] == f"http://testserver/s/{body['slug']}/"
+    archive = Archive.objects.get(pk=body["id"])
+    assert archive.password.startswith("md5$")  # hashed with Django's hashers
+    assert timedelta(seconds=7190) < archive.expires_at - timezone.now() <= timedelta(seconds=7200)
+    for row in archive.files.all():
+        assert storage.local_path(row.source_name).read_bytes() in {b"alpha", b"beta"}
+
+
+def test_ids_and_slugs_are_long_random_tokens(api: APIClient) -> None:
+    first = post_archive(api).json()
+    second = post_archive(api).json()
+
+    for value in (first["id"], first["slug"], second["id"], second["slug"]):
+        assert len(value) >= 22  # 22 URL-safe characters carry 132 bits
+    assert len({first["id"], first["slug"], second["id"], second["slug"]}) == 4
+
+
+def test_create_queues_the_build_after_commit(
+    api: APIClient,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., object],
+) -> None:
+    queued: list[str] = []
+    from archives.tasks import build_archive_task
+
+    monkeypatch.setattr(build_archive_task, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        response = post_archive(api)
+
+    assert queued == [response.json()["id"]]
+
+
+def test_create_names_the_archive_after_the_first_file_by_default(api: APIClient) -> None:
+    response = api.post(
+        "/api/archives/", {"files": [upload("photos.tar", b"x")]}, format="multipart"
+    )
+
+    assert response.json()["name"] == "photos"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"ttl": "abc"}, "ttl"),
+        ({"ttl": -5}, "ttl"),
+        ({"ttl": 0}, "ttl"),
+        ({"ttl": "1.5"}, "ttl"),
+        ({"ttl": 10**12}, "ttl"),
+        ({"max_downloads": 0}, "max_downloads"),
+        ({"max_downloads": "many"}, "max_downloads"),
+        ({"max_downloads": 10**12}, "max_downloads"),
+        ({"name": "   "}, "name"),
+        ({"colour": "red"}, "colour"),
+        ({"description": "x" * 10_001}, "description"),
+    ],
+)
+def test_create_refuses_bad_fields_and_stores_nothing(
+    api: APIClient, fields: dict[str, object], field: str
+) -> None:
+    response = post_archive(api, **fields)
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Archive.objects.exists()
+    assert not (storage.root() / "uploads").exists()
+
+
+def test_create_without_files_is_400(api: APIClient) -> None:
+    response = api.post("/api/archives/", {"name": "empty"}, format="multipart")
+
+    assert response.status_code == 400
+    assert "files" in response.json()
+
+
+def test_too_many_files_is_400_naming_the_limit(api: APIClient, settings: DjangoSettings) -> None:
+    settings.ARCHIVE_MAX_FILES = 2
+    files = [upload(f"{n}.txt", b"x") for n in range(3)]
+
+    response = api.post("/api/archives/", {"files": files}, format="multipart")
+
+    assert response.status_code == 400
+    assert "ARCHIVE_MAX_FILES" in response.json()["detail"]
+    assert not Archive.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("ARCHIVE_FILE_MAX_BYTES", 4), ("ARCHIVE_MAX_BYTES", 8), ("USER_QUOTA_BYTES", 8)],
+)
+def test_too_large_is_413_naming_the_limit(
+    api: APIClient, settings: DjangoSettings, setting: str, value: int
+) -> None:
+    setattr(settings, setting, value)
+
+    response = post_archive(api)
+
+    assert response.status_code == 413
+    assert setting in response.json()["detail"]
+    assert not Archive.objects.exists()
+    assert not (storage.root() / "uploads").exists()
+
+
+def test_quota_counts_archives_already_stored(
+    api: APIClient, settings: DjangoSettings, make_archive: Callable[..., Archive]
+) -> None:
+    make_archive({"big.bin": b"x" * 100}, build=False)
+    settings.USER_QUOTA_BYTES = 105
+
+    response = post_archive(api)
+
+    assert response.status_code == 413
+    assert Archive.objects.count() == 1
+
+
+def test_list_is_paginated_and_only_own(
+    api: APIClient, make_archive: Callable[..., Archive], other_user: User
+) -> None:
+    mine = [make_archive(build=False) for _ in range(3)]
+    make_archive(owner=other_user, build=False)
+
+    body = api.get("/api/archives/").json()
+
+    assert body["count"] == 3
+    assert body["next"] is None
+    assert {item["id"] for item in body["results"]} == {archive.id for archive in mine}
+
+
+def test_detail_shows_built_archive(api: APIClient, make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive({"a.txt": b"hello"})
+
+    body = api.get(f"/api/archives/{archive.id}/").json()
+
+    assert body["status"] == "ready"
+    assert body["progress"] == 100
+    assert body["size"] == archive.size
+    assert len(body["sha256"]) == 64
+    assert body["files"][0]["sha256"] == (
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    )
+
+
+def test_someone_elses_archive_is_404_everywhere(
+    api: APIClient, make_archive: Callable[..., Archive], other_user: User
+) -> None:
+    archive = make_archive(owner=other_user)
+    base = f"/api/archives/{archive.id}/"
+
+    assert api.get(base).status_code == 404
+    assert api.patch(base, {"name": "mine now"}).status_code == 404
+    assert api.delete(base).status_code == 404
+    assert api.get(f"{base}stats/").status_code == 404
+    assert api.get(f"{base}downloads/").status_code == 404
+    assert Archive.objects.get(pk=archive.pk).name == archive.name
+
+
+def test_patch_changes_fields_and_applies_to_the_link(
+    api: APIClient, anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(password="old")
+    url = f"/api/archives/{archive.id}/"
+
+    response = api.patch(
+        url,
+        {"name": "New", "description": "d", "password": "", "ttl": 120, "max_downloads": 9},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["name"], body["description"], body["has_password"]) == ("New", "d", False)
+    assert body["max_downloads"] == 9
+    assert anon.get(f"/api/shares/{archive.slug}/download").status_code == 200
+
+    cleared = api.patch(url, {"max_downloads": None, "password": "s3"}, format="json").json()
+
+    assert cleared["max_downloads"] is None
+    assert cleared["has_password"] is True
+    assert anon.get(f"/api/shares/{archive.slug}/download").status_code == 401
+
+
+def test_patch_refuses_unknown_and_bad_fields(
+    api: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    url = f"/api/archives/{archive.id}/"
+
+    assert api.patch(url, {"download_count": 0}, format="json").status_code == 400
+    assert api.patch(url, {"ttl": -1}, format="json").status_code == 400
+    assert api.patch(url, {"name": ""}, format="json").status_code == 400
+    assert Archive.objects.get(pk=archive.pk).name == archive.name
+
+
+def test_delete_removes_files_and_link(
+    api: APIClient,
+    anon: APIClient,
+    make_archive: Callable[..., Archive],
+    django_capture_on_commit_callbacks: Callable[..., object],
+) -> None:
+    archive = make_archive()
+    zip_path = storage.local_path(archive.zip_name)
+    assert zip_path.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        response = api.delete(f"/api/archives/{archive.id}/")
+
+    assert response.status_code == 204
+    assert not zip_path.exists()
+    assert not ArchiveFile.objects.filter(archive_id=archive.pk).exists()
+    assert anon.get(f"/api/shares/{archive.slug}/").status_code == 404
+    assert anon.get(f"/api/shares/{archive.slug}/download").status_code == 404
+
+
+def test_downloads_log_is_paginated_newest_first(
+    api: APIClient, anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    for agent in ("first", "second"):
+        anon.get(
+            f"/api/shares/{archive.slug}/download",
+            HTTP_USER_AGENT=agent,
+            HTTP_REFERER="https://chat.example/room",
+        )
+
+    body = api.get(f"/api/archives/{archive.id}/downloads/").json()
+
+    assert body["count"] == 2
+    assert [row["user_agent"] for row in body["results"]] == ["second", "first"]
+    assert body["results"][0]["ip"] == "127.0.0.1"
+    assert body["results"][0]["referer"] == "https://chat.example/room"
+    assert set(body["results"][0]) == {"at", "ip", "referer", "user_agent"}
+
+
+def test_stats_days_out_of_range_is_400(
+    api: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+
+    for days in ("0", "366", "x"):
+        assert api.get(f"/api/archives/{archive.id}/stats/?days={days}").status_code == 400

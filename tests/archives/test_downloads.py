@@ -1,0 +1,187 @@
+"""The download rule function and the counting, on every branch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from archives.downloads import (
+    Outcome,
+    check_download,
+    client_ip,
+    is_valid_grant,
+    issue_grant,
+    record_download,
+)
+from archives.models import Archive, Download, PasswordFailure, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_django.fixtures import Settings as DjangoSettings
+
+pytestmark = pytest.mark.django_db
+CLIENT = "203.0.113.7"
+
+
+def decide(archive: Archive, password: str | None = None, grant: str | None = None) -> Outcome:
+    return check_download(
+        archive, password=password, client=CLIENT, now=timezone.now(), grant=grant
+    ).outcome
+
+
+def test_allowed_when_ready_and_open(make_archive: Callable[..., Archive]) -> None:
+    assert decide(make_archive()) is Outcome.ALLOWED
+
+
+@pytest.mark.parametrize("status", [Status.PENDING, Status.BUILDING, Status.FAILED])
+def test_refused_when_not_built(make_archive: Callable[..., Archive], status: str) -> None:
+    archive = make_archive(build=False)
+    archive.status = status
+
+    assert decide(archive) is Outcome.NOT_READY
+
+
+def test_refused_when_ttl_passed(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(ttl=60)
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert decide(archive) is Outcome.EXPIRED
+
+
+def test_refused_when_purged(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive()
+    archive.status = Status.EXPIRED
+
+    assert decide(archive) is Outcome.EXPIRED
+
+
+def test_password_required_then_wrong_then_right(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(password="s3cret")
+
+    assert decide(archive) is Outcome.PASSWORD_REQUIRED
+    assert decide(archive, "guess") is Outcome.WRONG_PASSWORD
+    assert decide(archive, "s3cret") is Outcome.ALLOWED
+    assert PasswordFailure.objects.get(archive=archive, client=CLIENT).failures == 1
+
+
+def test_throttled_after_limit_also_for_right_password_until_window_passes(
+    make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    settings.PASSWORD_ATTEMPTS_LIMIT = 3
+    settings.PASSWORD_ATTEMPTS_WINDOW = 600
+    archive = make_archive(password="s3cret")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(3):
+            assert decide(archive, "guess") is Outcome.WRONG_PASSWORD
+        decision = check_download(archive, password="s3cret", client=CLIENT, now=start)
+
+    assert decision.outcome is Outcome.THROTTLED
+    assert decision.retry_after == 601
+    other = check_download(archive, password="s3cret", client="198.51.100.1", now=start)
+    assert other.outcome is Outcome.ALLOWED
+    with time_machine.travel(start + timedelta(seconds=601), tick=False):
+        assert decide(archive, "s3cret") is Outcome.ALLOWED
+        assert decide(archive, "guess") is Outcome.WRONG_PASSWORD
+    assert PasswordFailure.objects.get(archive=archive, client=CLIENT).failures == 1
+
+
+def test_limit_reached(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(max_downloads=1)
+    Archive.objects.filter(pk=archive.pk).update(download_count=1)
+    archive.refresh_from_db()
+
+    assert decide(archive) is Outcome.LIMIT_REACHED
+
+
+def test_grant_resumes_past_the_limit_but_not_past_password_or_ttl(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive(max_downloads=1, password="pw", ttl=60)
+    grant = record_download(archive, client=CLIENT, referer="", user_agent="", now=timezone.now())
+    archive.refresh_from_db()
+    assert grant is not None
+
+    assert decide(archive, "pw") is Outcome.LIMIT_REACHED
+    assert decide(archive, "pw", grant=grant) is Outcome.ALLOWED
+    assert decide(archive, None, grant=grant) is Outcome.PASSWORD_REQUIRED
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert decide(archive, "pw", grant=grant) is Outcome.EXPIRED
+
+
+def test_grant_of_another_archive_or_forged_is_invalid(
+    make_archive: Callable[..., Archive],
+) -> None:
+    first, second = make_archive(), make_archive()
+    grant = issue_grant(first, download_id=1)
+
+    assert is_valid_grant(first, grant)
+    assert not is_valid_grant(second, grant)
+    assert not is_valid_grant(first, grant[:-2] + "xx")
+    assert not is_valid_grant(first, None)
+
+
+def test_grant_expires(make_archive: Callable[..., Archive], settings: DjangoSettings) -> None:
+    archive = make_archive()
+    grant = issue_grant(archive, download_id=1)
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL + 1)):
+        assert not is_valid_grant(archive, grant)
+
+
+def test_record_download_counts_logs_and_stops_at_the_limit(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive(max_downloads=2)
+    now = timezone.now()
+    results = [
+        record_download(archive, client=CLIENT, referer="r", user_agent="ua" * 400, now=now)
+        for _ in range(3)
+    ]
+
+    assert [result is not None for result in results] == [True, True, False]
+    archive.refresh_from_db()
+    assert archive.download_count == 2
+    rows = list(Download.objects.filter(archive=archive))
+    assert len(rows) == 2
+    assert rows[0].ip == CLIENT
+    assert len(rows[0].user_agent) == 512
+
+
+def test_record_download_refuses_after_ttl(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(ttl=60)
+
+    later = timezone.now() + timedelta(seconds=61)
+
+    assert record_download(archive, client=CLIENT, referer="", user_agent="", now=later) is None
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "trusted", "expected"),
+    [
+        ("198.51.100.9", "", [], "198.51.100.9"),
+        # A spoofed header from an untrusted address is ignored.
+        ("198.51.100.9", "1.2.3.4", [], "198.51.100.9"),
+        ("10.0.0.2", "203.0.113.7", ["10.0.0.0/8"], "203.0.113.7"),
+        # The client's own header is left of what the trusted proxy appended.
+        ("10.0.0.2", "1.2.3.4, 203.0.113.7", ["10.0.0.0/8"], "203.0.113.7"),
+        ("10.0.0.2", "203.0.113.7, 10.0.0.3", ["10.0.0.0/8"], "203.0.113.7"),
+        ("10.0.0.2", "not-an-ip", ["10.0.0.0/8"], "10.0.0.2"),
+        ("10.0.0.2", "", ["10.0.0.0/8"], "10.0.0.2"),
+        ("::1", "2001:db8::5", ["::1/128"], "2001:db8::5"),
+    ],
+)
+def test_client_ip_trusts_forwarded_only_from_trusted_proxies(
+    settings: DjangoSettings, remote: str, forwarded: str, trusted: list[str], expected: str
+) -> None:
+    import ipaddress
+
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network(net) for net in trusted]
+    meta = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded}
+
+    assert client_ip(meta) == expected

@@ -1,0 +1,150 @@
+"""Writes outside the API: cleanup of expired archives and the reaper of lost builds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from typing import TYPE_CHECKING
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+
+from archives import storage
+from archives.build import build_archive
+from archives.downloads import record_download
+from archives.models import Archive, Download, Status
+from archives.services import purge_expired, requeue_stalled_builds, start_build
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_django.fixtures import Settings as DjangoSettings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_purge_removes_files_of_expired_archives_and_keeps_rows(
+    make_archive: Callable[..., Archive],
+) -> None:
+    expired = make_archive(ttl=60)
+    alive = make_archive(ttl=3600)
+    record_download(expired, client="192.0.2.1", referer="", user_agent="", now=timezone.now())
+    expired_zip = storage.local_path(expired.zip_name)
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert purge_expired(now=timezone.now()) == 1
+        assert purge_expired(now=timezone.now()) == 0  # idempotent
+
+    assert not expired_zip.exists()
+    expired.refresh_from_db()
+    assert expired.status == Status.EXPIRED
+    assert expired.purged_at is not None
+    assert Download.objects.filter(archive=expired).count() == 1
+    assert storage.local_path(alive.zip_name).exists()
+
+
+def test_purge_of_used_up_archive_waits_for_grants(
+    make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    archive = make_archive(max_downloads=1, ttl=86400)
+    record_download(archive, client="192.0.2.1", referer="", user_agent="", now=timezone.now())
+
+    assert purge_expired(now=timezone.now()) == 0
+    later = timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL + 1)
+    assert purge_expired(now=later) == 1
+    archive.refresh_from_db()
+    assert archive.status == Status.EXPIRED
+
+
+def test_purge_removes_sources_of_unbuilt_expired_archives(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive(build=False, ttl=60)
+    source = storage.local_path(archive.files.get().source_name)
+
+    purge_expired(now=timezone.now() + timedelta(minutes=2))
+
+    assert not source.exists()
+
+
+def test_purge_command(make_archive: Callable[..., Archive]) -> None:
+    make_archive(ttl=60)
+    output = StringIO()
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        call_command("purge_expired", stdout=output)
+
+    assert "1 archive" in output.getvalue()
+
+
+def test_stalled_build_is_requeued_then_failed_after_max_attempts(
+    make_archive: Callable[..., Archive],
+    settings: DjangoSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from archives.tasks import build_archive_task
+
+    queued: list[str] = []
+    monkeypatch.setattr(build_archive_task, "delay", queued.append)
+    settings.BUILD_MAX_ATTEMPTS = 2
+    archive = make_archive(build=False)
+    start = timezone.now()
+    # A worker claimed the build and died: no heartbeat since.
+    assert start_build(archive.id, now=start)
+
+    later = start + timedelta(seconds=settings.BUILD_STALL_SECONDS + 1)
+    assert requeue_stalled_builds(now=later) == 1
+    assert queued == [archive.id]
+    archive.refresh_from_db()
+    assert archive.status == Status.PENDING
+
+    assert start_build(archive.id, now=later)
+    much_later = later + timedelta(seconds=settings.BUILD_STALL_SECONDS + 1)
+    assert requeue_stalled_builds(now=much_later) == 0
+    archive.refresh_from_db()
+    assert archive.status == Status.FAILED
+    assert "stopped 2 times" in archive.error
+
+
+def test_pending_build_whose_message_was_lost_is_queued_again(
+    make_archive: Callable[..., Archive],
+    settings: DjangoSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from archives.tasks import build_archive_task
+
+    queued: list[str] = []
+    monkeypatch.setattr(build_archive_task, "delay", queued.append)
+    archive = make_archive(build=False)
+
+    assert requeue_stalled_builds(now=timezone.now()) == 0
+    later = timezone.now() + timedelta(seconds=settings.BUILD_STALL_SECONDS + 1)
+    assert requeue_stalled_builds(now=later) == 1
+    assert queued == [archive.id]
+
+
+def test_a_second_build_of_the_same_archive_does_nothing(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive()
+    sha = archive.sha256
+
+    build_archive(archive.id)
+
+    archive.refresh_from_db()
+    assert archive.status == Status.READY
+    assert archive.sha256 == sha
+
+
+def test_build_of_a_deleted_archive_does_nothing(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(build=False)
+    archive_id = archive.id
+    archive.delete()
+
+    build_archive(archive_id)
+
+    assert not (storage.root() / "archives").exists() or not list(
+        (storage.root() / "archives").iterdir()
+    )

@@ -1,0 +1,304 @@
+"""The public share API: every row of the download rules, Range and grants."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import os
+import random
+import zipfile
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+import time_machine
+from django.http import FileResponse
+from django.utils import timezone
+
+from archives import storage
+from archives.models import Archive, Download
+from archives.sending import ByteRange, send_archive
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_django.fixtures import Settings as DjangoSettings
+    from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def url(archive: Archive) -> str:
+    return f"/api/shares/{archive.slug}/download"
+
+
+def body_of(response: object) -> bytes:
+    return b"".join(response.streaming_content)  # type: ignore[attr-defined]
+
+
+def test_public_view_has_no_owner_data(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(password="pw", max_downloads=4)
+
+    body = anon.get(f"/api/shares/{archive.slug}/").json()
+
+    assert "id" not in body
+    assert "owner" not in body
+    assert "download_count" not in body
+    assert body["status"] == "ready"
+    assert body["has_password"] is True
+    assert body["downloads_left"] == 4
+    assert body["files"][0]["name"] == "notes.txt"
+    assert body["download_url"].endswith(url(archive))
+
+
+def test_unknown_slug_is_404(anon: APIClient) -> None:
+    assert anon.get("/api/shares/nope/").status_code == 404
+    response = anon.get("/api/shares/nope/download")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Archive matches the given query."}
+
+
+def test_download_sends_the_zip_as_attachment(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"a.txt": b"alpha"}, name="Отчёт 🚀")
+
+    response = anon.get(url(archive))
+
+    assert response.status_code == 200
+    data = body_of(response)
+    assert zipfile.ZipFile(io.BytesIO(data)).read("a.txt") == b"alpha"
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Length"] == str(archive.size)
+    assert response["ETag"] == f'"{archive.sha256}"'
+    assert response["Accept-Ranges"] == "bytes"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''%D0%9E%D1%82%D1%87%D1%91%D1%82%20%F0%9F%9A%80.zip"
+    )
+
+
+def test_not_built_is_409_with_progress(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(build=False)
+
+    response = anon.get(url(archive))
+
+    assert response.status_code == 409
+    assert response.json()["status"] == "pending"
+    assert response.json()["progress"] == 0
+
+
+def test_failed_is_409_with_error(anon: APIClient, make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(build=False)
+    Archive.objects.filter(pk=archive.pk).update(status="failed", error="disk full")
+
+    response = anon.get(url(archive))
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "disk full"
+
+
+def test_password_rows(anon: APIClient, make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(password="s3cret")
+
+    assert anon.get(url(archive)).status_code == 401
+    assert anon.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="nope").status_code == 403
+    assert anon.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="s3cret").status_code == 200
+    # Never from a query string.
+    assert anon.get(f"{url(archive)}?password=s3cret").status_code == 401
+
+
+def test_too_many_wrong_passwords_is_429_with_retry_after(
+    anon: APIClient, make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    settings.PASSWORD_ATTEMPTS_LIMIT = 2
+    archive = make_archive(password="s3cret")
+    for _ in range(2):
+        anon.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="nope")
+
+    response = anon.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="s3cret")
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["retry_after"] == int(response["Retry-After"])
+
+
+def test_expired_is_410_with_the_time(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(ttl=60)
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        response = anon.get(url(archive))
+
+    assert response.status_code == 410
+    assert response.json()["reason"] == "expired"
+    assert response.json()["expires_at"] == archive.expires_at.isoformat()
+
+
+def test_limit_reached_is_410(anon: APIClient, make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(max_downloads=1)
+
+    assert anon.get(url(archive)).status_code == 200
+    response = anon.get(url(archive))
+
+    assert response.status_code == 410
+    assert response.json()["reason"] == "limit_reached"
+    assert anon.get(f"/api/shares/{archive.slug}/").json()["status"] == "expired"
+
+
+def test_head_and_prefetch_never_count(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(max_downloads=1)
+
+    head = anon.head(url(archive))
+    prefetch = anon.get(url(archive), HTTP_SEC_PURPOSE="prefetch;prerender")
+    legacy = anon.get(url(archive), HTTP_PURPOSE="prefetch")
+    page = anon.get(f"/s/{archive.slug}/")
+
+    assert head.status_code == 200
+    assert head["Content-Length"] == str(archive.size)
+    assert prefetch.status_code == 503
+    assert legacy.status_code == 503
+    assert page.status_code == 200
+    archive.refresh_from_db()
+    assert archive.download_count == 0
+    assert anon.get(url(archive)).status_code == 200
+
+
+def test_range_is_206_with_content_range(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"data.bin": bytes(range(256)) * 400})
+    whole = storage.local_path(archive.zip_name).read_bytes()
+
+    response = anon.get(url(archive), HTTP_RANGE="bytes=100-199")
+
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 100-199/{archive.size}"
+    assert response["Content-Length"] == "100"
+    assert body_of(response) == whole[100:200]
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [("bytes=-10", -10, None), ("bytes=50-", 50, None), ("bytes=0-999999999", 0, None)],
+)
+def test_range_forms(
+    anon: APIClient,
+    make_archive: Callable[..., Archive],
+    header: str,
+    start: int,
+    end: int | None,
+) -> None:
+    archive = make_archive()
+    whole = storage.local_path(archive.zip_name).read_bytes()
+
+    response = anon.get(url(archive), HTTP_RANGE=header)
+
+    assert response.status_code == 206
+    assert body_of(response) == whole[start:end]
+
+
+def test_unsatisfiable_range_is_416_and_not_counted(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+
+    response = anon.get(url(archive), HTTP_RANGE=f"bytes={archive.size}-")
+
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{archive.size}"
+    archive.refresh_from_db()
+    assert archive.download_count == 0
+
+
+def test_if_range_with_another_etag_sends_everything(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+
+    stale = anon.get(url(archive), HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE='"other"')
+    fresh = anon.get(url(archive), HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE=f'"{archive.sha256}"')
+
+    assert stale.status_code == 200
+    assert len(body_of(stale)) == archive.size
+    assert fresh.status_code == 206
+
+
+def test_used_limit_gives_no_byte_without_the_grant_but_the_holder_resumes(
+    make_archive: Callable[..., Archive],
+) -> None:
+    from rest_framework.test import APIClient
+
+    data = random.Random(7).randbytes(50_000)
+    archive = make_archive({"data.bin": data}, max_downloads=1, password="pw")
+    whole = storage.local_path(archive.zip_name).read_bytes()
+    holder = APIClient()
+    first = holder.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="pw", HTTP_RANGE="bytes=0-999")
+    assert first.status_code == 206
+    grant = first["X-Download-Grant"]
+
+    stranger = APIClient()
+    for header in ("bytes=1000-", "bytes=0-", "bytes=-1", f"bytes={len(whole) - 1}-"):
+        refused = stranger.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="pw", HTTP_RANGE=header)
+        assert refused.status_code == 410
+        assert b"PK" not in refused.content
+    forged = stranger.get(
+        url(archive),
+        HTTP_X_ARCHIVE_PASSWORD="pw",
+        HTTP_RANGE="bytes=1000-",
+        HTTP_X_DOWNLOAD_GRANT=grant[:-3] + "abc",
+    )
+    assert forged.status_code == 410
+
+    # The holder resumes with the header, and (as a browser does) with the cookie alone.
+    resumed = stranger.get(
+        url(archive), HTTP_X_ARCHIVE_PASSWORD="pw", HTTP_RANGE="bytes=1000-",
+        HTTP_X_DOWNLOAD_GRANT=grant,
+    )  # fmt: skip
+    assert resumed.status_code == 206
+    assert body_of(first) + body_of(resumed) == whole
+    by_cookie = holder.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="pw", HTTP_RANGE="bytes=5-9")
+    assert body_of(by_cookie) == whole[5:10]
+    # Still needs the password.
+    assert holder.get(url(archive), HTTP_RANGE="bytes=5-9").status_code == 401
+    # A whole-file request is a new download, grant or not.
+    assert holder.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="pw").status_code == 410
+    assert Download.objects.filter(archive=archive).count() == 1
+
+
+def test_log_row_records_forwarded_ip_only_from_trusted_proxy(
+    anon: APIClient, make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    archive = make_archive()
+    anon.get(url(archive), HTTP_X_FORWARDED_FOR="1.2.3.4", REMOTE_ADDR="198.51.100.2")
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
+    anon.get(url(archive), HTTP_X_FORWARDED_FOR="203.0.113.5", REMOTE_ADDR="10.1.1.1")
+
+    ips = list(Download.objects.filter(archive=archive).order_by("at").values_list("ip", flat=True))
+
+    assert ips == ["198.51.100.2", "203.0.113.5"]
+
+
+def test_body_has_a_real_file_descriptor_for_sendfile(
+    make_archive: Callable[..., Archive],
+) -> None:
+    """gunicorn sends a body with a fileno() through os.sendfile (zero-copy), from the
+    range's first byte for Content-Length bytes."""
+    archive = make_archive()
+
+    response = send_archive(archive, byte_range=ByteRange(10, 19), head=False)
+
+    assert isinstance(response, FileResponse)
+    body = response.file_to_stream
+    assert body is not None
+    assert os.lseek(body.fileno(), 0, os.SEEK_CUR) == 10
+    assert response["Content-Length"] == "10"
+    response.close()
