@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from accounts.throttle import forget_failures, record_failure, seconds_blocked
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from django.http import HttpRequest
 
 
 class UsernameTaken(Exception):
@@ -36,3 +46,36 @@ def issue_token(user: User) -> str:
     """Return the user's API token, creating it on first use."""
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for this username or from this address."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed logins: try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+def authenticate_user(
+    request: HttpRequest | None, *, username: str, password: str, client: str, now: datetime
+) -> User | None:
+    """The user with these credentials, or None; raises ``LoginThrottled`` after too many
+    failures for the username (``LOGIN_ATTEMPTS_PER_USER``) or from the client address
+    (``LOGIN_ATTEMPTS_PER_IP``) within ``LOGIN_ATTEMPTS_WINDOW`` seconds, also for the
+    right password, so guessing cannot go on in the background."""
+    window = settings.LOGIN_ATTEMPTS_WINDOW
+    checks = [
+        ("login-user", username.casefold(), settings.LOGIN_ATTEMPTS_PER_USER),
+        ("login-ip", client, settings.LOGIN_ATTEMPTS_PER_IP),
+    ]
+    for scope, key, limit in checks:
+        blocked = seconds_blocked(scope, key, limit=limit, window=window, now=now)
+        if blocked is not None:
+            raise LoginThrottled(blocked)
+    user = authenticate(request, username=username, password=password)
+    if isinstance(user, User):
+        forget_failures("login-user", username.casefold())
+        return user
+    for scope, key, _ in checks:
+        record_failure(scope, key, window=window, now=now)
+    return None

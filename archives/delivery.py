@@ -13,10 +13,10 @@ from archives.downloads import (
     DownloadDecision,
     Outcome,
     check_download,
-    client_ip,
     record_download,
 )
 from archives.sending import Unsatisfiable, requested_range, send_archive, send_unsatisfiable
+from config.clients import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase

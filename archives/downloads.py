@@ -15,21 +15,19 @@ used no byte can be had without a grant.
 from __future__ import annotations
 
 import enum
-import ipaddress
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 
-from archives.models import Archive, Download, PasswordFailure, Status
+from accounts.throttle import record_failure, seconds_blocked
+from archives.models import Archive, Download, Status
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from datetime import datetime
 
 GRANT_SALT = "archives.download-grant"
@@ -59,36 +57,6 @@ class DownloadDecision:
         return self.outcome is Outcome.ALLOWED
 
 
-def client_ip(meta: Mapping[str, object]) -> str:
-    """The client's address: ``REMOTE_ADDR``, or from ``X-Forwarded-For`` when the request
-    came through a proxy in ``TRUSTED_PROXIES``.
-
-    The forwarded chain is read from the right, skipping trusted proxies, so a client
-    cannot choose its address by sending the header itself.
-    """
-    remote = str(meta.get("REMOTE_ADDR") or "")
-    if not _is_trusted(remote):
-        return remote
-    forwarded = str(meta.get("HTTP_X_FORWARDED_FOR") or "")
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    for hop in reversed(hops):
-        try:
-            address = str(ipaddress.ip_address(hop))
-        except ValueError:
-            return remote
-        if not _is_trusted(address):
-            return address
-    return remote
-
-
-def _is_trusted(address: str) -> bool:
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(parsed in network for network in settings.TRUSTED_PROXIES)
-
-
 def issue_grant(archive: Archive, *, download_id: int) -> str:
     return signing.dumps({"a": archive.pk, "d": download_id}, salt=GRANT_SALT, compress=True)
 
@@ -103,41 +71,19 @@ def is_valid_grant(archive: Archive, grant: str | None) -> bool:
     return isinstance(data, dict) and data.get("a") == archive.pk
 
 
+def share_scope(archive: Archive) -> str:
+    return f"share:{archive.pk}"
+
+
 def throttled_for(archive: Archive, *, client: str, now: datetime) -> int | None:
     """Seconds the client must wait after too many wrong passwords, or None."""
-    window = timedelta(seconds=settings.PASSWORD_ATTEMPTS_WINDOW)
-    row = (
-        PasswordFailure.objects.filter(
-            archive=archive,
-            client=client,
-            window_start__gt=now - window,
-            failures__gte=settings.PASSWORD_ATTEMPTS_LIMIT,
-        )
-        .only("window_start")
-        .first()
+    return seconds_blocked(
+        share_scope(archive),
+        client,
+        limit=settings.PASSWORD_ATTEMPTS_LIMIT,
+        window=settings.PASSWORD_ATTEMPTS_WINDOW,
+        now=now,
     )
-    if row is None:
-        return None
-    return max(int((row.window_start + window - now).total_seconds()) + 1, 1)
-
-
-def record_password_failure(archive: Archive, *, client: str, now: datetime) -> None:
-    """Count one wrong password; exact under parallel requests (conditional UPDATEs)."""
-    window_start = now - timedelta(seconds=settings.PASSWORD_ATTEMPTS_WINDOW)
-    rows = PasswordFailure.objects.filter(archive=archive, client=client)
-    if rows.filter(window_start__gt=window_start).update(failures=F("failures") + 1):
-        return
-    # No row, or its window has passed: start a new window, unless a parallel request
-    # just did (then count on it).
-    if rows.filter(window_start__lte=window_start).update(window_start=now, failures=1):
-        return
-    try:
-        with transaction.atomic():
-            PasswordFailure.objects.create(
-                archive=archive, client=client, window_start=now, failures=1
-            )
-    except IntegrityError:
-        rows.update(failures=F("failures") + 1)
 
 
 def check_download(
@@ -166,7 +112,9 @@ def check_download(
         if not password:
             return DownloadDecision(Outcome.PASSWORD_REQUIRED)
         if not check_password(password, archive.password):
-            record_password_failure(archive, client=client, now=now)
+            record_failure(
+                share_scope(archive), client, window=settings.PASSWORD_ATTEMPTS_WINDOW, now=now
+            )
             return DownloadDecision(Outcome.WRONG_PASSWORD)
     if is_valid_grant(archive, grant):
         return DownloadDecision(Outcome.ALLOWED, is_resume=True)

@@ -169,20 +169,3 @@ class Download(models.Model):
 
     def __str__(self) -> str:
         return f"{self.archive_id} at {self.at:%Y-%m-%d %H:%M:%S}"
-
-
-class PasswordFailure(models.Model):
-    """Wrong share passwords from one client for one archive within a window."""
-
-    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="+")
-    client = models.GenericIPAddressField()
-    window_start = models.DateTimeField()
-    failures = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["archive", "client"], name="password_failure_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.client}: {self.failures}"

@@ -2,18 +2,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import CredentialsSerializer, TokenSerializer, UserSerializer
-from accounts.models import User
-from accounts.services import UsernameTaken, issue_token, register_user
+from accounts.services import (
+    LoginThrottled,
+    UsernameTaken,
+    authenticate_user,
+    issue_token,
+    register_user,
+)
+from config.clients import client_ip
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -44,8 +50,16 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         serializer = CredentialsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(request, **serializer.validated_data)
-        if not isinstance(user, User):
+        try:
+            user = authenticate_user(
+                request._request,
+                **serializer.validated_data,
+                client=client_ip(request.META),
+                now=timezone.now(),
+            )
+        except LoginThrottled as exc:
+            raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
+        if user is None:
             return Response(
                 {"detail": "Wrong username or password."},
                 status=status.HTTP_401_UNAUTHORIZED,

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
+from accounts.models import FailureWindow
+from archives.downloads import share_scope
 from archives.models import Archive, Download
 
 if TYPE_CHECKING:
@@ -47,7 +49,6 @@ def test_parallel_downloads_respect_the_limit_exactly(
 def test_parallel_wrong_passwords_are_all_counted(
     live_server: LiveServer, make_archive: Callable[..., Archive]
 ) -> None:
-    from archives.models import PasswordFailure
 
     archive = make_archive(password="right")
     target = f"{live_server.url}/api/shares/{archive.slug}/download"
@@ -59,7 +60,7 @@ def test_parallel_wrong_passwords_are_all_counted(
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = Counter(pool.map(guess, range(16)))
 
-    failures = PasswordFailure.objects.get(archive=archive, client="127.0.0.1").failures
+    failures = FailureWindow.objects.get(scope=share_scope(archive), key="127.0.0.1").failures
     # Each refused guess was counted once, none lost to a race; past the limit the
     # answers turn to 429.
     assert statuses[403] == failures

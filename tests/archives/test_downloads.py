@@ -9,15 +9,17 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from accounts.models import FailureWindow
 from archives.downloads import (
     Outcome,
     check_download,
-    client_ip,
     is_valid_grant,
     issue_grant,
     record_download,
+    share_scope,
 )
-from archives.models import Archive, Download, PasswordFailure, Status
+from archives.models import Archive, Download, Status
+from config.clients import client_ip
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,7 +68,7 @@ def test_password_required_then_wrong_then_right(make_archive: Callable[..., Arc
     assert decide(archive) is Outcome.PASSWORD_REQUIRED
     assert decide(archive, "guess") is Outcome.WRONG_PASSWORD
     assert decide(archive, "s3cret") is Outcome.ALLOWED
-    assert PasswordFailure.objects.get(archive=archive, client=CLIENT).failures == 1
+    assert FailureWindow.objects.get(scope=share_scope(archive), key=CLIENT).failures == 1
 
 
 def test_throttled_after_limit_also_for_right_password_until_window_passes(
@@ -88,7 +90,7 @@ def test_throttled_after_limit_also_for_right_password_until_window_passes(
     with time_machine.travel(start + timedelta(seconds=601), tick=False):
         assert decide(archive, "s3cret") is Outcome.ALLOWED
         assert decide(archive, "guess") is Outcome.WRONG_PASSWORD
-    assert PasswordFailure.objects.get(archive=archive, client=CLIENT).failures == 1
+    assert FailureWindow.objects.get(scope=share_scope(archive), key=CLIENT).failures == 1
 
 
 def test_limit_reached(make_archive: Callable[..., Archive]) -> None:
