@@ -29,6 +29,7 @@ from archives.downloads import Outcome
 from archives.models import Archive
 from archives.services import create_archive, delete_archive, get_owned_archive, update_archive
 from archives.stats import archive_stats
+from config import metrics
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -42,6 +43,8 @@ class ArchiveViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = ArchiveSerializer
+    # For the schema only (the id's type); get_queryset scopes every request to its user.
+    queryset = Archive.objects.none()
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Archive]:
@@ -66,6 +69,7 @@ class ArchiveViewSet(
             max_downloads=data.get("max_downloads"),
             now=timezone.now(),
         )
+        metrics.count_upload(files=len(files), size=sum(upload.size or 0 for upload in files))
         archive = Archive.objects.prefetch_related("files").get(pk=archive.pk)
         body = ArchiveSerializer(archive, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)

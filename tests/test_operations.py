@@ -1,0 +1,196 @@
+"""Operations: JSON logs, request ids and the Prometheus endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from prometheus_client import REGISTRY
+
+from config import metrics
+from config.logging import JsonFormatter, RequestIdFilter, request_id
+from config.middleware import choose_request_id
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from django.test import Client
+    from pytest_django.fixtures import Settings as DjangoSettings
+    from rest_framework.test import APIClient
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.addFilter(RequestIdFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def captured() -> Iterator[Capture]:
+    handler = Capture()
+    logging.getLogger().addHandler(handler)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+
+
+def format_record(message: str, **extra: object) -> dict[str, object]:
+    record = logging.LogRecord("archives.build", logging.WARNING, __file__, 1, message, (), None)
+    record.__dict__.update(extra)
+    RequestIdFilter().filter(record)
+    return json.loads(JsonFormatter().format(record))
+
+
+def test_json_formatter_writes_one_object_with_the_request_id_and_extras() -> None:
+    token = request_id.set("req-42")
+    try:
+        entry = format_record("built %s", archive="abc")
+    finally:
+        request_id.reset(token)
+
+    assert entry["level"] == "WARNING"
+    assert entry["logger"] == "archives.build"
+    assert entry["message"] == "built %s"
+    assert entry["request_id"] == "req-42"
+    assert entry["archive"] == "abc"
+    assert str(entry["time"]).endswith("+00:00")
+
+
+def test_json_formatter_keeps_the_traceback() -> None:
+    try:
+        raise ValueError("broken")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert "ValueError: broken" in str(entry["exception"])
+    assert entry["request_id"] == "-"
+
+
+def test_json_log_format_setting_makes_every_line_json(tmp_path: Path) -> None:
+    env = {**os.environ, "DJANGO_LOG_FORMAT": "json", "VAR_DIR": str(tmp_path)}
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('archives.test').warning('hello %s', 'world')"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert {"logger": "archives.test", "message": "hello world"}.items() <= lines[-1].items()
+
+
+def test_request_id_from_the_request_is_answered_and_logged(
+    client: Client, captured: Capture
+) -> None:
+    response = client.get("/no-such-page/", HTTP_X_REQUEST_ID="edge-1234")
+
+    assert response.status_code == 404
+    assert response["X-Request-ID"] == "edge-1234"
+    not_found = [r for r in captured.records if r.name == "django.request"]
+    assert not_found
+    assert {getattr(record, "request_id", None) for record in not_found} == {"edge-1234"}
+    # Outside the request the id is gone again.
+    assert request_id.get() == "-"
+
+
+def test_request_id_is_made_when_missing_or_unacceptable(client: Client) -> None:
+    made = client.get("/no-such-page/")["X-Request-ID"]
+    replaced = client.get("/no-such-page/", HTTP_X_REQUEST_ID="bad id\nforged line")["X-Request-ID"]
+
+    assert len(made) == 32
+    assert replaced != "bad id\nforged line"
+    assert len(replaced) == 32
+    assert made != replaced
+
+
+def test_choose_request_id_keeps_plain_ids_only() -> None:
+    assert choose_request_id("a1b2-c3.d4:e5_f6") == "a1b2-c3.d4:e5_f6"
+    assert choose_request_id("x" * 129) != "x" * 129
+    assert choose_request_id("") != ""
+    assert choose_request_id(None)
+
+
+def test_metrics_are_not_found_when_disabled(client: Client, settings: DjangoSettings) -> None:
+    settings.METRICS_ENABLED = False
+
+    assert client.get("/metrics").status_code == 404
+
+
+def test_metrics_are_served_when_enabled(client: Client, settings: DjangoSettings) -> None:
+    settings.METRICS_ENABLED = True
+    settings.METRICS_TOKEN = ""
+    metrics.count_refusal("expired")
+    metrics.count_build("ready", seconds=1.5)
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    for name in (
+        "awaiting_death_uploads_total",
+        "awaiting_death_builds_total",
+        "awaiting_death_build_seconds_bucket",
+        "awaiting_death_downloads_total",
+        "awaiting_death_served_bytes_total",
+    ):
+        assert name in text
+    assert 'awaiting_death_download_refusals_total{reason="expired"}' in text
+
+
+def test_metrics_need_the_bearer_token_when_one_is_set(
+    client: Client, settings: DjangoSettings
+) -> None:
+    settings.METRICS_ENABLED = True
+    settings.METRICS_TOKEN = "s3cret-token"
+
+    missing = client.get("/metrics")
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope")
+    right = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token")
+
+    assert missing.status_code == 401
+    assert missing["WWW-Authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401
+    assert right.status_code == 200
+
+
+def test_an_upload_through_the_api_is_counted(api: APIClient) -> None:
+    before = REGISTRY.get_sample_value("awaiting_death_uploads_total") or 0.0
+    files_before = REGISTRY.get_sample_value("awaiting_death_uploaded_files_total") or 0.0
+    files = [
+        SimpleUploadedFile("a.txt", b"a" * 10),
+        SimpleUploadedFile("b.txt", b"b" * 20),
+    ]
+
+    response = api.post("/api/archives/", {"files": files, "name": "x"}, format="multipart")
+
+    assert response.status_code == 201, response.content
+    assert REGISTRY.get_sample_value("awaiting_death_uploads_total") == before + 1
+    assert REGISTRY.get_sample_value("awaiting_death_uploaded_files_total") == files_before + 2
+
+
+def test_build_metrics_record_the_result_and_seconds() -> None:
+    labels = {"result": "failed"}
+    before = REGISTRY.get_sample_value("awaiting_death_builds_total", labels) or 0.0
+    count_before = REGISTRY.get_sample_value("awaiting_death_build_seconds_count") or 0.0
+
+    metrics.count_build("failed", seconds=0.2)
+
+    assert REGISTRY.get_sample_value("awaiting_death_builds_total", labels) == before + 1
+    assert REGISTRY.get_sample_value("awaiting_death_build_seconds_count") == count_before + 1
