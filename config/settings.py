@@ -77,6 +77,7 @@ MIDDLEWARE = [
     # First, so every log record of the request carries its id.
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -148,11 +149,15 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# Tests and development find static files where they lie; production serves the
+# collected, hashed copies.
+WHITENOISE_USE_FINDERS = IS_TEST or DEBUG
 # Front-end packages from npm, copied by `make` into var/vendor (never committed).
 # Not under VAR_DIR: a test run with its own VAR_DIR still finds them.
 VENDOR_DIR = BASE_DIR / "var" / "vendor"
 VENDOR_DIR.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [("vendor", VENDOR_DIR)]
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", VENDOR_DIR)]
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
@@ -190,6 +195,10 @@ BUILD_MAX_ATTEMPTS = env_int("BUILD_MAX_ATTEMPTS", 3, minimum=1)
 # Download rules (archives/downloads.py).
 PASSWORD_ATTEMPTS_LIMIT = env_int("PASSWORD_ATTEMPTS_LIMIT", 5, minimum=1)
 PASSWORD_ATTEMPTS_WINDOW = env_int("PASSWORD_ATTEMPTS_WINDOW", 900, minimum=1)
+# Failed logins (page and API token) before a pause, per username and per address.
+LOGIN_ATTEMPTS_PER_USER = env_int("LOGIN_ATTEMPTS_PER_USER", 10, minimum=1)
+LOGIN_ATTEMPTS_PER_IP = env_int("LOGIN_ATTEMPTS_PER_IP", 50, minimum=1)
+LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900, minimum=1)
 DOWNLOAD_GRANT_TTL = env_int("DOWNLOAD_GRANT_TTL", 6 * 3600, minimum=60)
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # "nginx": a permitted download answers with X-Accel-Redirect to DOWNLOAD_ACCEL_LOCATION +
@@ -253,6 +262,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "purge-expired": {"task": "archives.tasks.purge_expired_task", "schedule": 600.0},
+    "purge-failure-windows": {
+        "task": "accounts.tasks.purge_failure_windows_task",
+        "schedule": 3600.0,
+    },
     "requeue-stalled-builds": {
         "task": "archives.tasks.requeue_stalled_builds_task",
         "schedule": 60.0,
