@@ -8,5 +8,13 @@ app_name = "archives"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("upload/", views.upload, name="upload"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/<str:archive_id>/edit/", views.edit, name="edit"),
+    path("dashboard/<str:archive_id>/delete/", views.delete, name="delete"),
+    path("dashboard/<str:archive_id>/stats/", views.stats, name="stats"),
     path("s/<str:slug>/", views.share, name="share"),
+    path("s/<str:slug>/unlock", views.unlock, name="unlock"),
+    path("s/<str:slug>/download", views.download, name="download"),
+    path("s/<str:slug>/qr.svg", views.share_qr, name="share-qr"),
 ]

@@ -1,19 +1,262 @@
+"""The archive pages: home, upload, share page and its download, dashboard, edit, delete,
+statistics; and the site's error pages.
+
+Downloads from the share page go through ``deliver_archive`` and the share page asks
+``check_download``, so the page and the API obey one rule function. A share password
+is only ever POSTed; once accepted it is kept in the visitor's session (server side) so
+the Download link, and a browser resuming it, can send it along.
+"""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
 
-from django.shortcuts import get_object_or_404, render
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.api.auth import authenticated_user
+from archives.delivery import Prefetch, Refusal, deliver_archive
+from archives.downloads import DownloadDecision, Outcome, check_download
+from archives.forms import EditForm, PasswordForm, UploadForm
+from archives.limits import LimitExceeded
 from archives.models import Archive
+from archives.services import create_archive, delete_archive, get_owned_archive, update_archive
+from config.clients import client_ip
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpRequest, HttpResponseBase
+
+SESSION_PASSWORDS = "share_passwords"
+DASHBOARD_PAGE_SIZE = 10
+STATS_DAYS = (7, 30, 90)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "archives/home.html")
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    """The upload page; the page's script sends to the API, this POST serves browsers
+    without JavaScript."""
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            archive = create_archive(
+                authenticated_user(request),
+                files=data["uploads"],
+                name=data["name"] or _name_from(data["uploads"][0].name),
+                description=data["description"],
+                password=data["password"],
+                ttl=form.lifetime_seconds() or 7 * 86400,
+                max_downloads=data.get("max_downloads"),
+                now=timezone.now(),
+            )
+        except LimitExceeded as exc:
+            form.add_error("uploads", str(exc))
+        else:
+            return redirect("archives:share", slug=archive.slug)
+    status = 400 if form.errors else 200
+    return render(request, "archives/upload.html", {"form": form}, status=status)
+
+
+def _name_from(filename: str | None) -> str:
+    stem = (filename or "").rsplit("/", 1)[-1].rsplit(".", 1)[0].strip()
+    return (stem or "archive")[:200]
+
+
+def share_url_of(request: HttpRequest, archive: Archive) -> str:
+    return request.build_absolute_uri(reverse("archives:share", args=[archive.slug]))
+
+
+def qr_svg(url: str) -> str:
+    """The QR code of ``url`` as inline SVG: black on white whatever the colour mode, with
+    the quiet zone scanners need, sized by CSS (class ``qr-code``)."""
+    code = segno.make(url, error="m")
+    return code.svg_inline(
+        scale=1, border=4, dark="#000", light="#fff", omitsize=True, svgclass="qr-code"
+    )
+
+
+def _session_password(request: HttpRequest, archive: Archive) -> str | None:
+    passwords = request.session.get(SESSION_PASSWORDS) or {}
+    return passwords.get(archive.slug)
+
+
+def _remember_password(request: HttpRequest, archive: Archive, password: str | None) -> None:
+    passwords = dict(request.session.get(SESSION_PASSWORDS) or {})
+    if password is None:
+        passwords.pop(archive.slug, None)
+    else:
+        passwords[archive.slug] = password
+    request.session[SESSION_PASSWORDS] = passwords
+
+
+# The status of the share page for each decision: the page itself stays 200 while there
+# is something to do on it (wait for the build, enter the password, download).
+PAGE_STATUS = {
+    Outcome.ALLOWED: 200,
+    Outcome.NOT_READY: 200,
+    Outcome.PASSWORD_REQUIRED: 200,
+    Outcome.WRONG_PASSWORD: 403,
+    Outcome.THROTTLED: 429,
+    Outcome.EXPIRED: 410,
+    Outcome.LIMIT_REACHED: 410,
+}
+
+
+def _render_share(
+    request: HttpRequest,
+    archive: Archive,
+    decision: DownloadDecision,
+    *,
+    status: int,
+    form: PasswordForm | None = None,
+) -> HttpResponse:
+    now = timezone.now()
+    url = share_url_of(request, archive)
+    context: dict[str, Any] = {
+        "archive": archive,
+        "files": archive.files.all(),
+        "outcome": decision.outcome.value,
+        "decision": decision,
+        "share_url": url,
+        "qr_svg": qr_svg(url),
+        "form": form or PasswordForm(),
+        "public_status": archive.public_status(now=now),
+    }
+    if decision.retry_after is not None:
+        context["retry_at"] = now + timedelta(seconds=decision.retry_after)
+        context["retry_minutes"] = max(1, -(-decision.retry_after // 60))
+    response = render(request, "archives/share.html", context, status=status)
+    if decision.outcome is Outcome.THROTTLED:
+        response["Retry-After"] = str(decision.retry_after)
+    return response
+
+
+@require_GET
 def share(request: HttpRequest, slug: str) -> HttpResponse:
-    archive = get_object_or_404(Archive.objects.prefetch_related("files"), slug=slug)
-    return render(request, "archives/share.html", {"archive": archive})
+    archive = get_object_or_404(Archive, slug=slug)
+    password = _session_password(request, archive)
+    decision = check_download(
+        archive, password=password, client=client_ip(request.META), now=timezone.now()
+    )
+    if decision.outcome is Outcome.WRONG_PASSWORD:
+        # The owner changed the password since this visitor entered it.
+        _remember_password(request, archive, None)
+    return _render_share(request, archive, decision, status=PAGE_STATUS[decision.outcome])
+
+
+@require_POST
+def unlock(request: HttpRequest, slug: str) -> HttpResponse:
+    """Check a share password (POSTed, never in a URL) and keep it for the download."""
+    archive = get_object_or_404(Archive, slug=slug)
+    form = PasswordForm(request.POST)
+    if not form.is_valid():
+        decision = DownloadDecision(Outcome.PASSWORD_REQUIRED)
+        return _render_share(request, archive, decision, status=401, form=form)
+    password = form.cleaned_data["password"]
+    decision = check_download(
+        archive, password=password, client=client_ip(request.META), now=timezone.now()
+    )
+    if decision.outcome is Outcome.WRONG_PASSWORD:
+        form.add_error("password", _("Wrong password. Check it and try again."))
+        return _render_share(request, archive, decision, status=403, form=form)
+    if decision.outcome is Outcome.THROTTLED:
+        return _render_share(request, archive, decision, status=429)
+    _remember_password(request, archive, password)
+    return redirect("archives:share", slug=archive.slug)
+
+
+@require_http_methods(["GET", "HEAD"])
+def download(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """The ZIP, or a page saying why not, with the status of DESIGN section 4."""
+    archive = get_object_or_404(Archive, slug=slug)
+    result = deliver_archive(request, archive, password=_session_password(request, archive))
+    if isinstance(result, Prefetch):
+        return render(request, "archives/prefetch.html", {"archive": archive}, status=503)
+    if isinstance(result, Refusal):
+        form = None
+        if result.decision.outcome is Outcome.WRONG_PASSWORD:
+            _remember_password(request, archive, None)
+            form = PasswordForm()
+            form.add_error(None, _("The password has changed. Enter the new one."))
+        return _render_share(request, archive, result.decision, status=result.status, form=form)
+    return result
+
+
+@require_GET
+def share_qr(request: HttpRequest, slug: str) -> HttpResponse:
+    """The share link's QR code as an SVG image (the upload page shows it)."""
+    archive = get_object_or_404(Archive, slug=slug)
+    code = segno.make(share_url_of(request, archive), error="m")
+    image = BytesIO()
+    code.save(image, kind="svg", scale=8, border=4, dark="#000", light="#fff")
+    return HttpResponse(image.getvalue(), content_type="image/svg+xml")
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    archives = Archive.objects.owned_by(authenticated_user(request))
+    page = Paginator(archives, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [(archive, archive.public_status(now=now)) for archive in page.object_list]
+    return render(request, "archives/dashboard.html", {"page": page, "rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, archive_id: str) -> HttpResponse:
+    archive = get_owned_archive(authenticated_user(request), archive_id)
+    form = EditForm(request.POST or None, archive=archive)
+    if request.method == "POST" and form.is_valid():
+        update_archive(archive, now=timezone.now(), **form.changes())
+        messages.success(
+            request,
+            _("Your changes to “%(name)s” are saved.") % {"name": form.cleaned_data["name"]},
+        )
+        return redirect("archives:dashboard")
+    status = 400 if form.errors else 200
+    return render(request, "archives/edit.html", {"archive": archive, "form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, archive_id: str) -> HttpResponse:
+    archive = get_owned_archive(authenticated_user(request), archive_id)
+    if request.method == "POST":
+        name = archive.name
+        delete_archive(archive)
+        messages.success(request, _("“%(name)s” is deleted.") % {"name": name})
+        return redirect("archives:dashboard")
+    return render(request, "archives/delete.html", {"archive": archive})
+
+
+@login_required
+@require_GET
+def stats(request: HttpRequest, archive_id: str) -> HttpResponse:
+    archive = get_owned_archive(authenticated_user(request), archive_id)
+    context = {
+        "archive": archive,
+        "day_choices": STATS_DAYS,
+        "status": archive.public_status(now=timezone.now()),
+    }
+    return render(request, "archives/stats.html", context)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (expired page or cookies off), in the site's look."""
+    return render(request, "403_csrf.html", {"reason": reason}, status=403)

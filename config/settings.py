@@ -137,6 +137,8 @@ if IS_TEST:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LOGIN_URL = "accounts:login"
+# The page a refused form shows, in the site's look (templates/403_csrf.html).
+CSRF_FAILURE_VIEW = "archives.views.csrf_failure"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 

@@ -1,0 +1,92 @@
+"""Forms of the account pages: register and log in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.services import LoginThrottled, authenticate_user
+from archives.forms import StyledFormMixin
+from config.clients import client_ip
+
+
+class LoginForm(StyledFormMixin, AuthenticationForm):
+    """Django's login form, checked by ``authenticate_user`` so failed logins are
+    throttled the same for the page and the API."""
+
+    retry_after: int | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is None or not password or self.request is None:
+            return self.cleaned_data
+        try:
+            self.user_cache = authenticate_user(
+                self.request,
+                username=username,
+                password=password,
+                client=client_ip(self.request.META),
+                now=timezone.now(),
+            )
+        except LoginThrottled as exc:
+            self.retry_after = exc.retry_after
+            minutes = max(1, -(-exc.retry_after // 60))
+            raise ValidationError(
+                ngettext(
+                    "Too many failed logins. Try again in %(minutes)d minute.",
+                    "Too many failed logins. Try again in %(minutes)d minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes},
+                code="throttled",
+            ) from exc
+        if self.user_cache is None:
+            raise self.get_invalid_login_error()
+        self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class RegisterForm(StyledFormMixin):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text=_("Letters, digits and @ . + - _ only."),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("The same password, to catch a typo."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_validators_help_text_html()
+        self.style_widgets()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        return data

@@ -1,0 +1,267 @@
+"""Forms of the archive pages: upload (the fallback without JavaScript), edit, password."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+    from django.utils.functional import _StrPromise
+
+    from archives.models import Archive
+
+HOUR = 3600
+DAY = 24 * HOUR
+CUSTOM = "custom"
+KEEP = "keep"
+LIFETIME_CHOICES: list[tuple[str, _StrPromise]] = [
+    (str(HOUR), _("1 hour")),
+    (str(DAY), _("1 day")),
+    (str(7 * DAY), _("7 days")),
+    (str(30 * DAY), _("30 days")),
+    (CUSTOM, _("Custom…")),
+]
+UNIT_CHOICES: list[tuple[str, _StrPromise]] = [
+    (str(60), _("minutes")),
+    (str(HOUR), _("hours")),
+    (str(DAY), _("days")),
+]
+
+
+class StyledFormMixin(forms.Form):
+    """Gives every widget its Bootstrap class, and ``is-invalid`` once it has an error.
+
+    Django itself adds ``aria-invalid`` and ``aria-describedby`` (help text and errors).
+    """
+
+    def style_widgets(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = css
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files under one name (Django's documented recipe)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        single = super().clean
+        if isinstance(data, list | tuple) and data:
+            return [single(item, initial) for item in data]
+        return [single(data or None, initial)]
+
+
+class LifetimeFields(forms.Form):
+    """A lifetime from a list, or a custom number of minutes, hours or days."""
+
+    lifetime_choices: ClassVar[list[tuple[str, _StrPromise]]] = LIFETIME_CHOICES
+
+    lifetime = forms.ChoiceField(label=_("Lifetime"), choices=LIFETIME_CHOICES)
+    custom_lifetime = forms.IntegerField(
+        label=_("Custom lifetime"), required=False, min_value=1, max_value=100_000
+    )
+    custom_unit = forms.ChoiceField(
+        label=_("Unit"), choices=UNIT_CHOICES, initial=str(DAY), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lifetime = self.fields["lifetime"]
+        assert isinstance(lifetime, forms.ChoiceField)
+        lifetime.choices = self.lifetime_choices
+
+    def lifetime_seconds(self) -> int | None:
+        """The lifetime chosen, in seconds; None when the form keeps the current one."""
+        data = self.cleaned_data
+        choice = data.get("lifetime")
+        if choice == KEEP:
+            return None
+        if choice == CUSTOM:
+            return int(data["custom_lifetime"]) * int(data.get("custom_unit") or DAY)
+        return int(choice or 0)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("lifetime") == CUSTOM and not data.get("custom_lifetime"):
+            self.add_error("custom_lifetime", _("Enter the custom lifetime, or pick one above."))
+            return data
+        if "lifetime" not in data or self.errors.get("custom_lifetime"):
+            return data
+        seconds = self.lifetime_seconds()
+        if seconds is not None and seconds < 60:
+            self.add_error("custom_lifetime", _("The lifetime must be at least one minute."))
+        elif seconds is not None and seconds > settings.ARCHIVE_MAX_TTL:
+            days = settings.ARCHIVE_MAX_TTL // DAY
+            self.add_error(
+                "custom_lifetime",
+                ngettext(
+                    "The lifetime can be at most %(days)d day.",
+                    "The lifetime can be at most %(days)d days.",
+                    days,
+                )
+                % {"days": days},
+            )
+        return data
+
+
+def _limit_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label=_("Download limit"),
+        required=False,
+        min_value=1,
+        max_value=settings.ARCHIVE_MAX_DOWNLOADS,
+        help_text=_("Leave empty for no limit."),
+    )
+
+
+class UploadForm(StyledFormMixin, LifetimeFields):
+    uploads = MultipleFileField(label=_("Files"))
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        required=False,
+        help_text=_("Shown on the share page; the first file's name when empty."),
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=10_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Optional: whoever downloads must enter it."),
+    )
+    max_downloads = _limit_field()
+
+    field_order = [
+        "uploads",
+        "name",
+        "description",
+        "password",
+        "lifetime",
+        "custom_lifetime",
+        "custom_unit",
+        "max_downloads",
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lifetime"].initial = str(7 * DAY)
+        self.style_widgets()
+
+
+class EditForm(StyledFormMixin, LifetimeFields):
+    lifetime_choices: ClassVar[list[tuple[str, _StrPromise]]] = [
+        (KEEP, _("Keep the current expiry")),
+        *LIFETIME_CHOICES,
+    ]
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=10_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    new_password = forms.CharField(
+        label=_("New password"),
+        max_length=128,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the current password."),
+    )
+    remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
+    max_downloads = _limit_field()
+
+    field_order = [
+        "name",
+        "description",
+        "new_password",
+        "remove_password",
+        "lifetime",
+        "custom_lifetime",
+        "custom_unit",
+        "max_downloads",
+    ]
+
+    def __init__(self, *args: Any, archive: Archive, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "name": archive.name,
+                "description": archive.description,
+                "max_downloads": archive.max_downloads,
+                "lifetime": KEEP,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["lifetime"].label = _("Expires")
+        self.fields["lifetime"].help_text = _("A new lifetime counts from now.")
+        self.style_widgets()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("new_password") and data.get("remove_password"):
+            self.add_error("new_password", _("Either set a new password or remove it, not both."))
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        """The keyword arguments of ``update_archive`` for what the owner changed."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {
+            "name": data["name"],
+            "description": data["description"],
+            "max_downloads": data.get("max_downloads"),
+        }
+        if data.get("remove_password"):
+            changes["password"] = ""
+        elif data.get("new_password"):
+            changes["password"] = data["new_password"]
+        ttl = self.lifetime_seconds()
+        if ttl is not None:
+            changes["ttl"] = ttl
+        return changes
+
+
+class PasswordForm(StyledFormMixin):
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()

@@ -1,0 +1,119 @@
+"""The account pages through Django's test client."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import User
+
+if TYPE_CHECKING:
+    from django.test import Client
+    from pytest_django.fixtures import Settings as DjangoSettings
+
+pytestmark = pytest.mark.django_db
+
+GOOD_PASSWORD = "a long and unusual passphrase"
+
+
+def test_register_page_has_labelled_fields(client: Client) -> None:
+    response = client.get(reverse("accounts:register"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    for field in ("username", "password1", "password2"):
+        assert f'for="id_{field}"' in body
+
+
+def test_register_logs_in_and_follows_next(client: Client) -> None:
+    response = client.post(
+        reverse("accounts:register") + "?next=/dashboard/",
+        {"username": "alice", "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
+    assert User.objects.filter(username="alice").exists()
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_register_ignores_next_to_another_site(client: Client) -> None:
+    response = client.post(
+        reverse("accounts:register"),
+        {
+            "username": "bob",
+            "password1": GOOD_PASSWORD,
+            "password2": GOOD_PASSWORD,
+            "next": "https://evil.example/",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("archives:upload")
+
+
+def test_register_with_weak_password_says_why(client: Client) -> None:
+    response = client.post(
+        reverse("accounts:register"),
+        {"username": "carol", "password1": "123", "password2": "123"},
+    )
+    assert response.status_code == 400
+    assert "too short" in response.content.decode()
+    assert not User.objects.filter(username="carol").exists()
+
+
+def test_register_with_mismatched_passwords_says_so(client: Client) -> None:
+    response = client.post(
+        reverse("accounts:register"),
+        {"username": "dave", "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD + "x"},
+    )
+    assert response.status_code == 400
+    assert "The two passwords differ." in response.content.decode()
+
+
+def test_register_with_taken_username_says_so(client: Client, user: User) -> None:
+    response = client.post(
+        reverse("accounts:register"),
+        {"username": user.username, "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
+    assert response.status_code == 400
+    assert "taken" in response.content.decode()
+
+
+def test_login_follows_next(client: Client, user: User, password: str) -> None:
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": user.username, "password": password, "next": "/dashboard/"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
+
+
+def test_login_with_wrong_password_shows_error(client: Client, user: User) -> None:
+    response = client.post(
+        reverse("accounts:login"), {"username": user.username, "password": "nope"}
+    )
+    assert response.status_code == 200
+    assert "alert-danger" in response.content.decode()
+
+
+def test_logout_asks_on_get_and_logs_out_on_post(client: Client, user: User) -> None:
+    client.force_login(user)
+    assert client.get(reverse("accounts:logout")).status_code == 200
+    assert client.get("/dashboard/").status_code == 200
+    response = client.post(reverse("accounts:logout"))
+    assert response.status_code == 302
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_login_is_throttled_after_many_failures_with_429(
+    client: Client, user: User, password: str, settings: DjangoSettings
+) -> None:
+    settings.LOGIN_ATTEMPTS_PER_USER = 2
+    for _ in range(2):
+        client.post(reverse("accounts:login"), {"username": user.username, "password": "no"})
+    response = client.post(
+        reverse("accounts:login"), {"username": user.username, "password": password}
+    )
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "Too many failed logins" in response.content.decode()
