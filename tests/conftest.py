@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -157,6 +159,65 @@ def _purge_broker() -> None:
     app.control.purge()
 
 
+def service_env(media_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a process serving the test database, media and broker."""
+    return {
+        **os.environ,
+        "DJANGO_ENV": "test",
+        "DATABASE_URL": _database_url(),
+        "MEDIA_ROOT": str(media_dir),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "VAR_DIR": str(settings.VAR_DIR),
+        **overrides,
+    }
+
+
+def start_process(
+    command: list[str], *, env: dict[str, str], log: Path, ready: bytes
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` in its own process group; return once its log shows ``ready``."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while ready not in log.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process)
+            pytest.fail(f"{command[2:5]} did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+    return process
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def worker_command(*, pool: str = "prefork") -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "config", "worker",
+        "--loglevel", "INFO", "--pool", pool, "--concurrency", "2",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def live_worker(
     django_db_setup: None,
@@ -165,40 +226,15 @@ def live_worker(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the test database and broker."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
     _purge_broker()
-    env = {
-        **os.environ,
-        "DJANGO_ENV": "test",
-        "DATABASE_URL": _database_url(),
-        "MEDIA_ROOT": str(media_dir),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "VAR_DIR": str(settings.VAR_DIR),
-    }
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "config", "worker",
-                "--loglevel", "INFO", "--concurrency", "2",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while b" ready." not in log.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the Celery worker did not start:\n{log.read_text()}")
-        time.sleep(0.2)
+    process = start_process(
+        worker_command(),
+        env=service_env(media_dir),
+        log=tmp_path_factory.mktemp("worker") / "worker.log",
+        ready=b" ready.",
+    )
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_process(process)
 
 
 def wait_for_build(archive_id: str, *, timeout: float = 60) -> Archive:
