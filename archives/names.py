@@ -112,3 +112,17 @@ def _collides(name: str, taken: set[str], folders: set[str]) -> bool:
         return True
     parts = key.split("/")
     return any("/".join(parts[:i]) in taken for i in range(1, len(parts)))
+
+
+class BadArchiveName(ValueError):
+    """An archive name that would leave nothing readable."""
+
+
+def clean_archive_name(raw: str) -> str:
+    """The archive's name as shown and used for ``<name>.zip``: trimmed, control
+    characters removed. Raises ``BadArchiveName`` when nothing but spaces, dots or slashes
+    would remain."""
+    name = "".join(ch for ch in raw if unicodedata.category(ch) not in {"Cc", "Cf"}).strip()
+    if not name.strip("./\\ "):
+        raise BadArchiveName("Give the archive a name with at least one letter or digit.")
+    return name

@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from archives.models import Archive, ArchiveFile
+from archives.names import BadArchiveName, clean_archive_name
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -49,6 +50,13 @@ def _limit_field() -> serializers.IntegerField:
     )
 
 
+def validate_archive_name(value: str) -> str:
+    try:
+        return clean_archive_name(value)
+    except BadArchiveName as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+
+
 class ArchiveCreateSerializer(StrictSerializer):
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True, use_url=False),
@@ -59,15 +67,20 @@ class ArchiveCreateSerializer(StrictSerializer):
     description = serializers.CharField(
         max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
     )
+
     password = serializers.CharField(
         max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
     )
     ttl = _ttl_field(required=False)
     max_downloads = _limit_field()
 
+    def validate_name(self, value: str) -> str:
+        return validate_archive_name(value)
+
 
 class ArchiveUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, required=False)
+
     description = serializers.CharField(
         max_length=MAX_DESCRIPTION, required=False, allow_blank=True
     )
@@ -80,6 +93,9 @@ class ArchiveUpdateSerializer(StrictSerializer):
     )
     ttl = _ttl_field(required=False)
     max_downloads = _limit_field()
+
+    def validate_name(self, value: str) -> str:
+        return validate_archive_name(value)
 
 
 class ArchiveFileSerializer(serializers.ModelSerializer):
