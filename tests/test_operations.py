@@ -194,3 +194,31 @@ def test_build_metrics_record_the_result_and_seconds() -> None:
 
     assert REGISTRY.get_sample_value("awaiting_death_builds_total", labels) == before + 1
     assert REGISTRY.get_sample_value("awaiting_death_build_seconds_count") == count_before + 1
+
+
+def test_metrics_add_up_every_process_sharing_the_multiprocess_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+        "METRICS_ENABLED": "true",
+        "VAR_DIR": str(tmp_path / "var"),
+    }
+    count = (
+        "import django; django.setup(); from config import metrics; "
+        "metrics.count_build('ready', seconds=2.0)"
+    )
+    scrape = (
+        "import django; django.setup(); from django.test import Client; "
+        "print(Client().get('/metrics').content.decode())"
+    )
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], cwd=BASE_DIR, env=env, check=True)
+
+    result = subprocess.run(
+        [sys.executable, "-c", scrape], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+
+    assert 'awaiting_death_builds_total{result="ready"} 2.0' in result.stdout
