@@ -5,6 +5,9 @@
   "use strict";
 
   var _ = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (singular, plural, count) {
+    return count === 1 ? singular : plural;
+  };
   var interpolate = window.interpolate || function (format, args) {
     return format.replace(/%s/g, function () { return String(args.shift()); });
   };
@@ -143,6 +146,7 @@
 
   window.AD = {
     _: _,
+    ngettext: ngettext,
     interpolate: interpolate,
     formatBytes: formatBytes,
     formatTime: formatTime,

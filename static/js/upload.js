@@ -5,6 +5,7 @@
   "use strict";
   var AD = window.AD;
   var _ = AD._;
+  var ngettext = AD.ngettext;
   var form = document.getElementById("upload-form");
   if (!form) {
     return;
@@ -55,14 +56,10 @@
     });
     summary.textContent = files.length
       ? AD.interpolate(
-          ngettextSafe("%s file, %s", "%s files, %s", files.length),
+          ngettext("%s file, %s", "%s files, %s", files.length),
           [files.length, AD.formatBytes(total)]
         )
       : "";
-  }
-
-  function ngettextSafe(singular, plural, count) {
-    return window.ngettext ? window.ngettext(singular, plural, count) : count === 1 ? singular : plural;
   }
 
   function addFiles(fileList) {

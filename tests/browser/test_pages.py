@@ -76,7 +76,12 @@ def _sync_orm_beside_playwright() -> Iterator[None]:
 @pytest.fixture(scope="module", autouse=True)
 def _compiled_messages() -> None:
     """The Russian pages need the compiled catalogue (``make`` compiles it too)."""
-    call_command("compilemessages", locale=["ru"], verbosity=0)
+    call_command(
+        "compilemessages",
+        locale=["ru"],
+        ignore_patterns=[".venv", "node_modules", "var"],
+        verbosity=0,
+    )
 
 
 @pytest.fixture(scope="module")
