@@ -1,19 +1,36 @@
 """The ZIP build: stream every source into a temporary ZIP, verify it, publish it.
 
-Memory stays flat: sources are read in 1 MiB chunks. Members whose sampled data does not
-compress are stored as they are. Progress is real bytes read, written at most every
-``BUILD_PROGRESS_INTERVAL`` seconds, and doubles as the heartbeat the reaper watches.
+Three stages run at once, joined by a bounded queue, so memory stays flat whatever the
+input size:
+
+- a reader thread walks the members in order. A small member (up to ``BLOCK`` bytes) goes
+  to the thread pool whole, batched with its neighbours so that thousands of tiny files do
+  not cost one task each; a large member is read in ``BLOCK``-sized blocks, hashed (CRC-32
+  and sha256) in order, and each block is deflated on its own in the pool.
+- the pool (one thread per core; deflate releases the GIL) compresses. Each block of a
+  large member is raw deflate primed with the previous block's last 32 KiB and ended with
+  a sync flush, the last one with a final block, so the blocks joined in order are one
+  valid deflate stream, as pigz does.
+- this thread writes the results in order with ``ZipWriter`` and reports progress.
+
+Members whose sampled data does not compress are stored. Progress is real bytes written,
+reported at most every ``BUILD_PROGRESS_INTERVAL`` seconds, and doubles as the heartbeat
+the reaper watches. Database work stays on the calling thread: the other threads only
+read files and compute.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import queue
+import threading
 import time
 import zipfile
-import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from django.conf import settings
 from django.utils import timezone
@@ -21,18 +38,30 @@ from django.utils import timezone
 from archives import storage
 from archives.models import Archive, ArchiveFile
 from archives.services import MemberResult, fail_build, finish_build, report_progress, start_build
+from archives.zipwriter import DEFLATED, STORED, Entry, ZipWriter
+
+try:
+    from zlib_ng import zlib_ng as deflate
+except ImportError:  # pragma: no cover - zlib-ng is a dependency; stdlib zlib is the fallback
+    import zlib as deflate
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from pathlib import Path
     from typing import BinaryIO
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1024 * 1024
-SAMPLE = 64 * 1024
+BLOCK: Final = 1024 * 1024
+# Deflate's window: the most a block can refer back into the block before it.
+WINDOW: Final = 32 * 1024
+SAMPLE: Final = 64 * 1024
 # Deflate must save at least this share of a sample to be worth it.
-MIN_SAVING = 0.03
+MIN_SAVING: Final = 0.03
+# Small members travel to the pool in batches of at most this many bytes or members.
+BATCH_BYTES: Final = BLOCK
+BATCH_MEMBERS: Final = 256
+OUTPUT_BUFFER: Final = 1024 * 1024
 
 
 class BuildError(Exception):
@@ -40,14 +69,83 @@ class BuildError(Exception):
 
 
 @dataclass(frozen=True)
+class Source:
+    """What the threads need of one member, copied off its row."""
+
+    position: int
+    name: str
+    original_name: str
+    source_name: str
+    size: int
+
+    @classmethod
+    def of(cls, row: ArchiveFile) -> Source:
+        return cls(row.position, row.name, row.original_name, row.source_name, row.size)
+
+
+@dataclass(frozen=True)
+class WrittenMember:
+    source: Source
+    entry: Entry
+    sha256: str
+
+
+@dataclass(frozen=True)
 class BuiltZip:
     size: int
     sha256: str
-    members: list[MemberResult]
+    members: list[WrittenMember]
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """A whole small member, read and compressed by the pool."""
+
+    source: Source
+    method: int
+    crc: int
+    sha256: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class _Batch:
+    packed: Future[list[_Packed]]
+    size: int
+
+
+@dataclass(frozen=True)
+class _MemberEnd:
+    crc: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of a large member; ``end`` is set on its last block."""
+
+    source: Source
+    method: int
+    payload: Future[bytes] | bytes
+    size: int
+    is_first: bool
+    end: _MemberEnd | None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException
+
+
+_Item = _Batch | _Block | _Failure | None
+
+
+class _Stopped(Exception):
+    """The writer gave up; the reader stops queueing."""
 
 
 class ProgressReporter:
-    """Turns bytes read into a percentage written at a bounded rate."""
+    """Turns bytes written into a percentage written at a bounded rate."""
 
     def __init__(self, archive_id: str, *, total: int, interval: float) -> None:
         self.archive_id = archive_id
@@ -57,6 +155,8 @@ class ProgressReporter:
         self._last_write = time.monotonic()
 
     def add(self, count: int) -> None:
+        """Count ``count`` more bytes; raises ``BuildError`` when the build is no longer
+        ours (the archive was deleted or reset meanwhile)."""
         self.done += count
         moment = time.monotonic()
         if moment - self._last_write < self.interval:
@@ -67,89 +167,275 @@ class ProgressReporter:
             raise BuildError("The archive was deleted or reset during its build.")
 
 
-def is_compressible(source: BinaryIO, *, size: int) -> bool:
-    """Guess from up to three samples (start, middle, end) whether deflate pays off."""
-    offsets = [0] if size <= 3 * SAMPLE else [0, size // 2, size - SAMPLE]
+def compresses_well(samples: Iterable[bytes], *, level: int) -> bool:
+    """Whether deflate at ``level`` saves at least ``MIN_SAVING`` of ``samples``."""
     raw = compressed = 0
-    for offset in offsets:
-        source.seek(offset)
-        sample = source.read(SAMPLE)
+    for sample in samples:
         raw += len(sample)
-        compressed += len(zlib.compress(sample, 1))
-    source.seek(0)
+        compressed += len(deflate.compress(sample, level, -15))
     return raw > 0 and compressed <= raw * (1 - MIN_SAVING)
+
+
+def _sample_offsets(size: int) -> list[int]:
+    return [0] if size <= 3 * SAMPLE else [0, size // 2, size - SAMPLE]
+
+
+def is_compressible(source: BinaryIO, *, size: int, level: int) -> bool:
+    """Guess from up to three samples (start, middle, end) whether deflate pays off.
+
+    Leaves ``source`` at its start.
+    """
+    samples = []
+    for offset in _sample_offsets(size):
+        source.seek(offset)
+        samples.append(source.read(SAMPLE))
+    source.seek(0)
+    return compresses_well(samples, level=level)
+
+
+def deflate_block(data: bytes, *, dictionary: bytes | None, is_last: bool, level: int) -> bytes:
+    """Raw deflate of one block of a member, joinable with its neighbours.
+
+    ``dictionary`` is the end of the previous block, so matches may reach back into it
+    as in one long stream; a non-last block ends with a sync flush (byte-aligned, no final
+    bit), the last one with the final block.
+    """
+    if dictionary:
+        compressor = deflate.compressobj(
+            level, deflate.DEFLATED, -15, 8, deflate.Z_DEFAULT_STRATEGY, dictionary
+        )
+    else:
+        compressor = deflate.compressobj(level, deflate.DEFLATED, -15)
+    flush = deflate.Z_FINISH if is_last else deflate.Z_SYNC_FLUSH
+    return compressor.compress(data) + compressor.flush(flush)
+
+
+def _unreadable(source: Source, exc: OSError) -> BuildError:
+    return BuildError(
+        f"Could not read the uploaded file {source.original_name!r}: {exc.strerror or exc}."
+    )
+
+
+def _changed(source: Source) -> BuildError:
+    return BuildError(
+        f"The uploaded file {source.original_name!r} changed size since it was uploaded."
+    )
+
+
+def _pack_small(sources: list[Source], *, level: int) -> list[_Packed]:
+    """Read, hash and compress whole members (each at most ``BLOCK`` bytes)."""
+    packed = []
+    for source in sources:
+        try:
+            with storage.open_source(source.source_name) as handle:
+                data = handle.read(source.size + 1)
+        except OSError as exc:
+            raise _unreadable(source, exc) from exc
+        if len(data) != source.size:
+            raise _changed(source)
+        method, payload = STORED, data
+        if level and data:
+            if len(data) > 3 * SAMPLE:
+                worth_trying = compresses_well(
+                    (data[o : o + SAMPLE] for o in _sample_offsets(len(data))), level=level
+                )
+            else:
+                worth_trying = True
+            if worth_trying:
+                compressed = deflate.compress(data, level, -15)
+                if len(compressed) <= len(data) * (1 - MIN_SAVING):
+                    method, payload = DEFLATED, compressed
+        packed.append(
+            _Packed(
+                source,
+                method,
+                deflate.crc32(data),
+                hashlib.sha256(data).hexdigest(),
+                payload,
+            )
+        )
+    return packed
+
+
+class _Pipeline:
+    """The reader thread, the compressing pool and the ordered queue between them."""
+
+    def __init__(self, sources: Sequence[Source], *, level: int, workers: int) -> None:
+        self.sources = sources
+        self.level = level
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deflate")
+        # Bounds the blocks in flight: queued, being compressed, or waiting to be written.
+        self.queue: queue.Queue[_Item] = queue.Queue(maxsize=2 * workers)
+        self.stopping = threading.Event()
+        self.reader = threading.Thread(target=self._read, name="zip-reader", daemon=True)
+
+    def __enter__(self) -> _Pipeline:
+        self.reader.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        self.reader.join()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def items(self) -> Iterable[_Batch | _Block]:
+        """The queued items in member order; re-raises what stopped the reader."""
+        while (item := self.queue.get()) is not None:
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    def _put(self, item: _Item) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return
+        raise _Stopped
+
+    def _read(self) -> None:
+        try:
+            self._queue_members()
+            self._put(None)
+        except _Stopped:
+            return
+        except BaseException as exc:  # handed to the writer thread, which raises it
+            try:
+                self._put(_Failure(exc))
+            except _Stopped:
+                return
+
+    def _queue_members(self) -> None:
+        batch: list[Source] = []
+        batch_size = 0
+        for source in self.sources:
+            if source.size <= BLOCK:
+                batch.append(source)
+                batch_size += source.size
+                if batch_size >= BATCH_BYTES or len(batch) >= BATCH_MEMBERS:
+                    self._queue_batch(batch, batch_size)
+                    batch, batch_size = [], 0
+                continue
+            if batch:
+                self._queue_batch(batch, batch_size)
+                batch, batch_size = [], 0
+            self._queue_large(source)
+        if batch:
+            self._queue_batch(batch, batch_size)
+
+    def _queue_batch(self, batch: list[Source], size: int) -> None:
+        future = self.pool.submit(_pack_small, list(batch), level=self.level)
+        self._put(_Batch(future, size))
+
+    def _queue_large(self, source: Source) -> None:
+        try:
+            handle = storage.open_source(source.source_name)
+        except OSError as exc:
+            raise _unreadable(source, exc) from exc
+        with handle:
+            try:
+                self._queue_blocks(source, handle)
+            except OSError as exc:
+                raise _unreadable(source, exc) from exc
+
+    def _queue_blocks(self, source: Source, handle: BinaryIO) -> None:
+        compress = bool(self.level) and is_compressible(handle, size=source.size, level=self.level)
+        digest = hashlib.sha256()
+        crc = 0
+        left = source.size
+        previous: bytes | None = None
+        is_first = True
+        while left:
+            data = handle.read(min(BLOCK, left))
+            if not data:
+                raise _changed(source)
+            left -= len(data)
+            digest.update(data)
+            crc = deflate.crc32(data, crc)
+            is_last = left == 0
+            if is_last and handle.read(1):
+                raise _changed(source)
+            payload: Future[bytes] | bytes = data
+            if compress:
+                payload = self.pool.submit(
+                    deflate_block,
+                    data,
+                    dictionary=previous[-WINDOW:] if previous else None,
+                    is_last=is_last,
+                    level=self.level,
+                )
+            end = _MemberEnd(crc, digest.hexdigest()) if is_last else None
+            self._put(
+                _Block(source, DEFLATED if compress else STORED, payload, len(data), is_first, end)
+            )
+            previous, is_first = data, False
 
 
 def write_zip(
     destination: Path,
-    files: Sequence[ArchiveFile],
+    sources: Sequence[Source],
     *,
+    level: int,
     progress: ProgressReporter,
-) -> list[tuple[ArchiveFile, int, str]]:
-    """Write ``files`` into a new ZIP at ``destination``.
+    workers: int | None = None,
+) -> BuiltZip:
+    """Write ``sources`` into a new ZIP at ``destination``; return its size, sha256 and
+    what was written of each member.
 
-    Returns, for each member, its row, the CRC-32 and the sha256 of the data read.
-    Raises ``BuildError`` with a readable message when a source cannot be read.
+    Raises ``BuildError`` with a readable message when a source cannot be read or changed
+    size, and ``OSError`` when the ZIP cannot be written.
     """
     stamp = timezone.localtime().timetuple()[:6]
-    written = []
-    with zipfile.ZipFile(destination, "w", allowZip64=True) as archive_zip:
-        for member in files:
-            info = zipfile.ZipInfo(member.name, date_time=stamp)
-            info.external_attr = 0o644 << 16
-            # Known up front so zipfile writes ZIP64 headers for members past 4 GiB.
-            info.file_size = member.size
-            try:
-                source = storage.open_source(member.source_name)
-            except OSError as exc:
-                raise BuildError(
-                    f"Could not read the uploaded file {member.original_name!r}: "
-                    f"{exc.strerror or exc}."
-                ) from exc
-            with source:
-                info.compress_type = (
-                    zipfile.ZIP_DEFLATED
-                    if is_compressible(source, size=member.size)
-                    else zipfile.ZIP_STORED
-                )
-                crc, digest = _copy_member(archive_zip, info, source, progress=progress)
-            written.append((member, crc, digest))
-    return written
+    written: list[WrittenMember] = []
+    workers = workers or len(os.sched_getaffinity(0))
+    with (
+        destination.open("wb", buffering=OUTPUT_BUFFER) as handle,
+        _Pipeline(sources, level=level, workers=workers) as pipeline,
+    ):
+        writer = ZipWriter(handle, stamp=stamp)
+        for item in pipeline.items():
+            if isinstance(item, _Batch):
+                for packed in item.packed.result():
+                    entry = writer.write_member(
+                        packed.source.name,
+                        method=packed.method,
+                        crc=packed.crc,
+                        size=packed.source.size,
+                        payload=packed.payload,
+                    )
+                    written.append(WrittenMember(packed.source, entry, packed.sha256))
+            else:
+                if item.is_first:
+                    writer.start_member(item.source.name, method=item.method, size=item.source.size)
+                payload = item.payload
+                writer.write_data(payload if isinstance(payload, bytes) else payload.result())
+                if item.end is not None:
+                    entry = writer.finish_member(crc=item.end.crc, size=item.source.size)
+                    written.append(WrittenMember(item.source, entry, item.end.sha256))
+            progress.add(item.size)
+        size, sha256 = writer.close()
+    return BuiltZip(size=size, sha256=sha256, members=written)
 
 
-def _copy_member(
-    archive_zip: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
-    source: BinaryIO,
-    *,
-    progress: ProgressReporter,
-) -> tuple[int, str]:
-    crc = 0
-    digest = hashlib.sha256()
-    with archive_zip.open(info, "w", force_zip64=info.file_size > zipfile.ZIP64_LIMIT) as out:
-        while chunk := source.read(CHUNK):
-            out.write(chunk)
-            crc = zlib.crc32(chunk, crc)
-            digest.update(chunk)
-            progress.add(len(chunk))
-    return crc, digest.hexdigest()
+def verify_zip(path: Path, built: BuiltZip) -> None:
+    """Check the file holds exactly what was written, as a ZIP reader sees it.
 
-
-def verify_zip(path: Path, written: list[tuple[ArchiveFile, int, str]]) -> tuple[int, str]:
-    """Check the central directory lists exactly what was read; return size and sha256."""
+    Raises ``BuildError`` when the length or the central directory differ.
+    """
+    if path.stat().st_size != built.size:
+        raise BuildError("The built archive does not have the length that was written.")
     with zipfile.ZipFile(path) as archive_zip:
-        entries = archive_zip.infolist()
-    expected = [(member.name, member.size, crc) for member, crc, _ in written]
-    found = [(entry.filename, entry.file_size, entry.CRC) for entry in entries]
+        found = [
+            (i.filename, i.file_size, i.compress_size, i.CRC, i.compress_type, i.header_offset)
+            for i in archive_zip.infolist()
+        ]
+    expected = [
+        (e.name, e.size, e.compressed_size, e.crc, e.method, e.offset)
+        for e in (member.entry for member in built.members)
+    ]
     if found != expected:
         raise BuildError("The built archive does not match the uploaded files.")
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 def build_archive(archive_id: str) -> None:
@@ -164,14 +450,15 @@ def build_archive(archive_id: str) -> None:
     archive = Archive.objects.filter(pk=archive_id).first()
     if archive is None:
         return
-    files = list(archive.files.all())
+    sources = [Source.of(row) for row in archive.files.all()]
     temporary = storage.temporary_zip_path(archive_id)
     progress = ProgressReporter(
         archive_id, total=archive.source_size, interval=settings.BUILD_PROGRESS_INTERVAL
     )
+    level = min(settings.BUILD_COMPRESSION_LEVEL, 9)
     try:
-        written = write_zip(temporary, files, progress=progress)
-        size, sha256 = verify_zip(temporary, written)
+        built = write_zip(temporary, sources, level=level, progress=progress)
+        verify_zip(temporary, built)
         name = storage.publish_zip(temporary, archive_id)
     except (BuildError, OSError, zipfile.BadZipFile) as exc:
         temporary.unlink(missing_ok=True)
@@ -182,9 +469,14 @@ def build_archive(archive_id: str) -> None:
         # Time limits and shutdowns: leave no partial file; the reaper re-queues the build.
         temporary.unlink(missing_ok=True)
         raise
-    members = [MemberResult(position=m.position, sha256=digest) for m, _, digest in written]
+    members = [MemberResult(position=m.source.position, sha256=m.sha256) for m in built.members]
     if not finish_build(
-        archive_id, zip_name=name, size=size, sha256=sha256, members=members, now=timezone.now()
+        archive_id,
+        zip_name=name,
+        size=built.size,
+        sha256=built.sha256,
+        members=members,
+        now=timezone.now(),
     ):
         storage.delete(name)
 

@@ -1,0 +1,396 @@
+"""The ZIP build, run for real on files in a temporary media folder."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import resource
+import shutil
+import struct
+import subprocess
+import unicodedata
+import zipfile
+import zlib
+from typing import TYPE_CHECKING
+
+import pytest
+from django.utils import timezone
+
+from archives import build, storage
+from archives.build import BLOCK, build_archive
+from archives.models import Archive, Status
+from archives.names import unique_names
+from archives.services import create_archive
+from tests.conftest import upload
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from datetime import datetime
+    from pathlib import Path
+
+    from pytest_django import DjangoCaptureOnCommitCallbacks as CaptureCallbacks
+    from pytest_django.fixtures import Settings as DjangoSettings
+
+    from accounts.models import User
+
+UTF8_FLAG = 0x800
+
+
+def log_text(size: int, *, seed: int = 1) -> bytes:
+    """Log-like text: compresses well, but not trivially (numbers and tokens vary)."""
+    rng = random.Random(seed)
+    lines = []
+    length = 0
+    while length < size:
+        line = (
+            f"{1_700_000_000 + length // 50}.{rng.randrange(10**6):06d} "
+            f"{rng.choice(['INFO', 'INFO', 'DEBUG', 'WARNING', 'ERROR'])} "
+            f"web[{rng.randrange(1000, 1100)}] 10.0.{rng.randrange(256)}.{rng.randrange(256)} "
+            f'"GET /s/{rng.getrandbits(64):016x}/ HTTP/1.1" {rng.choice([200, 206, 404])} '
+            f"{rng.randrange(10**7)} took={rng.random() * 100:.3f}ms\n"
+        )
+        lines.append(line)
+        length += len(line)
+    return "".join(lines).encode()[:size]
+
+
+def random_bytes(size: int, *, seed: int = 2) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def create(user: User, files: list[tuple[str, bytes]]) -> Archive:
+    """A pending archive of ``files`` (names may repeat), as the upload API stores it."""
+    return create_archive(
+        user,
+        files=[upload(name, data) for name, data in files],
+        name="Build test",
+        description="",
+        password="",
+        ttl=3600,
+        max_downloads=None,
+        now=timezone.now(),
+    )
+
+
+def build_now(archive: Archive) -> Archive:
+    build_archive(archive.id)
+    return Archive.objects.get(pk=archive.pk)
+
+
+def zip_path(archive: Archive) -> Path:
+    assert archive.status == Status.READY, archive.error
+    return storage.local_path(archive.zip_name)
+
+
+def member_data(path: Path, info: zipfile.ZipInfo) -> bytes:
+    """The bytes stored for ``info``, located through its local header."""
+    with path.open("rb") as handle:
+        handle.seek(info.header_offset)
+        header = handle.read(30)
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        handle.seek(info.header_offset + 30 + name_length + extra_length)
+        return handle.read(info.compress_size)
+
+
+def serial_inflate(data: bytes) -> bytes:
+    """Decompress a raw deflate stream in one pass with the standard library."""
+    inflater = zlib.decompressobj(-15)
+    result = inflater.decompress(data) + inflater.flush()
+    assert inflater.eof, "the deflate stream has no final block"
+    assert not inflater.unused_data
+    return result
+
+
+def assert_unzip_accepts(path: Path) -> None:
+    result = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No errors detected" in result.stdout
+
+
+def partial_files() -> list[Path]:
+    folder = storage.root() / "archives"
+    return list(folder.glob("*.part")) if folder.exists() else []
+
+
+@pytest.fixture
+def require_unzip() -> None:
+    if shutil.which("unzip") is None:
+        pytest.skip("Info-ZIP unzip is not installed")
+
+
+def test_built_zip_passes_testzip_and_unzip(
+    user: User, require_unzip: None, django_capture_on_commit_callbacks: CaptureCallbacks
+) -> None:
+    files = [
+        ("log.txt", log_text(3 * BLOCK + 12_345)),
+        ("noise.bin", random_bytes(2 * BLOCK + 7)),
+        ("small.txt", b"hello world\n" * 300),
+        ("empty.txt", b""),
+        ("inner.csv", b"a,b,c\n1,2,3\n" * 1000),
+        ("exactly-one-block.txt", log_text(BLOCK, seed=3)),
+    ]
+    archive = create(user, files)
+    with django_capture_on_commit_callbacks(execute=True):
+        archive = build_now(archive)
+    path = zip_path(archive)
+
+    with zipfile.ZipFile(path) as built:
+        assert built.testzip() is None
+        assert built.namelist() == [name for name, _ in files]
+        for name, data in files:
+            assert built.read(name) == data
+    assert_unzip_accepts(path)
+    content = path.read_bytes()
+    assert archive.size == len(content)
+    assert archive.sha256 == hashlib.sha256(content).hexdigest()
+    assert [row.sha256 for row in archive.files.all()] == [
+        hashlib.sha256(data).hexdigest() for _, data in files
+    ]
+    assert archive.progress == 100
+    assert not (storage.root() / "uploads" / archive.id).exists()
+    assert partial_files() == []
+
+
+@pytest.mark.parametrize("size", [BLOCK + 1, 5 * BLOCK, 5 * BLOCK + 4321])
+def test_parallel_blocks_decompress_serially_to_the_source(user: User, size: int) -> None:
+    text = log_text(size, seed=size)
+    files = [("big.log", text), ("second.log", log_text(2 * BLOCK + 99, seed=7))]
+    archive = build_now(create(user, files))
+    path = zip_path(archive)
+
+    with zipfile.ZipFile(path) as built:
+        infos = built.infolist()
+    for info, (_, source) in zip(infos, files, strict=True):
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        data = member_data(path, info)
+        assert serial_inflate(data) == source
+        assert zlib.crc32(source) == info.CRC
+        assert info.file_size == len(source)
+        # Blocks primed with their predecessor's window cost almost nothing in ratio.
+        assert len(data) <= len(zlib.compress(source, 6)) * 1.03
+
+
+def test_every_member_matches_its_source_and_crc(user: User) -> None:
+    files = [(f"part-{i:03d}.txt", log_text(100 + i * 997, seed=i)) for i in range(300)]
+    files += [("tail.bin", random_bytes(BLOCK + 5)), ("tail.txt", log_text(3 * BLOCK, seed=9))]
+    archive = build_now(create(user, files))
+    path = zip_path(archive)
+
+    with zipfile.ZipFile(path) as built:
+        infos = built.infolist()
+    assert [info.filename for info in infos] == [name for name, _ in files]
+    for info, (_, source) in zip(infos, files, strict=True):
+        data = member_data(path, info)
+        unpacked = serial_inflate(data) if info.compress_type == zipfile.ZIP_DEFLATED else data
+        assert unpacked == source, info.filename
+        assert zlib.crc32(source) == info.CRC, info.filename
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "method"),
+    [
+        ("photo.jpg", random_bytes(200_000), zipfile.ZIP_STORED),
+        ("noise.txt", random_bytes(3 * BLOCK), zipfile.ZIP_STORED),
+        ("notes.bin", b"the same line again and again\n" * 5000, zipfile.ZIP_DEFLATED),
+        ("server.jpg", log_text(3 * BLOCK), zipfile.ZIP_DEFLATED),
+        ("tiny.txt", b"ab", zipfile.ZIP_STORED),
+    ],
+)
+def test_compression_is_chosen_by_content_not_name(
+    user: User, name: str, data: bytes, method: int
+) -> None:
+    archive = build_now(create(user, [(name, data)]))
+
+    with zipfile.ZipFile(zip_path(archive)) as built:
+        info = built.getinfo(name)
+        assert info.compress_type == method
+        assert built.read(name) == data
+
+
+def test_level_zero_stores_everything(user: User, settings: DjangoSettings) -> None:
+    settings.BUILD_COMPRESSION_LEVEL = 0
+    files = [("a.txt", log_text(50_000)), ("b.txt", log_text(2 * BLOCK, seed=4))]
+    archive = build_now(create(user, files))
+
+    with zipfile.ZipFile(zip_path(archive)) as built:
+        assert [i.compress_type for i in built.infolist()] == [zipfile.ZIP_STORED] * 2
+        assert built.testzip() is None
+
+
+NASTY_NAMES = [
+    "../x",
+    "/etc/passwd",
+    "C:\\x",
+    "a\x00b.txt",
+    "bell\x07\nnew line\r.txt",
+    "invoice\u202etxt.exe",
+    "x" * 300,
+    "y" * 300 + ".txt",
+    "",
+    "...",
+    "///",
+    "report.pdf",
+    "report.pdf",
+    "REPORT.PDF",
+    "Отчёт за март.txt",
+    "日本語/ファイル.txt",
+]
+
+
+def test_uploaded_names_reach_the_zip_sanitised_and_unique(user: User) -> None:
+    # Django itself refuses upload names with nothing left after the last slash.
+    accepted = [name for name in NASTY_NAMES if name.rpartition("/")[2] not in {"", ".", ".."}]
+    files = [(name, f"file {i}\n".encode()) for i, name in enumerate(accepted)]
+    delivered = [upload(name, b"").name or "" for name in accepted]
+    archive = build_now(create(user, files))
+
+    with zipfile.ZipFile(zip_path(archive)) as built:
+        names = built.namelist()
+        assert built.testzip() is None
+    assert names == unique_names(delivered)
+    assert names == [row.name for row in archive.files.all()]
+
+
+def test_nasty_names_are_written_safely_and_extract_inside_the_folder(
+    user: User, require_unzip: None, tmp_path: Path
+) -> None:
+    # Folder uploads keep their paths, so the rows may hold any name the sanitiser
+    # returns, folders included.
+    files = [(f"upload-{i}", f"file {i}\n".encode()) for i in range(len(NASTY_NAMES))]
+    archive = create(user, files)
+    safe = unique_names(NASTY_NAMES)
+    for row, name in zip(archive.files.all(), safe, strict=True):
+        row.name = name
+        row.save(update_fields=["name"])
+    path = zip_path(build_now(archive))
+
+    with zipfile.ZipFile(path) as built:
+        infos = built.infolist()
+        names = [info.filename for info in infos]
+        assert names == safe
+        for info, (_, data) in zip(infos, files, strict=True):
+            assert built.read(info) == data
+            is_ascii = info.filename.isascii()
+            assert bool(info.flag_bits & UTF8_FLAG) == (not is_ascii), info.filename
+    assert names[:3] == ["x", "etc/passwd", "x (1)"]
+    assert names[8:11] == ["file", "file (1)", "file (2)"]
+    assert names[11:14] == ["report.pdf", "report (1).pdf", "REPORT (2).PDF"]
+    assert len({name.casefold() for name in names}) == len(names)
+    for name in names:
+        assert not name.startswith("/")
+        assert "\\" not in name
+        segments = name.split("/")
+        assert all(segment not in {"", ".", ".."} for segment in segments)
+        assert all(len(segment.encode()) <= 255 for segment in segments)
+        assert not any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in name)
+    # Extracting writes every member inside the target folder and nowhere else.
+    target = tmp_path / "out"
+    result = subprocess.run(
+        ["unzip", "-q", str(path), "-d", str(target)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    extracted = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    assert extracted == sorted(names)
+
+
+def test_progress_moves_through_intermediate_values(
+    user: User, settings: DjangoSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.BUILD_PROGRESS_INTERVAL = 0
+    seen: list[int] = []
+    real_report = build.report_progress
+
+    def recording_report(archive_id: str, *, progress: int, now: datetime) -> bool:
+        seen.append(progress)
+        return real_report(archive_id, progress=progress, now=now)
+
+    monkeypatch.setattr(build, "report_progress", recording_report)
+    files = [("a.log", log_text(6 * BLOCK)), ("b.bin", random_bytes(4 * BLOCK))]
+    archive = build_now(create(user, files))
+
+    assert archive.status == Status.READY
+    assert seen == sorted(seen)
+    assert len({value for value in seen if 0 < value < 100}) >= 5
+    assert archive.progress == 100
+
+
+def test_progress_is_written_at_a_bounded_rate(
+    user: User, settings: DjangoSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.BUILD_PROGRESS_INTERVAL = 3600
+    seen: list[int] = []
+    monkeypatch.setattr(build, "report_progress", lambda *a, **k: seen.append(1) or True)
+    archive = build_now(create(user, [("a.log", log_text(4 * BLOCK))]))
+
+    assert archive.status == Status.READY
+    assert seen == []
+
+
+@pytest.mark.parametrize("size", [1000, 3 * BLOCK], ids=["small", "large"])
+def test_unreadable_source_fails_the_build_and_keeps_the_sources(user: User, size: int) -> None:
+    archive = create(user, [("first.txt", log_text(size)), ("second.txt", log_text(size))])
+    rows = list(archive.files.all())
+    broken = storage.local_path(rows[1].source_name)
+    broken.unlink()
+    broken.mkdir()  # opening a folder fails even for root
+
+    archive = build_now(archive)
+
+    assert archive.status == Status.FAILED
+    assert archive.error == "Could not read the uploaded file 'second.txt': Is a directory."
+    assert archive.zip_name == ""
+    assert storage.local_path(rows[0].source_name).read_bytes() == log_text(size)
+    assert partial_files() == []
+    assert not storage.local_path(storage.zip_name(archive.id)).exists()
+
+
+def test_source_that_changed_size_fails_the_build(user: User) -> None:
+    archive = create(user, [("grows.txt", log_text(2 * BLOCK))])
+    source = storage.local_path(archive.files.get().source_name)
+    with source.open("ab") as handle:
+        handle.write(b"more")
+
+    archive = build_now(archive)
+
+    assert archive.status == Status.FAILED
+    assert "changed size" in archive.error
+    assert partial_files() == []
+
+
+@pytest.fixture
+def file_size_limit() -> Iterator[Callable[[int], None]]:
+    """Cap the size of files this process writes (writes past it fail with EFBIG, as
+    Python ignores SIGXFSZ); the limit is lifted afterwards."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+
+    def limit(size: int) -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+
+    yield limit
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_write_error_fails_the_build_without_a_partial_file(
+    user: User, file_size_limit: Callable[[int], None]
+) -> None:
+    archive = create(user, [("noise.bin", random_bytes(12 * BLOCK))])
+    # Past the test database's own size, so only the ZIP hits the limit.
+    file_size_limit(8 * BLOCK)
+
+    archive = build_now(archive)
+
+    assert archive.status == Status.FAILED
+    assert archive.error == "The archive could not be written: File too large."
+    assert partial_files() == []
+    assert storage.local_path(archive.files.get().source_name).exists()
+
+
+def test_build_of_a_claimed_archive_does_nothing(user: User) -> None:
+    archive = create(user, [("a.txt", b"abc")])
+    Archive.objects.filter(pk=archive.pk).update(status=Status.BUILDING)
+
+    build_archive(archive.id)
+
+    archive.refresh_from_db()
+    assert archive.status == Status.BUILDING
+    assert partial_files() == []
