@@ -114,15 +114,30 @@ def _collides(name: str, taken: set[str], folders: set[str]) -> bool:
     return any("/".join(parts[:i]) in taken for i in range(1, len(parts)))
 
 
+# Control and format characters (Unicode categories Cc and Cf, Unicode 14, in the Basic
+# Multilingual Plane: patterns of the API schema cannot name others), and white space:
+# written out so the API schema can state the same rule as a pattern.
+CONTROL_CHARACTERS = (
+    "\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891"
+    "\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    "\ufff9-\ufffb"
+)
+SPACE_CHARACTERS = "\x20\xa0\u1680\u2000-\u200a\u2028-\u2029\u202f\u205f\u3000"
+NAME_MESSAGE = "Give the archive a name with at least one letter or digit."
+# An archive name must hold at least one character that is none of these.
+READABLE_CHARACTER = f"[^{CONTROL_CHARACTERS}{SPACE_CHARACTERS}./\\\\]"
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+_READABLE = re.compile(READABLE_CHARACTER)
+
+
 class BadArchiveName(ValueError):
     """An archive name that would leave nothing readable."""
 
 
 def clean_archive_name(raw: str) -> str:
-    """The archive's name as shown and used for ``<name>.zip``: trimmed, control
-    characters removed. Raises ``BadArchiveName`` when nothing but spaces, dots or slashes
-    would remain."""
-    name = "".join(ch for ch in raw if unicodedata.category(ch) not in {"Cc", "Cf"}).strip()
-    if not name.strip("./\\ "):
-        raise BadArchiveName("Give the archive a name with at least one letter or digit.")
-    return name
+    """The archive's name as shown and used for ``<name>.zip``: control and format
+    characters removed, trimmed. Raises ``BadArchiveName`` when it holds no character
+    but spaces, dots and slashes."""
+    if not _READABLE.search(raw):
+        raise BadArchiveName(NAME_MESSAGE)
+    return _CONTROL.sub("", raw).strip()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -12,6 +14,8 @@ from archives.limits import LimitExceeded
 
 if TYPE_CHECKING:
     from typing import Any
+
+    from django.http import HttpRequest
 
 
 def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -22,3 +26,9 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "The request body is too large."}, status=413)
     return exception_handler(exc, context)
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """Any path under /api/ that no endpoint matches: JSON, like the rest of the API."""
+    return JsonResponse({"detail": "Not found."}, status=404)

@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
+from config.serializers import StrictSerializer
 
-class CredentialsSerializer(serializers.Serializer):
+
+class CredentialsSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 

@@ -5,30 +5,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
 from archives.models import Archive, ArchiveFile
-from archives.names import BadArchiveName, clean_archive_name
+from archives.names import (
+    NAME_MESSAGE,
+    READABLE_CHARACTER,
+    BadArchiveName,
+    clean_archive_name,
+)
+from config.serializers import StrictSerializer
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
 
 MAX_DESCRIPTION = 10_000
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo is a 400 and not silently ignored."""
-
-    def validate(self, attrs: dict) -> dict:
-        known = set(self.fields)
-        unknown = sorted(set(self.initial_data) - known) if hasattr(self, "initial_data") else []
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["Unknown field."] for name in unknown}, code="unknown_field"
-            )
-        return attrs
 
 
 def _ttl_field(*, required: bool) -> serializers.IntegerField:
@@ -40,13 +34,17 @@ def _ttl_field(*, required: bool) -> serializers.IntegerField:
     )
 
 
-def _limit_field() -> serializers.IntegerField:
+def _limit_field(*, allow_null: bool) -> serializers.IntegerField:
     return serializers.IntegerField(
         required=False,
-        allow_null=True,
+        allow_null=allow_null,
         min_value=1,
         max_value=settings.ARCHIVE_MAX_DOWNLOADS,
-        help_text="Downloads allowed; null for no limit.",
+        help_text=(
+            "Downloads allowed; null for no limit."
+            if allow_null
+            else "Downloads allowed; leave out for no limit."
+        ),
     )
 
 
@@ -57,13 +55,24 @@ def validate_archive_name(value: str) -> str:
         raise serializers.ValidationError(str(exc)) from exc
 
 
+def _name_field() -> serializers.CharField:
+    # The pattern states in the schema what clean_archive_name checks.
+    return serializers.CharField(
+        max_length=200,
+        required=False,
+        validators=[RegexValidator(READABLE_CHARACTER, message=NAME_MESSAGE)],
+    )
+
+
 class ArchiveCreateSerializer(StrictSerializer):
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True, use_url=False),
         allow_empty=False,
+        min_length=1,
+        max_length=settings.ARCHIVE_MAX_FILES,
         help_text="The files, one part each.",
     )
-    name = serializers.CharField(max_length=200, required=False)
+    name = _name_field()
     description = serializers.CharField(
         max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
     )
@@ -72,14 +81,14 @@ class ArchiveCreateSerializer(StrictSerializer):
         max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
     )
     ttl = _ttl_field(required=False)
-    max_downloads = _limit_field()
+    max_downloads = _limit_field(allow_null=False)
 
     def validate_name(self, value: str) -> str:
         return validate_archive_name(value)
 
 
 class ArchiveUpdateSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = _name_field()
 
     description = serializers.CharField(
         max_length=MAX_DESCRIPTION, required=False, allow_blank=True
@@ -92,7 +101,7 @@ class ArchiveUpdateSerializer(StrictSerializer):
         help_text="An empty string removes the password.",
     )
     ttl = _ttl_field(required=False)
-    max_downloads = _limit_field()
+    max_downloads = _limit_field(allow_null=True)
 
     def validate_name(self, value: str) -> str:
         return validate_archive_name(value)
