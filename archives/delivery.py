@@ -16,6 +16,7 @@ from archives.downloads import (
     record_download,
 )
 from archives.sending import Unsatisfiable, requested_range, send_archive, send_unsatisfiable
+from config import metrics
 from config.clients import client_ip
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def deliver_archive(
         grant = request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE)
     decision = check_download(archive, password=password, client=client, now=now, grant=grant)
     if not decision.allowed:
+        metrics.count_refusal(decision.outcome.value)
         return Refusal(decision)
     try:
         byte_range = requested_range(request, archive)
@@ -96,8 +98,12 @@ def deliver_archive(
             now=now,
         )
         if new_grant is None:
+            metrics.count_refusal(Outcome.LIMIT_REACHED.value)
             return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
+        metrics.count_download()
     response = send_archive(archive, byte_range=byte_range, head=head)
+    if not head:
+        metrics.count_bytes_served(byte_range.length if byte_range else archive.size or 0)
     if new_grant is not None:
         response[GRANT_HEADER] = new_grant
         response.set_cookie(

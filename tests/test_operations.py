@@ -19,11 +19,13 @@ from config.logging import JsonFormatter, RequestIdFilter, request_id
 from config.middleware import choose_request_id
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from django.test import Client
     from pytest_django.fixtures import Settings as DjangoSettings
     from rest_framework.test import APIClient
+
+    from archives.models import Archive
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -222,3 +224,22 @@ def test_metrics_add_up_every_process_sharing_the_multiprocess_folder(tmp_path: 
     )  # fmt: skip
 
     assert 'awaiting_death_builds_total{result="ready"} 2.0' in result.stdout
+
+
+@pytest.mark.django_db
+def test_downloads_refusals_and_bytes_are_counted(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(max_downloads=1)
+    url = f"/api/shares/{archive.slug}/download"
+    downloads = REGISTRY.get_sample_value("awaiting_death_downloads_total") or 0.0
+    served = REGISTRY.get_sample_value("awaiting_death_served_bytes_total") or 0.0
+    limit = {"reason": "limit_reached"}
+    refused = REGISTRY.get_sample_value("awaiting_death_download_refusals_total", limit) or 0.0
+
+    assert anon.get(url).status_code == 200
+    assert anon.get(url).status_code == 410
+
+    assert REGISTRY.get_sample_value("awaiting_death_downloads_total") == downloads + 1
+    assert REGISTRY.get_sample_value("awaiting_death_served_bytes_total") == served + archive.size
+    assert REGISTRY.get_sample_value("awaiting_death_download_refusals_total", limit) == refused + 1
