@@ -7,7 +7,6 @@ for them, so nothing is left running.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from types import FrameType
+
+from config.env import env_int, env_path, env_str
 
 logger = logging.getLogger("serve")
 
@@ -32,7 +33,7 @@ def _commands(var_dir: Path) -> dict[str, list[str]]:
         "worker": [
             python, "-m", "celery", "-A", "config", "worker",
             "--loglevel", "INFO",
-            "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
+            "--concurrency", str(env_int("WORKER_CONCURRENCY", 2, minimum=1)),
             "--hostname", "worker@%h",
         ],
         "beat": [
@@ -73,9 +74,9 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    var_dir = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
-    port = os.environ.get("PORT", "8000")
-    host = os.environ.get("HOST", "127.0.0.1")
+    var_dir = env_path("VAR_DIR", BASE_DIR / "var")
+    port = env_int("PORT", 8000, minimum=1)
+    host = env_str("HOST", "127.0.0.1")
     url = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
     processes: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
