@@ -146,6 +146,10 @@
     result.querySelector("[data-result-open]").href = url;
     result.querySelector("[data-result-qr]").src = url + "qr.svg";
     result.classList.remove("d-none");
+    // The form has done its work; "Upload more" starts a fresh one.
+    form.querySelectorAll("input, select, textarea, button").forEach(function (field) {
+      field.disabled = true;
+    });
     AD.announce(_("Your archive is ready to share."));
   }
 

@@ -8,6 +8,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -377,6 +378,13 @@ def test_csrf_failure_page_is_403_in_site_look(user: User) -> None:
     response = client.post(reverse("accounts:login"), {"username": "x", "password": "y"})
     assert response.status_code == 403
     assert "This form has expired" in response.content.decode()
+
+
+def test_server_error_page_renders_without_a_request() -> None:
+    # Django renders 500.html with no context at all, so nothing in it may need one.
+    body = render_to_string("500.html")
+    assert "Something went wrong on our side" in body
+    assert "/static/css/site.css" in body
 
 
 def test_pages_have_no_inline_script_or_style(

@@ -174,6 +174,17 @@ def wait_until(page: Page, expression: str, *, timeout: float = TIMEOUT / 1000) 
         page.wait_for_timeout(50)
 
 
+UNLABELLED_FIELDS = """
+Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea"))
+  .filter(field => !field.labels.length && !field.getAttribute("aria-label"))
+  .map(field => field.outerHTML)
+"""
+
+
+def assert_fields_labelled(page: Page) -> None:
+    assert page.evaluate(UNLABELLED_FIELDS) == [], page.url
+
+
 def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -223,6 +234,7 @@ def test_register_upload_three_files_share_and_download(
     page.get_by_label("Username").fill("ada")
     page.get_by_label("Password", exact=True).fill("a long and unusual passphrase")
     page.get_by_label("Password again").fill("a long and unusual passphrase")
+    assert_fields_labelled(page)
     shot(page, "02-register")
     page.get_by_role("button", name="Register").click()
     expect(page).to_have_url(re.compile(r"/upload/$"))
@@ -584,6 +596,7 @@ def test_pages_fit_a_360px_screen(
     for name, path in pages.items():
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        assert_fields_labelled(page)
         shot(page, name)
     log_in(page, user, password)
     pages = {
@@ -596,6 +609,7 @@ def test_pages_fit_a_360px_screen(
         page.goto(path)
         page.wait_for_load_state("networkidle")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        assert_fields_labelled(page)
         shot(page, name)
     # Everything is reachable from the keyboard, with a visible focus ring.
     page.goto(reverse("archives:upload"))
@@ -680,3 +694,28 @@ def test_hostile_names_are_shown_as_text_everywhere(
     expect(page.get_by_role("heading", name=script)).to_be_visible()
     expect(page.get_by_text(image).first).to_be_visible()
     shot(page, "28-hostile-names")
+
+
+def test_dragged_files_join_the_list_and_can_be_removed(
+    open_page: Callable[..., Page], user: User, password: str
+) -> None:
+    page = open_page()
+    log_in(page, user, password)
+    page.goto(reverse("archives:upload"))
+    page.evaluate(
+        """() => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File(["a".repeat(2048)], "dragged-one.txt"));
+          transfer.items.add(new File(["b"], "dragged-two.txt"));
+          const zone = document.querySelector("[data-drop-zone]");
+          zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true}));
+          zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+        }"""
+    )
+    listed = page.locator("[data-file-list] li")
+    expect(listed).to_have_count(2)
+    expect(listed.nth(0)).to_contain_text("dragged-one.txt")
+    expect(listed.nth(0)).to_contain_text("2 KB")
+    page.get_by_role("button", name="Remove dragged-one.txt").click()
+    expect(listed).to_have_count(1)
+    expect(page.locator("[data-file-summary]")).to_contain_text("1 file")
