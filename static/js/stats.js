@@ -31,7 +31,7 @@
 
   function axes(colours) {
     return {
-      x: { ticks: { color: colours.text }, grid: { color: colours.grid } },
+      x: { ticks: { color: colours.text, precision: 0 }, grid: { color: colours.grid } },
       y: {
         beginAtZero: true,
         ticks: { color: colours.text, precision: 0 },
