@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.utils import timezone
 
 from archives import storage
@@ -75,12 +76,38 @@ class Source:
     position: int
     name: str
     original_name: str
-    source_name: str
+    path: Path
     size: int
 
-    @classmethod
-    def of(cls, row: ArchiveFile) -> Source:
-        return cls(row.position, row.name, row.original_name, row.source_name, row.size)
+
+def read_sources(rows: Iterable[ArchiveFile]) -> list[Source]:
+    """The members of ``rows`` with the paths of their stored sources.
+
+    Each folder is resolved and checked by ``storage`` once, then joined with a plain file
+    name (opened later without following links): resolving every path would cost more
+    than reading a small file. Raises ``BuildError`` for a name outside the storage root.
+    """
+    folders: dict[str, Path] = {}
+    sources = []
+    try:
+        for row in rows:
+            folder, _, base = row.source_name.rpartition("/")
+            if folder and base not in {"", ".", ".."}:
+                if folder not in folders:
+                    folders[folder] = storage.local_path(folder)
+                path = folders[folder] / base
+            else:
+                path = storage.local_path(row.source_name)
+            sources.append(Source(row.position, row.name, row.original_name, path, row.size))
+    except SuspiciousFileOperation as exc:
+        raise BuildError("An uploaded file is stored outside the storage folder.") from exc
+    return sources
+
+
+def _open_source(source: Source) -> BinaryIO:
+    # No symbolic link is followed, so the folder check above holds for the file too.
+    descriptor = os.open(source.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    return os.fdopen(descriptor, "rb")
 
 
 @dataclass(frozen=True)
@@ -227,7 +254,7 @@ def _pack_small(sources: list[Source], *, level: int) -> list[_Packed]:
     packed = []
     for source in sources:
         try:
-            with storage.open_source(source.source_name) as handle:
+            with _open_source(source) as handle:
                 data = handle.read(source.size + 1)
         except OSError as exc:
             raise _unreadable(source, exc) from exc
@@ -330,7 +357,7 @@ class _Pipeline:
 
     def _queue_large(self, source: Source) -> None:
         try:
-            handle = storage.open_source(source.source_name)
+            handle = _open_source(source)
         except OSError as exc:
             raise _unreadable(source, exc) from exc
         with handle:
@@ -450,13 +477,13 @@ def build_archive(archive_id: str) -> None:
     archive = Archive.objects.filter(pk=archive_id).first()
     if archive is None:
         return
-    sources = [Source.of(row) for row in archive.files.all()]
     temporary = storage.temporary_zip_path(archive_id)
     progress = ProgressReporter(
         archive_id, total=archive.source_size, interval=settings.BUILD_PROGRESS_INTERVAL
     )
     level = min(settings.BUILD_COMPRESSION_LEVEL, 9)
     try:
+        sources = read_sources(archive.files.all())
         built = write_zip(temporary, sources, level=level, progress=progress)
         verify_zip(temporary, built)
         name = storage.publish_zip(temporary, archive_id)

@@ -394,3 +394,18 @@ def test_build_of_a_claimed_archive_does_nothing(user: User) -> None:
     archive.refresh_from_db()
     assert archive.status == Status.BUILDING
     assert partial_files() == []
+
+
+def test_source_replaced_by_a_link_is_not_followed(user: User, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"not yours")
+    archive = create(user, [("innocent.txt", b"hello")])
+    source = storage.local_path(archive.files.get().source_name)
+    source.unlink()
+    source.symlink_to(secret)
+
+    archive = build_now(archive)
+
+    assert archive.status == Status.FAILED
+    assert archive.error.startswith("Could not read the uploaded file 'innocent.txt'")
+    assert partial_files() == []
