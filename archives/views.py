@@ -22,7 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.api.auth import authenticated_user
 from archives.delivery import Prefetch, Refusal, deliver_archive
@@ -146,7 +146,7 @@ def _render_share(
     return response
 
 
-@require_GET
+@require_safe
 def share(request: HttpRequest, slug: str) -> HttpResponse:
     archive = get_object_or_404(Archive, slug=slug)
     password = _session_password(request, archive)
@@ -197,7 +197,7 @@ def download(request: HttpRequest, slug: str) -> HttpResponseBase:
     return result
 
 
-@require_GET
+@require_safe
 def share_qr(request: HttpRequest, slug: str) -> HttpResponse:
     """The share link's QR code as an SVG image (the upload page shows it)."""
     archive = get_object_or_404(Archive, slug=slug)
@@ -208,7 +208,7 @@ def share_qr(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
     archives = Archive.objects.owned_by(authenticated_user(request))
     page = Paginator(archives, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -246,7 +246,7 @@ def delete(request: HttpRequest, archive_id: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def stats(request: HttpRequest, archive_id: str) -> HttpResponse:
     archive = get_owned_archive(authenticated_user(request), archive_id)
     context = {

@@ -427,3 +427,12 @@ def test_names_are_escaped_on_every_page(
         body = client_in.get(url).content.decode()
         assert evil not in body, url
         assert "<img src=x" not in body, url
+
+
+def test_head_of_share_page_is_answered_and_counts_nothing(
+    client: Client, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(max_downloads=1)
+    assert client.head(share_url(archive)).status_code == 200
+    assert client.head(download_url(archive)).status_code == 200
+    assert Archive.objects.get(pk=archive.pk).download_count == 0
