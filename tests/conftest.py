@@ -218,14 +218,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_worker(
     django_db_setup: None,
     django_db_blocker: object,
     media_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process on the test database and broker."""
+    """A real Celery worker process on the test database and broker, for one module (so
+    the fault tests, which run their own workers, never share the queue with it)."""
     _purge_broker()
     process = start_process(
         worker_command(),

@@ -237,3 +237,36 @@ def test_healthz_is_503_when_the_database_does_not_answer(tmp_path: Path) -> Non
 
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_stopped_gracefully_finishes_the_build_in_flight(
+    user: User, media_dir: Path, tmp_path: Path
+) -> None:
+    source = big_text_file(tmp_path / "big.txt", 200)
+    worker = start_process(
+        worker_command(), env=service_env(media_dir), log=tmp_path / "w.log", ready=b" ready."
+    )
+    try:
+        with source.open("rb") as handle:
+            archive = create_archive(
+                user,
+                files=[UploadedFile(handle, name="big.txt", size=source.stat().st_size)],
+                name="Big", description="", password="", ttl=3600, max_downloads=None,
+                now=timezone.now(),
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while Archive.objects.get(pk=archive.pk).status == Status.PENDING:
+            assert time.monotonic() < deadline, "the build did not start"
+            time.sleep(0.01)
+        seen = Archive.objects.get(pk=archive.pk)
+        assert seen.status == Status.BUILDING, (seen.status, seen.error)
+
+        worker.send_signal(signal.SIGTERM)  # what docker stop and Kubernetes send
+        worker.wait(timeout=300)
+    finally:
+        stop_process(worker)
+
+    finished = Archive.objects.get(pk=archive.pk)
+    assert finished.status == Status.READY, finished.error
+    assert b"Warm shutdown" in (tmp_path / "w.log").read_bytes()
