@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import sys
 
-from bench import builds
+from bench import builds, transfers
 from bench.common import RESULTS, RUNS, SCALE, Result, logger, save_results, table
 
 
 def main(names: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    benchmarks = {**builds.BENCHMARKS}
+    benchmarks = {**builds.BENCHMARKS, **transfers.BENCHMARKS}
     unknown = [name for name in names if name not in benchmarks]
     if unknown:
         logger.error("unknown benchmark %s; choose from %s", unknown, ", ".join(benchmarks))
