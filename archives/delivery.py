@@ -62,7 +62,11 @@ def is_prefetch(request: HttpRequest) -> bool:
 
 
 def deliver_archive(
-    request: HttpRequest, archive: Archive, *, password: str | None
+    request: HttpRequest,
+    archive: Archive,
+    *,
+    password: str | None,
+    unlocked: str | None = None,
 ) -> HttpResponseBase | Refusal | Prefetch:
     """Serve ``archive`` to ``request`` if the rules allow, counting a new download.
 
@@ -79,7 +83,9 @@ def deliver_archive(
     grant = None
     if request.headers.get("Range"):
         grant = request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE)
-    decision = check_download(archive, password=password, client=client, now=now, grant=grant)
+    decision = check_download(
+        archive, password=password, client=client, now=now, grant=grant, unlocked=unlocked
+    )
     if not decision.allowed:
         metrics.count_refusal(decision.outcome.value)
         return Refusal(decision)

@@ -23,6 +23,7 @@ from django.contrib.auth.hashers import check_password
 from django.core import signing
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.throttle import record_failure, seconds_blocked
 from archives.models import Archive, Download, Status
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 GRANT_SALT = "archives.download-grant"
+UNLOCK_SALT = "archives.share-unlock"
 MAX_HEADER_LENGTH = 512
 
 
@@ -86,6 +88,12 @@ def throttled_for(archive: Archive, *, client: str, now: datetime) -> int | None
     )
 
 
+def unlock_mark(archive: Archive) -> str:
+    """Proof, kept in a visitor's session, that they gave the archive's password: the
+    share page asks for it once, and the mark stops working when the owner changes it."""
+    return salted_hmac(UNLOCK_SALT, f"{archive.pk}:{archive.password}").hexdigest()
+
+
 def check_download(
     archive: Archive,
     *,
@@ -93,13 +101,15 @@ def check_download(
     client: str,
     now: datetime,
     grant: str | None = None,
+    unlocked: str | None = None,
 ) -> DownloadDecision:
     """Decide whether ``client`` may download ``archive`` now.
 
     The refusals, in order: expired (TTL passed or files purged), not ready (pending,
     building or failed), throttled (too many wrong passwords; also for the right one),
     password required, wrong password (counted towards the throttle), limit reached.
-    A valid ``grant`` resumes a counted download, so the limit does not apply to it.
+    A valid ``grant`` resumes a counted download, so the limit does not apply to it; a
+    valid ``unlocked`` mark (``unlock_mark``) stands for the right password.
     """
     if archive.status == Status.EXPIRED or archive.is_expired(now=now):
         return DownloadDecision(Outcome.EXPIRED)
@@ -108,7 +118,9 @@ def check_download(
     retry_after = throttled_for(archive, client=client, now=now)
     if retry_after is not None:
         return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
-    if archive.has_password:
+    if archive.has_password and not (
+        unlocked and constant_time_compare(unlocked, unlock_mark(archive))
+    ):
         if not password:
             return DownloadDecision(Outcome.PASSWORD_REQUIRED)
         if not check_password(password, archive.password):

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from archives.names import BadArchiveName, clean_archive_name
+
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
     from django.utils.functional import _StrPromise
@@ -139,6 +141,16 @@ def _limit_field() -> forms.IntegerField:
     )
 
 
+def _checked_name(name: str) -> str:
+    """The archive name through the one rule of archives.names, as a form error."""
+    try:
+        return clean_archive_name(name)
+    except BadArchiveName as exc:
+        raise forms.ValidationError(
+            _("Give the archive a name with at least one letter or digit.")
+        ) from exc
+
+
 class UploadForm(StyledFormMixin, LifetimeFields):
     uploads = MultipleFileField(label=_("Files"))
     name = forms.CharField(
@@ -178,6 +190,10 @@ class UploadForm(StyledFormMixin, LifetimeFields):
         super().__init__(*args, **kwargs)
         self.fields["lifetime"].initial = str(7 * DAY)
         self.style_widgets()
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        return _checked_name(name) if name else ""
 
 
 class EditForm(StyledFormMixin, LifetimeFields):
@@ -229,6 +245,9 @@ class EditForm(StyledFormMixin, LifetimeFields):
         self.fields["lifetime"].label = _("Expires")
         self.fields["lifetime"].help_text = _("A new lifetime counts from now.")
         self.style_widgets()
+
+    def clean_name(self) -> str:
+        return _checked_name(self.cleaned_data["name"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

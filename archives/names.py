@@ -73,45 +73,48 @@ def sanitize_name(raw: str) -> str:
     return "/".join(segments) or FALLBACK_NAME
 
 
-def _numbered(name: str, number: int) -> str:
-    path = PurePosixPath(name)
-    suffix = path.suffix if path.stem else ""
-    stem = name[: len(name) - len(suffix)] if suffix else name
+def _tagged(segment: str, number: int, *, keep_suffix: bool) -> str:
+    """``segment`` with `` (number)`` before its extension (files) or at its end."""
+    path = PurePosixPath(segment)
+    suffix = path.suffix if keep_suffix and path.stem else ""
+    stem = segment[: len(segment) - len(suffix)] if suffix else segment
     tag = f" ({number})"
-    folder, _, base = stem.rpartition("/")
-    base = _truncate(base, MAX_SEGMENT_BYTES - len(tag.encode()) - len(suffix.encode()))
-    numbered = f"{base}{tag}{suffix}"
-    return f"{folder}/{numbered}" if folder else numbered
+    stem = _truncate(stem, MAX_SEGMENT_BYTES - len(tag.encode()) - len(suffix.encode()))
+    return f"{stem}{tag}{suffix}"
 
 
 def unique_names(raw_names: list[str]) -> list[str]:
     """Return safe names for ``raw_names``, in order, unique ignoring case.
 
-    A repeated name gets `` (1)``, `` (2)``... before its extension; a name that is also a
-    folder of another member is numbered the same way, since both could not be extracted.
+    A repeated name gets `` (1)``, `` (2)``... before its extension. A name that is the
+    folder of an earlier member is numbered the same way, and a folder that is the name
+    of an earlier file gets the number on the folder, since neither pair could be
+    extracted side by side.
     """
-    taken: set[str] = set()
+    files: set[str] = set()
     folders: set[str] = set()
     result = []
     for raw in raw_names:
-        base = sanitize_name(raw)
-        name, number = base, 0
-        while _collides(name, taken, folders):
-            number += 1
-            name = _numbered(base, number)
-        taken.add(name.casefold())
-        parts = name.casefold().split("/")
-        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+        parts = sanitize_name(raw).split("/")
+        for depth in range(len(parts) - 1):
+            parts[depth] = _free_segment(parts, depth, taken=files, keep_suffix=False)
+        parts[-1] = _free_segment(parts, len(parts) - 1, taken=files | folders, keep_suffix=True)
+        name = "/".join(parts)
+        files.add(name.casefold())
+        keys = name.casefold().split("/")
+        folders.update("/".join(keys[:depth]) for depth in range(1, len(keys)))
         result.append(name)
     return result
 
 
-def _collides(name: str, taken: set[str], folders: set[str]) -> bool:
-    key = name.casefold()
-    if key in taken or key in folders:
-        return True
-    parts = key.split("/")
-    return any("/".join(parts[:i]) in taken for i in range(1, len(parts)))
+def _free_segment(parts: list[str], depth: int, *, taken: set[str], keep_suffix: bool) -> str:
+    """The segment at ``depth``, numbered until its path is not in ``taken``."""
+    prefix = "/".join(parts[:depth])
+    segment, number = parts[depth], 0
+    while f"{prefix}/{segment}".lstrip("/").casefold() in taken:
+        number += 1
+        segment = _tagged(parts[depth], number, keep_suffix=keep_suffix)
+    return segment
 
 
 # Control and format characters (Unicode categories Cc and Cf, Unicode 14, in the Basic
@@ -141,3 +144,12 @@ def clean_archive_name(raw: str) -> str:
     if not _READABLE.search(raw):
         raise BadArchiveName(NAME_MESSAGE)
     return _CONTROL.sub("", raw).strip()
+
+
+def name_from_file(filename: str | None) -> str:
+    """The default archive name: the first file's name without its extension."""
+    stem = PurePosixPath((filename or "").replace("\\", "/")).stem.strip()
+    try:
+        return clean_archive_name(stem)[:200]
+    except BadArchiveName:
+        return "archive"

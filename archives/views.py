@@ -3,8 +3,8 @@ statistics; and the site's error pages.
 
 Downloads from the share page go through ``deliver_archive`` and the share page asks
 ``check_download``, so the page and the API obey one rule function. A share password
-is only ever POSTed; once accepted it is kept in the visitor's session (server side) so
-the Download link, and a browser resuming it, can send it along.
+is only ever POSTed; once accepted, the visitor's session keeps a mark of it (never the
+password itself), so the Download link and a browser resuming it need not ask again.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -26,17 +27,18 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.api.auth import authenticated_user
 from archives.delivery import Prefetch, Refusal, deliver_archive
-from archives.downloads import DownloadDecision, Outcome, check_download
+from archives.downloads import DownloadDecision, Outcome, check_download, unlock_mark
 from archives.forms import EditForm, PasswordForm, UploadForm
 from archives.limits import LimitExceeded
 from archives.models import Archive
+from archives.names import name_from_file
 from archives.services import create_archive, delete_archive, get_owned_archive, update_archive
 from config.clients import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
 
-SESSION_PASSWORDS = "share_passwords"
+SESSION_UNLOCKED = "unlocked_shares"
 DASHBOARD_PAGE_SIZE = 10
 STATS_DAYS = (7, 30, 90)
 
@@ -57,10 +59,10 @@ def upload(request: HttpRequest) -> HttpResponse:
             archive = create_archive(
                 authenticated_user(request),
                 files=data["uploads"],
-                name=data["name"] or _name_from(data["uploads"][0].name),
+                name=data["name"] or name_from_file(data["uploads"][0].name),
                 description=data["description"],
                 password=data["password"],
-                ttl=form.lifetime_seconds() or 7 * 86400,
+                ttl=form.lifetime_seconds() or settings.ARCHIVE_DEFAULT_TTL,
                 max_downloads=data.get("max_downloads"),
                 now=timezone.now(),
             )
@@ -70,11 +72,6 @@ def upload(request: HttpRequest) -> HttpResponse:
             return redirect("archives:share", slug=archive.slug)
     status = 400 if form.errors else 200
     return render(request, "archives/upload.html", {"form": form}, status=status)
-
-
-def _name_from(filename: str | None) -> str:
-    stem = (filename or "").rsplit("/", 1)[-1].rsplit(".", 1)[0].strip()
-    return (stem or "archive")[:200]
 
 
 def share_url_of(request: HttpRequest, archive: Archive) -> str:
@@ -90,18 +87,14 @@ def qr_svg(url: str) -> str:
     )
 
 
-def _session_password(request: HttpRequest, archive: Archive) -> str | None:
-    passwords = request.session.get(SESSION_PASSWORDS) or {}
-    return passwords.get(archive.slug)
+def _unlocked(request: HttpRequest, archive: Archive) -> str | None:
+    return (request.session.get(SESSION_UNLOCKED) or {}).get(archive.slug)
 
 
-def _remember_password(request: HttpRequest, archive: Archive, password: str | None) -> None:
-    passwords = dict(request.session.get(SESSION_PASSWORDS) or {})
-    if password is None:
-        passwords.pop(archive.slug, None)
-    else:
-        passwords[archive.slug] = password
-    request.session[SESSION_PASSWORDS] = passwords
+def _remember_unlocked(request: HttpRequest, archive: Archive) -> None:
+    marks = dict(request.session.get(SESSION_UNLOCKED) or {})
+    marks[archive.slug] = unlock_mark(archive)
+    request.session[SESSION_UNLOCKED] = marks
 
 
 # The status of the share page for each decision: the page itself stays 200 while there
@@ -149,13 +142,13 @@ def _render_share(
 @require_safe
 def share(request: HttpRequest, slug: str) -> HttpResponse:
     archive = get_object_or_404(Archive, slug=slug)
-    password = _session_password(request, archive)
     decision = check_download(
-        archive, password=password, client=client_ip(request.META), now=timezone.now()
+        archive,
+        password=None,
+        unlocked=_unlocked(request, archive),
+        client=client_ip(request.META),
+        now=timezone.now(),
     )
-    if decision.outcome is Outcome.WRONG_PASSWORD:
-        # The owner changed the password since this visitor entered it.
-        _remember_password(request, archive, None)
     return _render_share(request, archive, decision, status=PAGE_STATUS[decision.outcome])
 
 
@@ -176,7 +169,7 @@ def unlock(request: HttpRequest, slug: str) -> HttpResponse:
         return _render_share(request, archive, decision, status=403, form=form)
     if decision.outcome is Outcome.THROTTLED:
         return _render_share(request, archive, decision, status=429)
-    _remember_password(request, archive, password)
+    _remember_unlocked(request, archive)
     return redirect("archives:share", slug=archive.slug)
 
 
@@ -184,16 +177,11 @@ def unlock(request: HttpRequest, slug: str) -> HttpResponse:
 def download(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The ZIP, or a page saying why not, with the status of DESIGN section 4."""
     archive = get_object_or_404(Archive, slug=slug)
-    result = deliver_archive(request, archive, password=_session_password(request, archive))
+    result = deliver_archive(request, archive, password=None, unlocked=_unlocked(request, archive))
     if isinstance(result, Prefetch):
         return render(request, "archives/prefetch.html", {"archive": archive}, status=503)
     if isinstance(result, Refusal):
-        form = None
-        if result.decision.outcome is Outcome.WRONG_PASSWORD:
-            _remember_password(request, archive, None)
-            form = PasswordForm()
-            form.add_error(None, _("The password has changed. Enter the new one."))
-        return _render_share(request, archive, result.decision, status=result.status, form=form)
+        return _render_share(request, archive, result.decision, status=result.status)
     return result
 
 

@@ -241,5 +241,7 @@ def test_downloads_refusals_and_bytes_are_counted(
     assert anon.get(url).status_code == 410
 
     assert REGISTRY.get_sample_value("awaiting_death_downloads_total") == downloads + 1
-    assert REGISTRY.get_sample_value("awaiting_death_served_bytes_total") == served + archive.size
+    assert REGISTRY.get_sample_value("awaiting_death_served_bytes_total") == served + (
+        archive.size or 0
+    )
     assert REGISTRY.get_sample_value("awaiting_death_download_refusals_total", limit) == refused + 1

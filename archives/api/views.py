@@ -27,6 +27,7 @@ from archives.api.serializers import (
 from archives.delivery import Prefetch, Refusal, deliver_archive
 from archives.downloads import Outcome
 from archives.models import Archive
+from archives.names import name_from_file
 from archives.services import create_archive, delete_archive, get_owned_archive, update_archive
 from archives.stats import archive_stats
 from config import metrics
@@ -62,7 +63,7 @@ class ArchiveViewSet(
         archive = create_archive(
             authenticated_user(request),
             files=files,
-            name=data.get("name") or _name_from(files[0].name),
+            name=data.get("name") or name_from_file(files[0].name),
             description=data["description"],
             password=data["password"],
             ttl=data.get("ttl") or _default_ttl(),
@@ -102,11 +103,6 @@ class ArchiveViewSet(
         archive = self.get_object()
         page = self.paginate_queryset(archive.downloads.all())
         return self.get_paginated_response(DownloadSerializer(page, many=True).data)
-
-
-def _name_from(filename: str | None) -> str:
-    stem = (filename or "").rsplit("/", 1)[-1].rsplit(".", 1)[0].strip()
-    return (stem or "archive")[:200]
 
 
 def _default_ttl() -> int:

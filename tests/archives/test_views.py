@@ -436,3 +436,19 @@ def test_head_of_share_page_is_answered_and_counts_nothing(
     assert client.head(share_url(archive)).status_code == 200
     assert client.head(download_url(archive)).status_code == 200
     assert Archive.objects.get(pk=archive.pk).download_count == 0
+
+
+def test_session_keeps_a_mark_never_the_password_and_a_new_password_locks_again(
+    client: Client, make_archive: Callable[..., Archive]
+) -> None:
+    from archives.services import update_archive  # noqa: PLC0415
+
+    archive = make_archive(password="s3cret-word")
+    client.post(unlock_url(archive), {"password": "s3cret-word"})
+    stored = str(dict(client.session.items()))
+    assert "s3cret-word" not in stored
+    assert client.get(download_url(archive)).status_code == 200
+
+    update_archive(archive, now=timezone.now(), password="another")
+
+    assert client.get(download_url(archive)).status_code == 401
