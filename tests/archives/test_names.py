@@ -136,7 +136,7 @@ def test_a_file_and_a_folder_of_the_same_name_both_get_a_place() -> None:
 
 
 # Any character but the two separators, so every name stays one file name; the property
-# with folders waits for the fix above.
+# with folders is below.
 file_names = st.text(
     alphabet=st.characters(blacklist_characters="/\\", blacklist_categories=("Cs",)),
     max_size=300,
