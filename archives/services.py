@@ -58,15 +58,19 @@ def create_archive(
     ttl: int,
     max_downloads: int | None,
     now: datetime,
+    paths: list[str] | None = None,
 ) -> Archive:
     """Store ``files`` as a new pending archive of ``owner`` and queue its build.
 
-    Raises ``LimitExceeded`` before anything is stored. On any error while storing, the
-    files already stored are removed and no row remains.
+    ``paths``, when given, are the files' relative paths (a dropped folder keeps its
+    structure inside the ZIP); otherwise the files' own names are used. Raises
+    ``LimitExceeded`` before anything is stored. On any error while storing, the files
+    already stored are removed and no row remains.
     """
     sizes = [upload.size or 0 for upload in files]
     check_upload_limits(owner, sizes=sizes)
-    names = unique_names([upload.name or "" for upload in files])
+    wanted = paths if paths else [upload.name or "" for upload in files]
+    names = unique_names(wanted)
     archive = Archive(
         owner=owner,
         name=name,
@@ -92,7 +96,7 @@ def create_archive(
                         archive=archive,
                         position=position,
                         name=member_name,
-                        original_name=(upload.name or "")[:1024],
+                        original_name=wanted[position][:1024],
                         size=sizes[position],
                         source_name=source,
                     )

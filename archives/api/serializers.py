@@ -72,6 +72,15 @@ class ArchiveCreateSerializer(StrictSerializer):
         max_length=settings.ARCHIVE_MAX_FILES,
         help_text="The files, one part each.",
     )
+    paths = serializers.ListField(
+        child=serializers.CharField(max_length=1024, allow_blank=True, trim_whitespace=False),
+        required=False,
+        max_length=settings.ARCHIVE_MAX_FILES,
+        help_text=(
+            "Optional: each file's path relative to a dropped folder (e.g. photos/2024/a.jpg),"
+            " in the order of the files; the ZIP keeps the folders."
+        ),
+    )
     name = _name_field()
     description = serializers.CharField(
         max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
@@ -85,6 +94,16 @@ class ArchiveCreateSerializer(StrictSerializer):
 
     def validate_name(self, value: str) -> str:
         return validate_archive_name(value)
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        paths = attrs.get("paths")
+        if paths and len(paths) != len(attrs["files"]):
+            raise serializers.ValidationError(
+                {"paths": [f"Give one path per file: {len(attrs['files'])} files, "
+                           f"{len(paths)} paths."]}
+            )  # fmt: skip
+        return attrs
 
 
 class ArchiveUpdateSerializer(StrictSerializer):

@@ -69,6 +69,7 @@ class ArchiveViewSet(
             ttl=data.get("ttl") or _default_ttl(),
             max_downloads=data.get("max_downloads"),
             now=timezone.now(),
+            paths=data.get("paths"),
         )
         metrics.count_upload(files=len(files), size=sum(upload.size or 0 for upload in files))
         archive = Archive.objects.prefetch_related("files").get(pk=archive.pk)

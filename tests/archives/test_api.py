@@ -291,3 +291,40 @@ def test_stats_days_out_of_range_is_400(
 
     for days in ("0", "366", "x"):
         assert api.get(f"/api/archives/{archive.id}/stats/?days={days}").status_code == 400
+
+
+def test_folder_paths_keep_their_structure_sanitised_per_segment(
+    api: APIClient, anon: APIClient
+) -> None:
+    import io
+    import zipfile
+
+    from archives.build import build_archive
+
+    files = [upload("a.jpg", b"a"), upload("b.txt", b"b"), upload("c.txt", b"c")]
+    paths = ["photos/2024/a.jpg", "photos/../../etc/b.txt", "C:\\docs\\c.txt"]
+
+    response = api.post(
+        "/api/archives/", {"files": files, "paths": paths, "name": "Tree"}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    names = [f["name"] for f in response.json()["files"]]
+    assert names == ["photos/2024/a.jpg", "photos/etc/b.txt", "docs/c.txt"]
+    build_archive(response.json()["id"])
+    download = anon.get(f"/api/shares/{response.json()['slug']}/download")
+    built = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert built.namelist() == names
+    assert built.read("photos/etc/b.txt") == b"b"
+
+
+def test_paths_must_match_the_files(api: APIClient) -> None:
+    response = api.post(
+        "/api/archives/",
+        {"files": [upload("a.txt", b"a")], "paths": ["x/a.txt", "y/b.txt"]},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert "one path per file" in response.json()["paths"][0]
+    assert not Archive.objects.exists()
