@@ -9,8 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.conf import settings
@@ -26,8 +27,9 @@ from archives.services import create_archive
 from tests.factories import UserFactory
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterator
+    from collections.abc import Callable, Generator
 
+    from django.http import StreamingHttpResponse
     from pytest_django.fixtures import Settings as DjangoSettings
 
     from accounts.models import User
@@ -102,6 +104,13 @@ def api(user: User) -> APIClient:
 @pytest.fixture
 def anon() -> APIClient:
     return APIClient()
+
+
+def streamed_body(response: object) -> bytes:
+    """The whole body of a streaming (file) response from the test client."""
+    content = cast("StreamingHttpResponse", response).streaming_content
+    assert isinstance(content, Iterator), "the test client streams synchronously"
+    return b"".join(content)
 
 
 def upload(name: str, content: bytes) -> SimpleUploadedFile:

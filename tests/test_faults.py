@@ -31,6 +31,7 @@ from tests.conftest import (
     service_env,
     start_process,
     stop_process,
+    streamed_body,
     wait_for_build,
     worker_command,
 )
@@ -165,7 +166,7 @@ def test_disk_full_during_build_fails_readably_and_spares_other_archives(
     assert storage.local_path(archive.files.get().source_name).read_bytes() == random_data
     response = anon.get(f"/api/shares/{other.slug}/download")
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == other_bytes  # type: ignore[attr-defined]
+    assert streamed_body(response) == other_bytes
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,11 +10,12 @@ from django.utils import timezone
 
 from archives import storage
 from archives.models import Archive, ArchiveFile
-from tests.conftest import upload
+from tests.conftest import streamed_body, upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
     from rest_framework.test import APIClient
 
@@ -72,13 +73,13 @@ def test_ids_and_slugs_are_long_random_tokens(api: APIClient) -> None:
 def test_create_queues_the_build_after_commit(
     api: APIClient,
     monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: Callable[..., object],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     queued: list[str] = []
     from archives.tasks import build_archive_task
 
     monkeypatch.setattr(build_archive_task, "delay", queued.append)
-    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+    with django_capture_on_commit_callbacks(execute=True):
         response = post_archive(api)
 
     assert queued == [response.json()["id"]]
@@ -248,13 +249,13 @@ def test_delete_removes_files_and_link(
     api: APIClient,
     anon: APIClient,
     make_archive: Callable[..., Archive],
-    django_capture_on_commit_callbacks: Callable[..., object],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     archive = make_archive()
     zip_path = storage.local_path(archive.zip_name)
     assert zip_path.exists()
 
-    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+    with django_capture_on_commit_callbacks(execute=True):
         response = api.delete(f"/api/archives/{archive.id}/")
 
     assert response.status_code == 204
@@ -313,7 +314,7 @@ def test_folder_paths_keep_their_structure_sanitised_per_segment(
     assert names == ["photos/2024/a.jpg", "photos/etc/b.txt", "docs/c.txt"]
     build_archive(response.json()["id"])
     download = anon.get(f"/api/shares/{response.json()['slug']}/download")
-    built = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    built = zipfile.ZipFile(io.BytesIO(streamed_body(download)))
     assert built.namelist() == names
     assert built.read("photos/etc/b.txt") == b"b"
 

@@ -72,12 +72,15 @@ def stored_files() -> dict[str, bytes]:
 
 @pytest.fixture
 def existing(make_archive: Callable[..., Archive]) -> Archive:
-    archive = make_archive({"keep.txt": b"keep"})
-    archive.stored_before = stored_files()  # type: ignore[attr-defined]
-    return archive
+    return make_archive({"keep.txt": b"keep"})
 
 
-def assert_nothing_changed(existing: Archive) -> None:
+@pytest.fixture
+def stored_before(existing: Archive) -> dict[str, bytes]:
+    return stored_files()
+
+
+def assert_nothing_changed(existing: Archive, stored_before: dict[str, bytes]) -> None:
     assert list(Archive.objects.values_list("pk", flat=True)) == [existing.pk]
     fresh = Archive.objects.get(pk=existing.pk)
     assert (fresh.name, fresh.sha256, fresh.status) == (
@@ -85,7 +88,7 @@ def assert_nothing_changed(existing: Archive) -> None:
         existing.sha256,
         existing.status,
     )
-    assert stored_files() == existing.stored_before  # type: ignore[attr-defined]
+    assert stored_files() == stored_before
 
 
 @pytest.mark.django_db(transaction=True)
@@ -99,7 +102,12 @@ def assert_nothing_changed(existing: Archive) -> None:
     ],
 )
 def test_broken_multipart_is_400(
-    live_server: LiveServer, user: User, existing: Archive, case: str, status: int
+    live_server: LiveServer,
+    user: User,
+    existing: Archive,
+    stored_before: dict[str, bytes],
+    case: str,
+    status: int,
 ) -> None:
     body = multipart()
     content_type = f"multipart/form-data; boundary={BOUNDARY}"
@@ -120,30 +128,34 @@ def test_broken_multipart_is_400(
 
     assert answer.startswith(f"HTTP/1.1 {status}"), answer[:300]
     assert '"detail"' in answer or '"files"' in answer
-    assert_nothing_changed(existing)
+    assert_nothing_changed(existing, stored_before)
 
 
 @pytest.mark.django_db
-def test_json_body_where_multipart_is_expected_is_400(api: APIClient, existing: Archive) -> None:
+def test_json_body_where_multipart_is_expected_is_400(
+    api: APIClient, existing: Archive, stored_before: dict[str, bytes]
+) -> None:
     response = api.post("/api/archives/", {"files": ["a.txt"], "name": "x"}, format="json")
 
     assert response.status_code == 400
     assert "files" in response.json()
-    assert_nothing_changed(existing)
+    assert_nothing_changed(existing, stored_before)
 
 
 @pytest.mark.django_db
-def test_unsupported_content_type_is_415(api: APIClient, existing: Archive) -> None:
+def test_unsupported_content_type_is_415(
+    api: APIClient, existing: Archive, stored_before: dict[str, bytes]
+) -> None:
     response = api.generic("POST", "/api/archives/", "<xml/>", content_type="text/xml")
 
     assert response.status_code == 415
     assert "detail" in response.json()
-    assert_nothing_changed(existing)
+    assert_nothing_changed(existing, stored_before)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_megabyte_description_is_refused(
-    live_server: LiveServer, user: User, existing: Archive
+    live_server: LiveServer, user: User, existing: Archive, stored_before: dict[str, bytes]
 ) -> None:
     response = requests.post(
         f"{live_server.url}/api/archives/",
@@ -155,12 +167,14 @@ def test_ten_megabyte_description_is_refused(
 
     assert response.status_code in {400, 413}
     assert "detail" in response.json() or "description" in response.json()
-    assert_nothing_changed(existing)
+    assert_nothing_changed(existing, stored_before)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["   ", "...", "///", "./\\.", "\u202e\x01"])
-def test_names_without_letters_are_400(api: APIClient, existing: Archive, name: str) -> None:
+def test_names_without_letters_are_400(
+    api: APIClient, existing: Archive, stored_before: dict[str, bytes], name: str
+) -> None:
     response = api.post(
         "/api/archives/", {"files": [upload("a.txt", b"a")], "name": name}, format="multipart"
     )
@@ -169,15 +183,17 @@ def test_names_without_letters_are_400(api: APIClient, existing: Archive, name: 
     assert response.status_code == 400
     assert "name" in response.json()
     assert patch.status_code == 400
-    assert_nothing_changed(existing)
+    assert_nothing_changed(existing, stored_before)
 
 
 @pytest.mark.django_db
-def test_blank_name_in_a_patch_is_400(api: APIClient, existing: Archive) -> None:
+def test_blank_name_in_a_patch_is_400(
+    api: APIClient, existing: Archive, stored_before: dict[str, bytes]
+) -> None:
     response = api.patch(f"/api/archives/{existing.pk}/", {"name": ""}, format="json")
 
     assert response.status_code == 400
-    assert_nothing_changed(existing)
+    assert_nothing_changed(existing, stored_before)
 
 
 @pytest.mark.django_db

@@ -18,6 +18,7 @@ from django.utils import timezone
 from archives import storage
 from archives.models import Archive, Download
 from archives.sending import ByteRange, send_archive
+from tests.conftest import streamed_body
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,10 +31,6 @@ pytestmark = pytest.mark.django_db
 
 def url(archive: Archive) -> str:
     return f"/api/shares/{archive.slug}/download"
-
-
-def body_of(response: object) -> bytes:
-    return b"".join(response.streaming_content)  # type: ignore[attr-defined]
 
 
 def test_public_view_has_no_owner_data(
@@ -68,7 +65,7 @@ def test_download_sends_the_zip_as_attachment(
     response = anon.get(url(archive))
 
     assert response.status_code == 200
-    data = body_of(response)
+    data = streamed_body(response)
     assert zipfile.ZipFile(io.BytesIO(data)).read("a.txt") == b"alpha"
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Length"] == str(archive.size)
@@ -183,7 +180,7 @@ def test_range_is_206_with_content_range(
     assert response.status_code == 206
     assert response["Content-Range"] == f"bytes 100-199/{archive.size}"
     assert response["Content-Length"] == "100"
-    assert body_of(response) == whole[100:200]
+    assert streamed_body(response) == whole[100:200]
 
 
 @pytest.mark.parametrize(
@@ -203,7 +200,7 @@ def test_range_forms(
     response = anon.get(url(archive), HTTP_RANGE=header)
 
     assert response.status_code == 206
-    assert body_of(response) == whole[start:end]
+    assert streamed_body(response) == whole[start:end]
 
 
 def test_unsatisfiable_range_is_416_and_not_counted(
@@ -228,7 +225,7 @@ def test_if_range_with_another_etag_sends_everything(
     fresh = anon.get(url(archive), HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE=f'"{archive.sha256}"')
 
     assert stale.status_code == 200
-    assert len(body_of(stale)) == archive.size
+    assert len(streamed_body(stale)) == archive.size
     assert fresh.status_code == 206
 
 
@@ -264,9 +261,9 @@ def test_used_limit_gives_no_byte_without_the_grant_but_the_holder_resumes(
         HTTP_X_DOWNLOAD_GRANT=grant,
     )  # fmt: skip
     assert resumed.status_code == 206
-    assert body_of(first) + body_of(resumed) == whole
+    assert streamed_body(first) + streamed_body(resumed) == whole
     by_cookie = holder.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="pw", HTTP_RANGE="bytes=5-9")
-    assert body_of(by_cookie) == whole[5:10]
+    assert streamed_body(by_cookie) == whole[5:10]
     # Still needs the password.
     assert holder.get(url(archive), HTTP_RANGE="bytes=5-9").status_code == 401
     # A whole-file request is a new download, grant or not.

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from archives.models import Archive, Download, Status
-from tests.conftest import upload
+from tests.conftest import streamed_body, upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -165,7 +165,7 @@ def test_download_serves_the_zip_and_counts_it(
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
-    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    body = streamed_body(response)
     with zipfile.ZipFile(BytesIO(body)) as built:
         assert built.read("a.txt") == b"alpha"
     log = Download.objects.get(archive=archive)
@@ -441,7 +441,7 @@ def test_head_of_share_page_is_answered_and_counts_nothing(
 def test_session_keeps_a_mark_never_the_password_and_a_new_password_locks_again(
     client: Client, make_archive: Callable[..., Archive]
 ) -> None:
-    from archives.services import update_archive  # noqa: PLC0415
+    from archives.services import update_archive
 
     archive = make_archive(password="s3cret-word")
     client.post(unlock_url(archive), {"password": "s3cret-word"})
