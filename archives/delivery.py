@@ -4,6 +4,7 @@ the download rules, count the download, and send the ZIP or a refusal."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -12,8 +13,11 @@ from django.utils import timezone
 from archives.downloads import (
     DownloadDecision,
     Outcome,
+    Share,
     check_download,
+    clean_source,
     record_download,
+    record_transfer,
 )
 from archives.sending import Unsatisfiable, requested_range, send_archive, send_unsatisfiable
 from config import metrics
@@ -22,7 +26,6 @@ from config.clients import client_ip
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
 
-    from archives.models import Archive
 
 GRANT_HEADER = "X-Download-Grant"
 GRANT_COOKIE = "download_grant"
@@ -63,20 +66,25 @@ def is_prefetch(request: HttpRequest) -> bool:
 
 def deliver_archive(
     request: HttpRequest,
-    archive: Archive,
+    share: Share,
     *,
     password: str | None,
     unlocked: str | None = None,
+    referer: str | None = None,
 ) -> HttpResponseBase | Refusal | Prefetch:
-    """Serve ``archive`` to ``request`` if the rules allow, counting a new download.
+    """Serve the archive of ``share`` to ``request`` if the rules allow, counting a new
+    download.
 
     HEAD and prefetches are never counted. A ``Range`` request carrying a valid grant
     resumes a counted download; any other request is a new download. A counted
     download's response carries its grant in the ``X-Download-Grant`` header and in a
-    cookie scoped to the download path.
+    cookie scoped to the download path. ``referer`` replaces the request's own (the share
+    page passes the page that led to it); ``?src=`` is stored as the download's source.
+    The bytes each response sends are added to its download once the server is done.
     """
     if is_prefetch(request):
         return Prefetch()
+    archive = share.archive
     now = timezone.now()
     client = client_ip(request.META)
     # A grant only resumes: a request for the whole file is a new download and counts.
@@ -84,7 +92,7 @@ def deliver_archive(
     if request.headers.get("Range"):
         grant = request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE)
     decision = check_download(
-        archive, password=password, client=client, now=now, grant=grant, unlocked=unlocked
+        share, password=password, client=client, now=now, grant=grant, unlocked=unlocked
     )
     if not decision.allowed:
         metrics.count_refusal(decision.outcome.value)
@@ -94,27 +102,33 @@ def deliver_archive(
     except Unsatisfiable:
         return send_unsatisfiable(archive)
     head = request.method == "HEAD"
-    new_grant = None
+    download_id = decision.download_id
+    counted = None
     if not head and not decision.is_resume:
-        new_grant = record_download(
-            archive,
+        counted = record_download(
+            share,
             client=client,
-            referer=request.headers.get("Referer", ""),
+            referer=request.headers.get("Referer", "") if referer is None else referer,
             user_agent=request.headers.get("User-Agent", ""),
+            source=clean_source(request.GET.get("src")),
             now=now,
         )
-        if new_grant is None:
+        if counted is None:
             metrics.count_refusal(Outcome.LIMIT_REACHED.value)
             return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
+        download_id = counted.id
         metrics.count_download()
-    response = send_archive(archive, byte_range=byte_range, head=head)
+    on_close = None
+    if download_id is not None:
+        on_close = partial(_transferred, download_id=download_id, size=archive.size or 0)
+    response = send_archive(archive, byte_range=byte_range, head=head, on_close=on_close)
     if not head:
         metrics.count_bytes_served(byte_range.length if byte_range else archive.size or 0)
-    if new_grant is not None:
-        response[GRANT_HEADER] = new_grant
+    if counted is not None:
+        response[GRANT_HEADER] = counted.grant
         response.set_cookie(
             GRANT_COOKIE,
-            new_grant,
+            counted.grant,
             max_age=settings.DOWNLOAD_GRANT_TTL,
             path=request.path,
             secure=request.is_secure(),
@@ -122,3 +136,7 @@ def deliver_archive(
             samesite="Lax",
         )
     return response
+
+
+def _transferred(sent: int, reached_end: bool, *, download_id: int, size: int) -> None:  # noqa: FBT001 (a callback of RangeFile)
+    record_transfer(download_id, sent=sent, reached_end=reached_end, size=size)

@@ -15,6 +15,7 @@ used no byte can be had without a grant.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,10 +24,12 @@ from django.contrib.auth.hashers import check_password
 from django.core import signing
 from django.db import transaction
 from django.db.models import F, Q
+from django.http import Http404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.throttle import record_failure, seconds_blocked
-from archives.models import Archive, Download, Status
+from archives.models import Archive, Download, Link, Status
+from config.clients import anonymize_ip
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,6 +42,7 @@ MAX_HEADER_LENGTH = 512
 class Outcome(enum.Enum):
     ALLOWED = "allowed"
     NOT_READY = "not_ready"
+    DAMAGED = "damaged"
     PASSWORD_REQUIRED = "password_required"
     WRONG_PASSWORD = "wrong_password"
     THROTTLED = "throttled"
@@ -51,36 +55,85 @@ class DownloadDecision:
     outcome: Outcome
     # Seconds until a throttled client may try again.
     retry_after: int | None = None
-    # The request carries a valid grant: it resumes a counted download.
+    # The request carries a valid grant: it resumes the counted download ``download_id``.
     is_resume: bool = False
+    download_id: int | None = None
 
     @property
     def allowed(self) -> bool:
         return self.outcome is Outcome.ALLOWED
 
 
-def issue_grant(archive: Archive, *, download_id: int) -> str:
-    return signing.dumps({"a": archive.pk, "d": download_id}, salt=GRANT_SALT, compress=True)
+@dataclass(frozen=True)
+class Share:
+    """What a share slug opens: an archive, through its own link or a recipient link."""
+
+    archive: Archive
+    link: Link | None = None
+
+    @property
+    def slug(self) -> str:
+        return self.link.slug if self.link else self.archive.slug
+
+    @property
+    def password_hash(self) -> str:
+        return self.link.password if self.link else self.archive.password
+
+    def expires_at(self) -> datetime:
+        if self.link and self.link.expires_at and self.link.expires_at < self.archive.expires_at:
+            return self.link.expires_at
+        return self.archive.expires_at
+
+    def downloads_left(self) -> int | None:
+        lefts = [self.archive.downloads_left]
+        if self.link:
+            lefts.append(self.link.downloads_left)
+        known = [left for left in lefts if left is not None]
+        return min(known) if known else None
 
 
-def is_valid_grant(archive: Archive, grant: str | None) -> bool:
+def find_share(slug: str) -> Share:
+    """The archive (and recipient link) a share slug opens; ``Http404`` for an unknown
+    slug, a deleted archive or a revoked link."""
+    archive = Archive.objects.filter(slug=slug).first()
+    if archive is not None:
+        return Share(archive)
+    link = Link.objects.live().select_related("archive").filter(slug=slug).first()
+    if link is None:
+        raise Http404("No such share link.")
+    return Share(link.archive, link)
+
+
+def issue_grant(share: Share, *, download_id: int) -> str:
+    payload = {"a": share.archive.pk, "l": share.link.pk if share.link else None, "d": download_id}
+    return signing.dumps(payload, salt=GRANT_SALT, compress=True)
+
+
+def granted_download(share: Share, grant: str | None) -> int | None:
+    """The download a valid grant for this share resumes, or None."""
     if not grant:
-        return False
+        return None
     try:
         data = signing.loads(grant, salt=GRANT_SALT, max_age=settings.DOWNLOAD_GRANT_TTL)
     except signing.BadSignature:
-        return False
-    return isinstance(data, dict) and data.get("a") == archive.pk
+        return None
+    link_id = share.link.pk if share.link else None
+    if not isinstance(data, dict) or data.get("a") != share.archive.pk or data.get("l") != link_id:
+        return None
+    download_id = data.get("d")
+    return download_id if isinstance(download_id, int) else None
 
 
-def share_scope(archive: Archive) -> str:
-    return f"share:{archive.pk}"
+def share_scope(share: Share) -> str:
+    if share.link:
+        return f"share:{share.archive.pk}:{share.link.pk}"
+    return f"share:{share.archive.pk}"
 
 
-def throttled_for(archive: Archive, *, client: str, now: datetime) -> int | None:
+def throttled_for(share: Share, *, client: str, now: datetime) -> int | None:
     """Seconds the client must wait after too many wrong passwords, or None."""
     return seconds_blocked(
-        share_scope(archive),
+        share_scope(share),
         client,
         limit=settings.PASSWORD_ATTEMPTS_LIMIT,
         window=settings.PASSWORD_ATTEMPTS_WINDOW,
@@ -88,14 +141,14 @@ def throttled_for(archive: Archive, *, client: str, now: datetime) -> int | None
     )
 
 
-def unlock_mark(archive: Archive) -> str:
-    """Proof, kept in a visitor's session, that they gave the archive's password: the
-    share page asks for it once, and the mark stops working when the owner changes it."""
-    return salted_hmac(UNLOCK_SALT, f"{archive.pk}:{archive.password}").hexdigest()
+def unlock_mark(share: Share) -> str:
+    """Proof, kept in a visitor's session, that they gave the link's password: the share
+    page asks for it once, and the mark stops working when the owner changes it."""
+    return salted_hmac(UNLOCK_SALT, f"{share.slug}:{share.password_hash}").hexdigest()
 
 
 def check_download(
-    archive: Archive,
+    share: Share,
     *,
     password: str | None,
     client: str,
@@ -103,61 +156,139 @@ def check_download(
     grant: str | None = None,
     unlocked: str | None = None,
 ) -> DownloadDecision:
-    """Decide whether ``client`` may download ``archive`` now.
+    """Decide whether ``client`` may download the archive of ``share`` now.
 
-    The refusals, in order: expired (TTL passed or files purged), not ready (pending,
-    building or failed), throttled (too many wrong passwords; also for the right one),
-    password required, wrong password (counted towards the throttle), limit reached.
-    A valid ``grant`` resumes a counted download, so the limit does not apply to it; a
-    valid ``unlocked`` mark (``unlock_mark``) stands for the right password.
+    The refusals, in order: expired (the archive's or the link's lifetime passed, or the
+    files were purged), not ready (pending, building or failed), damaged (the stored ZIP
+    no longer matches its sha256), throttled (too many wrong passwords; also for the
+    right one), password required, wrong password (counted towards the throttle), limit
+    reached (the archive's or the link's). A valid ``grant`` resumes a counted download,
+    so no limit applies to it; a valid ``unlocked`` mark (``unlock_mark``) stands for
+    the right password.
     """
-    if archive.status == Status.EXPIRED or archive.is_expired(now=now):
+    archive, link = share.archive, share.link
+    if (
+        archive.status == Status.EXPIRED
+        or archive.is_expired(now=now)
+        or (link is not None and link.is_expired(now=now))
+    ):
         return DownloadDecision(Outcome.EXPIRED)
     if archive.status != Status.READY:
         return DownloadDecision(Outcome.NOT_READY)
-    retry_after = throttled_for(archive, client=client, now=now)
+    if archive.integrity_error:
+        return DownloadDecision(Outcome.DAMAGED)
+    retry_after = throttled_for(share, client=client, now=now)
     if retry_after is not None:
         return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
-    if archive.has_password and not (
-        unlocked and constant_time_compare(unlocked, unlock_mark(archive))
+    if share.password_hash and not (
+        unlocked and constant_time_compare(unlocked, unlock_mark(share))
     ):
         if not password:
             return DownloadDecision(Outcome.PASSWORD_REQUIRED)
-        if not check_password(password, archive.password):
+        if not check_password(password, share.password_hash):
             record_failure(
-                share_scope(archive), client, window=settings.PASSWORD_ATTEMPTS_WINDOW, now=now
+                share_scope(share), client, window=settings.PASSWORD_ATTEMPTS_WINDOW, now=now
             )
             return DownloadDecision(Outcome.WRONG_PASSWORD)
-    if is_valid_grant(archive, grant):
-        return DownloadDecision(Outcome.ALLOWED, is_resume=True)
-    if archive.is_used_up:
+    resumed = granted_download(share, grant)
+    if resumed is not None:
+        return DownloadDecision(Outcome.ALLOWED, is_resume=True, download_id=resumed)
+    if archive.is_used_up or (link is not None and link.is_used_up):
         return DownloadDecision(Outcome.LIMIT_REACHED)
     return DownloadDecision(Outcome.ALLOWED)
 
 
+@dataclass(frozen=True)
+class CountedDownload:
+    id: int
+    grant: str
+
+
+class _LimitReached(Exception):
+    """Rolls back the archive's count when the link's limit is reached."""
+
+
+class _Revoked(Exception):
+    """Rolls back the archive's count when the link was revoked meanwhile."""
+
+
+def _has_room(count: str, limit: str) -> Q:
+    return Q(**{f"{limit}__isnull": True}) | Q(**{f"{count}__lt": F(limit)})
+
+
 def record_download(
-    archive: Archive,
+    share: Share,
     *,
     client: str,
     referer: str,
     user_agent: str,
     now: datetime,
-) -> str | None:
-    """Count one download and log it; return its grant, or None when the limit (or the
-    lifetime) ran out since ``check_download`` said yes.
+    source: str = "",
+) -> CountedDownload | None:
+    """Count one download against the archive and the link, and log it; return it with
+    its grant, or None when a limit (or a lifetime) ran out since ``check_download``
+    said yes; ``Http404`` when the link was revoked meanwhile. Both counts are
+    conditional UPDATEs in one transaction.
     """
-    live = Q(max_downloads__isnull=True) | Q(download_count__lt=F("max_downloads"))
-    with transaction.atomic():
-        claimed = Archive.objects.filter(
-            live, pk=archive.pk, status=Status.READY, expires_at__gt=now
-        ).update(download_count=F("download_count") + 1)
-        if claimed != 1:
-            return None
-        download = Download.objects.create(
-            archive=archive,
-            at=now,
-            ip=client or None,
-            referer=referer[:MAX_HEADER_LENGTH],
-            user_agent=user_agent[:MAX_HEADER_LENGTH],
-        )
-    return issue_grant(archive, download_id=download.pk)
+    archive, link = share.archive, share.link
+    try:
+        with transaction.atomic():
+            claimed = Archive.objects.filter(
+                _has_room("download_count", "max_downloads"),
+                pk=archive.pk,
+                status=Status.READY,
+                expires_at__gt=now,
+            ).update(download_count=F("download_count") + 1)
+            if claimed != 1:
+                return None
+            if link is not None:
+                link_claimed = (
+                    Link.objects.live()
+                    .filter(_has_room("download_count", "max_downloads"), pk=link.pk)
+                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                    .update(download_count=F("download_count") + 1)
+                )
+                if link_claimed != 1:
+                    if Link.objects.filter(pk=link.pk, revoked_at__isnull=False).exists():
+                        raise _Revoked
+                    raise _LimitReached
+            download = Download.objects.create(
+                archive=archive,
+                link=link,
+                at=now,
+                ip=anonymize_ip(client, mode=settings.LOG_IP_ANONYMIZE) or None,
+                referer=referer[:MAX_HEADER_LENGTH],
+                user_agent=user_agent[:MAX_HEADER_LENGTH],
+                source=source,
+            )
+    except _LimitReached:
+        return None
+    except _Revoked:
+        raise Http404("No such share link.") from None
+    return CountedDownload(download.pk, issue_grant(share, download_id=download.pk))
+
+
+def record_transfer(download_id: int, *, sent: int, reached_end: bool, size: int) -> None:
+    """Add ``sent`` bytes to a download; it is complete once its transfers (resumes
+    included) reached the end of the ZIP and add up to its size."""
+    Download.objects.filter(pk=download_id).update(bytes_sent=F("bytes_sent") + sent)
+    if reached_end:
+        Download.objects.filter(pk=download_id, bytes_sent__gte=size).update(completed=True)
+
+
+def record_view(share: Share) -> None:
+    """Count a visit of the share page (never a download)."""
+    target = Link.objects.filter(pk=share.link.pk) if share.link else None
+    if target is None:
+        Archive.objects.filter(pk=share.archive.pk).update(view_count=F("view_count") + 1)
+    else:
+        target.update(view_count=F("view_count") + 1)
+
+
+_SOURCE = re.compile(r"[^a-z0-9._-]+")
+
+
+def clean_source(raw: str | None) -> str:
+    """A ``?src=`` tag as stored: lower case letters, digits, ``.``, ``_`` and ``-``, at
+    most 64 characters; anything else is dropped."""
+    return _SOURCE.sub("", (raw or "").lower())[:64]

@@ -84,6 +84,11 @@ class Archive(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+    # Visits of the share page (the default link), counted apart from downloads.
+    view_count = models.PositiveIntegerField(default=0)
+    # The integrity scrub: when the stored ZIP was last re-hashed, and what it found.
+    scrubbed_at = models.DateTimeField(null=True, blank=True)
+    integrity_error = models.TextField(blank=True)
 
     objects = ArchiveManager()
 
@@ -154,14 +159,78 @@ class ArchiveFile(models.Model):
         return self.name
 
 
+class LinkQuerySet(models.QuerySet["Link"]):
+    def live(self) -> LinkQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+if TYPE_CHECKING:
+
+    class LinkManager(models.Manager["Link"], LinkQuerySet): ...
+else:
+    LinkManager = models.Manager.from_queryset(LinkQuerySet)
+
+
+class Link(models.Model):
+    """A recipient link: one more way into an archive, with its own label, password,
+    limit and expiry, revocable on its own. The archive's own slug is the default link."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_token, editable=False)
+    slug = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="links")
+    label = models.CharField(max_length=100)
+    password = models.CharField(max_length=128, blank=True)
+    # Null: only the archive's own limit and lifetime apply.
+    max_downloads = models.PositiveIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    download_count = models.PositiveIntegerField(default=0)
+    view_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LinkManager()
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)
+
+    def is_expired(self, *, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    @property
+    def is_used_up(self) -> bool:
+        return self.max_downloads is not None and self.download_count >= self.max_downloads
+
+    @property
+    def downloads_left(self) -> int | None:
+        if self.max_downloads is None:
+            return None
+        return max(self.max_downloads - self.download_count, 0)
+
+
 class Download(models.Model):
-    """One counted download of an archive."""
+    """One counted download of an archive, through its own link or a recipient link."""
 
     archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="downloads")
+    link = models.ForeignKey(
+        Link, on_delete=models.SET_NULL, null=True, blank=True, related_name="downloads"
+    )
     at = models.DateTimeField()
     ip = models.GenericIPAddressField(null=True, blank=True)
     referer = models.CharField(max_length=512, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
+    # ?src= of the link followed (a newsletter, a channel), sanitised.
+    source = models.CharField(max_length=64, blank=True)
+    # Bytes of the ZIP sent for this download, resumes included, and whether they
+    # reached its end.
+    bytes_sent = models.BigIntegerField(default=0)
+    completed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -169,3 +238,25 @@ class Download(models.Model):
 
     def __str__(self) -> str:
         return f"{self.archive_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditEntry(models.Model):
+    """One change an owner made: who, when, what, from what to what. Passwords appear as
+    "set" or "cleared", never in clear. Kept after the archive is deleted."""
+
+    archive_id = models.CharField(max_length=32, db_index=True)
+    archive_name = models.CharField(max_length=200)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    action = models.CharField(max_length=32)
+    field = models.CharField(max_length=32, blank=True)
+    old = models.TextField(blank=True)
+    new = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.archive_id} {self.action} {self.field}"

@@ -20,6 +20,8 @@ from django.utils.http import content_disposition_header
 from archives import storage
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django.http import HttpRequest, HttpResponseBase
 
     from archives.models import Archive
@@ -89,26 +91,56 @@ class ZipResponse(FileResponse):
 
 
 class RangeFile:
-    """A read-only view of ``length`` bytes of ``handle`` from ``start``."""
+    """A read-only view of the bytes ``start`` to ``end`` (inclusive) of ``handle`` that
+    tells ``on_close`` how far the transfer got.
 
-    def __init__(self, handle: BinaryIO, *, start: int, length: int) -> None:
+    Progress is the furthest position reached: through ``read()``, or through ``seek()``,
+    which ``socket.sendfile`` (gunicorn's zero-copy path) calls with the position after
+    the last byte it sent, also when the client went away mid-way.
+    """
+
+    def __init__(
+        self,
+        handle: BinaryIO,
+        *,
+        start: int,
+        end: int,
+        on_close: Callable[[int, bool], None] | None = None,
+    ) -> None:
         handle.seek(start)
         self._handle = handle
-        self._left = length
+        self._start = start
+        self._end = end
+        self._reached = start
+        self._on_close = on_close
+        self.mode = "rb"
 
     def fileno(self) -> int:
         return self._handle.fileno()
 
     def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
+        position = self._handle.tell()
+        left = self._end + 1 - position
+        if left <= 0:
             return b""
-        wanted = self._left if size < 0 else min(size, self._left)
-        data = self._handle.read(wanted)
-        self._left -= len(data)
+        data = self._handle.read(left if size < 0 else min(size, left))
+        self._reached = max(self._reached, position + len(data))
         return data
 
+    def seek(self, position: int, whence: int = 0) -> int:
+        reached = self._handle.seek(position, whence)
+        self._reached = max(self._reached, min(reached, self._end + 1))
+        return reached
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
     def close(self) -> None:
+        if self._handle.closed:
+            return
         self._handle.close()
+        if self._on_close is not None:
+            self._on_close(self._reached - self._start, self._reached == self._end + 1)
 
 
 def _common_headers(response: HttpResponseBase, archive: Archive) -> None:
@@ -123,8 +155,15 @@ def _common_headers(response: HttpResponseBase, archive: Archive) -> None:
     response["Cache-Control"] = "private, no-store"
 
 
-def send_archive(archive: Archive, *, byte_range: ByteRange | None, head: bool) -> HttpResponseBase:
-    """The ZIP (200) or one range of it (206), headers only for HEAD.
+def send_archive(
+    archive: Archive,
+    *,
+    byte_range: ByteRange | None,
+    head: bool,
+    on_close: Callable[[int, bool], None] | None = None,
+) -> HttpResponseBase:
+    """The ZIP (200) or one range of it (206), headers only for HEAD. ``on_close`` gets
+    the bytes sent and whether they reached the end of the file, once the server is done.
 
     With ``DOWNLOAD_ACCEL=nginx`` a GET is answered with ``X-Accel-Redirect`` instead and
     nginx sends the file, applying ``Range`` and ``If-Range`` itself.
@@ -137,7 +176,7 @@ def send_archive(archive: Archive, *, byte_range: ByteRange | None, head: bool) 
         response: HttpResponseBase = HttpResponse(status=206 if byte_range else 200)
     else:
         handle = storage.local_path(archive.zip_name).open("rb")
-        body = RangeFile(handle, start=part.start, length=part.length)
+        body = RangeFile(handle, start=part.start, end=part.end, on_close=on_close)
         response = ZipResponse(body, status=206 if byte_range else 200)
     _common_headers(response, archive)
     response["Content-Length"] = str(part.length)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -15,12 +15,10 @@ from django.shortcuts import get_object_or_404
 
 from archives import storage
 from archives.limits import check_upload_limits
-from archives.models import Archive, ArchiveFile, Status
+from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from archives.names import unique_names
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from django.core.files.uploadedfile import UploadedFile
 
     from accounts.models import User
@@ -102,6 +100,9 @@ def create_archive(
                     )
                 )
             ArchiveFile.objects.bulk_create(rows)
+            _audit(archive, action="create", now=now, new=f"{len(rows)} file(s)")
+            if password:
+                _audit(archive, action="update", field="password", now=now, new="set")
             transaction.on_commit(lambda: enqueue_build(archive.id))
     except BaseException:
         for source in stored:
@@ -122,8 +123,8 @@ def update_archive(
 ) -> Archive:
     """Apply the owner's changes; ``password=""`` clears it, ``max_downloads=None`` too.
 
-    Only the named columns are written, so a download counted meanwhile is never lost.
-    Returns the archive as stored afterwards.
+    Only the named columns are written, so a download counted meanwhile is never lost;
+    each changed field gets an audit row. Returns the archive as stored afterwards.
     """
     changes: dict[str, object] = {}
     if name is not None:
@@ -136,16 +137,73 @@ def update_archive(
         changes["expires_at"] = now + timedelta(seconds=ttl)
     if max_downloads is not _UNSET:
         changes["max_downloads"] = max_downloads
-    if changes:
-        Archive.objects.filter(pk=archive.pk).update(**changes)
+    with transaction.atomic():
+        if changes:
+            Archive.objects.filter(pk=archive.pk).update(**changes)
+        for field, value in changes.items():
+            before = getattr(archive, field)
+            if field == "password":
+                _audit_password(archive, before=str(before), after=str(value), now=now)
+            elif before != value:
+                _audit(
+                    archive, action="update", field=field, now=now,
+                    old=_shown(before), new=_shown(value),
+                )  # fmt: skip
     return Archive.objects.get(pk=archive.pk)
 
 
-def delete_archive(archive: Archive) -> None:
-    """Delete the archive, its log and, once committed, its files."""
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _audit_password(target: Archive | Link, *, before: str, after: str, now: datetime) -> None:
+    """Passwords are audited as set, changed or cleared, never in clear."""
+    archive = target if isinstance(target, Archive) else target.archive
+    field = "password" if isinstance(target, Archive) else f"link {target.label}: password"
+    if after and before:
+        new = "changed"
+    elif after:
+        new = "set"
+    elif before:
+        new = "cleared"
+    else:
+        return
+    _audit(archive, action="update", field=field, now=now, old="set" if before else "none",
+           new=new)  # fmt: skip
+
+
+def _audit(
+    archive: Archive,
+    *,
+    action: str,
+    now: datetime,
+    field: str = "",
+    old: str = "",
+    new: str = "",
+) -> None:
+    AuditEntry.objects.create(
+        archive_id=archive.pk,
+        archive_name=archive.name,
+        actor=archive.owner,
+        at=now,
+        action=action,
+        field=field[:32],
+        old=old,
+        new=new,
+    )
+
+
+def delete_archive(archive: Archive, *, now: datetime) -> None:
+    """Delete the archive, its log and, once committed, its files; the audit keeps a
+    row of the deletion."""
     names = [archive.zip_name, *archive.files.values_list("source_name", flat=True)]
     archive_id = archive.id
     with transaction.atomic():
+        _audit(archive, action="delete", now=now)
         archive.delete()
         transaction.on_commit(lambda: _remove_files(archive_id, names))
 
@@ -300,3 +358,85 @@ def get_owned_archive(user: User, archive_id: str) -> Archive:
     """The archive ``archive_id`` of ``user``; ``Http404`` for anyone else's, so ids of
     other people's archives cannot be told from unknown ones."""
     return get_object_or_404(Archive.objects.owned_by(user), pk=archive_id)
+
+
+def create_link(
+    archive: Archive,
+    *,
+    label: str,
+    password: str,
+    max_downloads: int | None,
+    ttl: int | None,
+    now: datetime,
+) -> Link:
+    """A recipient link to ``archive`` with its own password, limit and expiry."""
+    with transaction.atomic():
+        link = Link.objects.create(
+            archive=archive,
+            label=label,
+            password=make_password(password) if password else "",
+            max_downloads=max_downloads,
+            expires_at=now + timedelta(seconds=ttl) if ttl else None,
+            created_at=now,
+        )
+        _audit(archive, action="link_created", field=f"link {label}", now=now,
+               new=f"password {'set' if password else 'none'}, limit "
+               f"{_shown(max_downloads)}, expires {_shown(link.expires_at)}")  # fmt: skip
+    return link
+
+
+def update_link(
+    link: Link,
+    *,
+    now: datetime,
+    label: str | None = None,
+    password: object = _UNSET,
+    max_downloads: object = _UNSET,
+    ttl: object = _UNSET,
+) -> Link:
+    """Change a recipient link; ``password=""`` clears it, ``ttl=None`` falls back to
+    the archive's lifetime. Each change gets an audit row."""
+    changes: dict[str, object] = {}
+    if label is not None:
+        changes["label"] = label
+    if password is not _UNSET:
+        changes["password"] = make_password(str(password)) if password else ""
+    if max_downloads is not _UNSET:
+        changes["max_downloads"] = max_downloads
+    if ttl is not _UNSET:
+        changes["expires_at"] = now + timedelta(seconds=int(str(ttl))) if ttl else None
+    with transaction.atomic():
+        if changes:
+            Link.objects.filter(pk=link.pk).update(**changes)
+        for field, value in changes.items():
+            before = getattr(link, field)
+            if field == "password":
+                _audit_password(link, before=str(before), after=str(value), now=now)
+            elif before != value:
+                _audit(link.archive, action="link_updated", field=f"link {link.label}: {field}",
+                       now=now, old=_shown(before), new=_shown(value))  # fmt: skip
+    return Link.objects.select_related("archive").get(pk=link.pk)
+
+
+def revoke_link(link: Link, *, now: datetime) -> None:
+    """Revoke a recipient link: its slug is 404 from now on; its downloads stay counted."""
+    with transaction.atomic():
+        revoked = Link.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if revoked:
+            _audit(link.archive, action="link_revoked", field=f"link {link.label}", now=now)
+
+
+def get_owned_link(user: User, archive_id: str, link_id: str) -> Link:
+    """A recipient link of the user's archive; ``Http404`` for anyone else's."""
+    archive = get_owned_archive(user, archive_id)
+    return get_object_or_404(Link.objects.select_related("archive"), pk=link_id, archive=archive)
+
+
+def purge_old_downloads(*, now: datetime) -> int:
+    """Delete download log rows older than ``LOG_RETENTION_DAYS`` (0 keeps them all);
+    return how many went. Counters on the archives stay."""
+    if not settings.LOG_RETENTION_DAYS:
+        return 0
+    cutoff = now - timedelta(days=settings.LOG_RETENTION_DAYS)
+    deleted, _ = Download.objects.filter(at__lt=cutoff).delete()
+    return deleted

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
 
 import segno
 from django.conf import settings
@@ -19,15 +20,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.api.auth import authenticated_user
-from archives.delivery import Prefetch, Refusal, deliver_archive
-from archives.downloads import DownloadDecision, Outcome, check_download, unlock_mark
+from archives.delivery import Prefetch, Refusal, deliver_archive, is_prefetch
+from archives.downloads import (
+    DownloadDecision,
+    Outcome,
+    Share,
+    check_download,
+    clean_source,
+    find_share,
+    record_view,
+    unlock_mark,
+)
 from archives.forms import EditForm, PasswordForm, UploadForm
 from archives.limits import LimitExceeded
 from archives.models import Archive
@@ -39,6 +49,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
 
 SESSION_UNLOCKED = "unlocked_shares"
+SESSION_REFERERS = "share_referers"
 DASHBOARD_PAGE_SIZE = 10
 STATS_DAYS = (7, 30, 90)
 
@@ -74,8 +85,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(request, "archives/upload.html", {"form": form}, status=status)
 
 
-def share_url_of(request: HttpRequest, archive: Archive) -> str:
-    return request.build_absolute_uri(reverse("archives:share", args=[archive.slug]))
+def share_url_of(request: HttpRequest, slug: str) -> str:
+    return request.build_absolute_uri(reverse("archives:share", args=[slug]))
 
 
 def qr_svg(url: str) -> str:
@@ -87,14 +98,33 @@ def qr_svg(url: str) -> str:
     )
 
 
-def _unlocked(request: HttpRequest, archive: Archive) -> str | None:
-    return (request.session.get(SESSION_UNLOCKED) or {}).get(archive.slug)
+def _unlocked(request: HttpRequest, share: Share) -> str | None:
+    return (request.session.get(SESSION_UNLOCKED) or {}).get(share.slug)
 
 
-def _remember_unlocked(request: HttpRequest, archive: Archive) -> None:
+def _remember_unlocked(request: HttpRequest, share: Share) -> None:
     marks = dict(request.session.get(SESSION_UNLOCKED) or {})
-    marks[archive.slug] = unlock_mark(archive)
+    marks[share.slug] = unlock_mark(share)
     request.session[SESSION_UNLOCKED] = marks
+
+
+def _remember_referer(request: HttpRequest, share: Share) -> None:
+    """Keep the page that led a visitor to the share page, so the download they start
+    from it is logged with that referer rather than with the share page itself."""
+    referer = request.headers.get("Referer", "")
+    if referer and urlsplit(referer).netloc != request.get_host():
+        referers = dict(request.session.get(SESSION_REFERERS) or {})
+        referers[share.slug] = referer[:512]
+        request.session[SESSION_REFERERS] = referers
+
+
+def _referer_for_download(request: HttpRequest, share: Share) -> str | None:
+    """The referer to log: the one kept by the share page when the download comes from
+    it, else the request's own (None)."""
+    referer = request.headers.get("Referer", "")
+    if referer and urlsplit(referer).netloc == request.get_host():
+        return (request.session.get(SESSION_REFERERS) or {}).get(share.slug, "")
+    return None
 
 
 # The status of the share page for each decision: the page itself stays 200 while there
@@ -102,6 +132,7 @@ def _remember_unlocked(request: HttpRequest, archive: Archive) -> None:
 PAGE_STATUS = {
     Outcome.ALLOWED: 200,
     Outcome.NOT_READY: 200,
+    Outcome.DAMAGED: 409,
     Outcome.PASSWORD_REQUIRED: 200,
     Outcome.WRONG_PASSWORD: 403,
     Outcome.THROTTLED: 429,
@@ -112,16 +143,25 @@ PAGE_STATUS = {
 
 def _render_share(
     request: HttpRequest,
-    archive: Archive,
+    share: Share,
     decision: DownloadDecision,
     *,
     status: int,
     form: PasswordForm | None = None,
 ) -> HttpResponse:
     now = timezone.now()
-    url = share_url_of(request, archive)
+    archive = share.archive
+    url = share_url_of(request, share.slug)
+    source = clean_source(request.GET.get("src"))
+    limits = [share.archive.max_downloads, share.link.max_downloads if share.link else None]
     context: dict[str, Any] = {
         "archive": archive,
+        "share_slug": share.slug,
+        "share_expires_at": share.expires_at(),
+        "share_downloads_left": share.downloads_left(),
+        "share_limit": min((limit for limit in limits if limit is not None), default=0),
+        "used_up": share.downloads_left() == 0,
+        "download_query": f"?{urlencode({'src': source})}" if source else "",
         "files": archive.files.all(),
         "outcome": decision.outcome.value,
         "decision": decision,
@@ -141,55 +181,64 @@ def _render_share(
 
 @require_safe
 def share(request: HttpRequest, slug: str) -> HttpResponse:
-    archive = get_object_or_404(Archive, slug=slug)
+    share = find_share(slug)
     decision = check_download(
-        archive,
+        share,
         password=None,
-        unlocked=_unlocked(request, archive),
+        unlocked=_unlocked(request, share),
         client=client_ip(request.META),
         now=timezone.now(),
     )
-    return _render_share(request, archive, decision, status=PAGE_STATUS[decision.outcome])
+    if request.method == "GET" and not is_prefetch(request):
+        record_view(share)
+        _remember_referer(request, share)
+    return _render_share(request, share, decision, status=PAGE_STATUS[decision.outcome])
 
 
 @require_POST
 def unlock(request: HttpRequest, slug: str) -> HttpResponse:
     """Check a share password (POSTed, never in a URL) and keep it for the download."""
-    archive = get_object_or_404(Archive, slug=slug)
+    share = find_share(slug)
     form = PasswordForm(request.POST)
     if not form.is_valid():
         decision = DownloadDecision(Outcome.PASSWORD_REQUIRED)
-        return _render_share(request, archive, decision, status=401, form=form)
+        return _render_share(request, share, decision, status=401, form=form)
     password = form.cleaned_data["password"]
     decision = check_download(
-        archive, password=password, client=client_ip(request.META), now=timezone.now()
+        share, password=password, client=client_ip(request.META), now=timezone.now()
     )
     if decision.outcome is Outcome.WRONG_PASSWORD:
         form.add_error("password", _("Wrong password. Check it and try again."))
-        return _render_share(request, archive, decision, status=403, form=form)
+        return _render_share(request, share, decision, status=403, form=form)
     if decision.outcome is Outcome.THROTTLED:
-        return _render_share(request, archive, decision, status=429)
-    _remember_unlocked(request, archive)
-    return redirect("archives:share", slug=archive.slug)
+        return _render_share(request, share, decision, status=429)
+    _remember_unlocked(request, share)
+    return redirect("archives:share", slug=share.slug)
 
 
 @require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The ZIP, or a page saying why not, with the status of DESIGN section 4."""
-    archive = get_object_or_404(Archive, slug=slug)
-    result = deliver_archive(request, archive, password=None, unlocked=_unlocked(request, archive))
+    share = find_share(slug)
+    result = deliver_archive(
+        request,
+        share,
+        password=None,
+        unlocked=_unlocked(request, share),
+        referer=_referer_for_download(request, share),
+    )
     if isinstance(result, Prefetch):
-        return render(request, "archives/prefetch.html", {"archive": archive}, status=503)
+        return render(request, "archives/prefetch.html", {"archive": share.archive}, status=503)
     if isinstance(result, Refusal):
-        return _render_share(request, archive, result.decision, status=result.status)
+        return _render_share(request, share, result.decision, status=result.status)
     return result
 
 
 @require_safe
 def share_qr(request: HttpRequest, slug: str) -> HttpResponse:
     """The share link's QR code as an SVG image (the upload page shows it)."""
-    archive = get_object_or_404(Archive, slug=slug)
-    code = segno.make(share_url_of(request, archive), error="m")
+    share = find_share(slug)
+    code = segno.make(share_url_of(request, share.slug), error="m")
     image = BytesIO()
     code.save(image, kind="svg", scale=8, border=4, dark="#000", light="#fff")
     return HttpResponse(image.getvalue(), content_type="image/svg+xml")
@@ -227,7 +276,7 @@ def delete(request: HttpRequest, archive_id: str) -> HttpResponse:
     archive = get_owned_archive(authenticated_user(request), archive_id)
     if request.method == "POST":
         name = archive.name
-        delete_archive(archive)
+        delete_archive(archive, now=timezone.now())
         messages.success(request, _("“%(name)s” is deleted.") % {"name": name})
         return redirect("archives:dashboard")
     return render(request, "archives/delete.html", {"archive": archive})

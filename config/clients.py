@@ -39,3 +39,16 @@ def _is_trusted(address: str) -> bool:
     except ValueError:
         return False
     return any(parsed in network for network in settings.TRUSTED_PROXIES)
+
+
+def anonymize_ip(address: str, *, mode: str) -> str:
+    """``address`` as the download log keeps it: whole (``none``), or with its host part
+    zeroed (``network``: the /24 of IPv4, the /48 of IPv6)."""
+    if mode == "none" or not address:
+        return address
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    prefix = 24 if parsed.version == 4 else 48
+    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False).network_address)

@@ -203,6 +203,12 @@ LOGIN_ATTEMPTS_PER_IP = env_int("LOGIN_ATTEMPTS_PER_IP", 50, minimum=1)
 LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900, minimum=1)
 DOWNLOAD_GRANT_TTL = env_int("DOWNLOAD_GRANT_TTL", 6 * 3600, minimum=60)
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# Privacy of the download log: "network" keeps only the /24 (IPv4) or /48 (IPv6) of a
+# client's address; rows older than LOG_RETENTION_DAYS are deleted (0 keeps them).
+LOG_IP_ANONYMIZE = env_choice("LOG_IP_ANONYMIZE", "none", ("none", "network"))
+LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", 0, minimum=0)
+# The integrity scrub re-reads at most this many bytes per run (beat, every 10 minutes).
+SCRUB_BYTES_PER_RUN = env_int("SCRUB_BYTES_PER_RUN", 2 * 1024**3, minimum=1)
 # "nginx": a permitted download answers with X-Accel-Redirect to DOWNLOAD_ACCEL_LOCATION +
 # the storage name, and nginx sends the file (deploy/nginx/).
 DOWNLOAD_ACCEL = env_choice("DOWNLOAD_ACCEL", "none", ("none", "nginx"))
@@ -268,6 +274,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "purge-expired": {"task": "archives.tasks.purge_expired_task", "schedule": 600.0},
+    "purge-old-downloads": {"task": "archives.tasks.purge_old_downloads_task", "schedule": 3600.0},
+    "scrub-archives": {"task": "archives.tasks.scrub_archives_task", "schedule": 600.0},
     "purge-failure-windows": {
         "task": "accounts.tasks.purge_failure_windows_task",
         "schedule": 3600.0,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime  # noqa: TC003 (drf-spectacular reads the hints at run time)
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -10,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from archives.models import Archive, ArchiveFile
+from archives.downloads import Share  # noqa: TC001 (drf-spectacular reads the hints at run time)
+from archives.models import Archive, ArchiveFile, AuditEntry, Link, Status
 from archives.names import (
     NAME_MESSAGE,
     READABLE_CHARACTER,
@@ -132,8 +134,71 @@ class ArchiveFileSerializer(serializers.ModelSerializer):
         fields = ["name", "size", "sha256"]
 
 
-class PublicArchiveSerializer(serializers.ModelSerializer):
-    """What anyone holding the link sees: nothing about the owner."""
+class AbsoluteUrls:
+    """Absolute URLs from the request in the context, or from SITE_URL without one."""
+
+    context: dict[str, Any]
+
+    def _absolute(self, path: str) -> str:
+        request: Request | None = self.context.get("request")
+        if request is not None:
+            return request.build_absolute_uri(path)
+        return f"{settings.SITE_URL}{path}"
+
+    def _share_url(self, slug: str) -> str:
+        return self._absolute(reverse("archives:share", args=[slug]))
+
+    def _download_url(self, slug: str) -> str:
+        return self._absolute(reverse("archives-api:share-download", args=[slug]))
+
+    def _now(self) -> datetime:
+        return self.context.get("now") or timezone.now()
+
+
+class ShareSerializer(AbsoluteUrls, serializers.Serializer):
+    """What anyone holding a link sees: the archive through that link, nothing about the
+    owner."""
+
+    slug = serializers.CharField()
+    name = serializers.CharField(source="archive.name")
+    description = serializers.CharField(source="archive.description")
+    status = serializers.SerializerMethodField()
+    progress = serializers.IntegerField(source="archive.progress")
+    error = serializers.CharField(source="archive.error")
+    size = serializers.IntegerField(source="archive.size", allow_null=True)
+    sha256 = serializers.CharField(source="archive.sha256")
+    files = ArchiveFileSerializer(source="archive.files", many=True)
+    has_password = serializers.SerializerMethodField()
+    expires_at = serializers.SerializerMethodField()
+    downloads_left = serializers.SerializerMethodField()
+    share_url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(source="archive.created_at")
+
+    def get_status(self, share: Share) -> str:
+        now = self._now()
+        if share.link is not None and (share.link.is_expired(now=now) or share.link.is_used_up):
+            return Status.EXPIRED
+        return share.archive.public_status(now=now)
+
+    def get_has_password(self, share: Share) -> bool:
+        return bool(share.password_hash)
+
+    def get_expires_at(self, share: Share) -> datetime:
+        return share.expires_at()
+
+    def get_downloads_left(self, share: Share) -> int | None:
+        return share.downloads_left()
+
+    def get_share_url(self, share: Share) -> str:
+        return self._share_url(share.slug)
+
+    def get_download_url(self, share: Share) -> str:
+        return self._download_url(share.slug)
+
+
+class ArchiveSerializer(AbsoluteUrls, serializers.ModelSerializer):
+    """The owner's view of an archive, the contract of DESIGN section 3."""
 
     status = serializers.SerializerMethodField()
     files = ArchiveFileSerializer(many=True, read_only=True)
@@ -145,6 +210,7 @@ class PublicArchiveSerializer(serializers.ModelSerializer):
     class Meta:
         model = Archive
         fields = [
+            "id",
             "slug",
             "name",
             "description",
@@ -157,33 +223,87 @@ class PublicArchiveSerializer(serializers.ModelSerializer):
             "has_password",
             "expires_at",
             "max_downloads",
+            "download_count",
             "downloads_left",
+            "view_count",
+            "integrity_error",
             "share_url",
             "download_url",
             "created_at",
         ]
 
     def get_status(self, archive: Archive) -> str:
-        return archive.public_status(now=self.context.get("now") or timezone.now())
-
-    def _absolute(self, path: str) -> str:
-        request: Request | None = self.context.get("request")
-        if request is not None:
-            return request.build_absolute_uri(path)
-        return f"{settings.SITE_URL}{path}"
+        return archive.public_status(now=self._now())
 
     def get_share_url(self, archive: Archive) -> str:
-        return self._absolute(reverse("archives:share", args=[archive.slug]))
+        return self._share_url(archive.slug)
 
     def get_download_url(self, archive: Archive) -> str:
-        return self._absolute(reverse("archives-api:share-download", args=[archive.slug]))
+        return self._download_url(archive.slug)
 
 
-class ArchiveSerializer(PublicArchiveSerializer):
-    """The owner's view of an archive, the contract of DESIGN section 3."""
+class LinkSerializer(AbsoluteUrls, serializers.ModelSerializer):
+    """A recipient link as its owner sees it."""
 
-    class Meta(PublicArchiveSerializer.Meta):
-        fields = ["id", *PublicArchiveSerializer.Meta.fields, "download_count"]
+    has_password = serializers.BooleanField(read_only=True)
+    downloads_left = serializers.IntegerField(read_only=True, allow_null=True)
+    is_revoked = serializers.SerializerMethodField()
+    share_url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Link
+        fields = [
+            "id",
+            "slug",
+            "label",
+            "has_password",
+            "max_downloads",
+            "download_count",
+            "downloads_left",
+            "view_count",
+            "expires_at",
+            "is_revoked",
+            "revoked_at",
+            "share_url",
+            "download_url",
+            "created_at",
+        ]
+
+    def get_is_revoked(self, link: Link) -> bool:
+        return link.revoked_at is not None
+
+    def get_share_url(self, link: Link) -> str:
+        return self._share_url(link.slug)
+
+    def get_download_url(self, link: Link) -> str:
+        return self._download_url(link.slug)
+
+
+class LinkCreateSerializer(StrictSerializer):
+    label = serializers.CharField(max_length=100)
+    password = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    max_downloads = _limit_field(allow_null=True)
+    ttl = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=60,
+        max_value=settings.ARCHIVE_MAX_TTL,
+        help_text="Lifetime of the link in seconds from now; null: the archive's own.",
+    )
+
+
+class LinkUpdateSerializer(LinkCreateSerializer):
+    label = serializers.CharField(max_length=100, required=False)
+    password = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="An empty string removes the password.",
+    )
 
 
 class DownloadSerializer(serializers.Serializer):
@@ -191,11 +311,24 @@ class DownloadSerializer(serializers.Serializer):
     ip = serializers.IPAddressField(allow_null=True)
     referer = serializers.CharField()
     user_agent = serializers.CharField()
+    source = serializers.CharField()
+    recipient = serializers.CharField(source="link.label", allow_null=True, default=None)
+    bytes_sent = serializers.IntegerField()
+    completed = serializers.BooleanField()
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+
+    class Meta:
+        model = AuditEntry
+        fields = ["at", "actor", "action", "field", "old", "new"]
 
 
 class DayCountSerializer(serializers.Serializer):
     date = serializers.DateField()
-    downloads = serializers.IntegerField()
+    downloads = serializers.IntegerField(help_text="Downloads started (counted).")
+    completed = serializers.IntegerField(help_text="Of those, the ones sent to the end.")
 
 
 class RefererCountSerializer(serializers.Serializer):
@@ -203,10 +336,27 @@ class RefererCountSerializer(serializers.Serializer):
     downloads = serializers.IntegerField()
 
 
+class SourceCountSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    downloads = serializers.IntegerField()
+
+
+class RecipientCountSerializer(serializers.Serializer):
+    link = serializers.CharField(allow_null=True, help_text="null: the archive's own link.")
+    label = serializers.CharField()
+    views = serializers.IntegerField()
+    downloads = serializers.IntegerField()
+    completed = serializers.IntegerField()
+
+
 class StatsSerializer(serializers.Serializer):
+    total_views = serializers.IntegerField()
     total_downloads = serializers.IntegerField()
+    total_completed = serializers.IntegerField()
     days = DayCountSerializer(many=True)
     top_referrers = RefererCountSerializer(many=True)
+    top_sources = SourceCountSerializer(many=True)
+    recipients = RecipientCountSerializer(many=True)
 
 
 class StatsQuerySerializer(serializers.Serializer):

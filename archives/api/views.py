@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -18,17 +19,31 @@ from archives.api.serializers import (
     ArchiveCreateSerializer,
     ArchiveSerializer,
     ArchiveUpdateSerializer,
+    AuditEntrySerializer,
     DownloadSerializer,
     ErrorSerializer,
-    PublicArchiveSerializer,
+    LinkCreateSerializer,
+    LinkSerializer,
+    LinkUpdateSerializer,
+    ShareSerializer,
     StatsQuerySerializer,
     StatsSerializer,
 )
 from archives.delivery import Prefetch, Refusal, deliver_archive
-from archives.downloads import Outcome
-from archives.models import Archive
+from archives.downloads import Outcome, Share, find_share
+from archives.exports import write_downloads_csv
+from archives.models import Archive, AuditEntry, Link
 from archives.names import name_from_file
-from archives.services import create_archive, delete_archive, get_owned_archive, update_archive
+from archives.services import (
+    create_archive,
+    create_link,
+    delete_archive,
+    get_owned_archive,
+    get_owned_link,
+    revoke_link,
+    update_archive,
+    update_link,
+)
 from archives.stats import archive_stats
 from config import metrics
 
@@ -86,7 +101,7 @@ class ArchiveViewSet(
 
     @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
-        delete_archive(self.get_object())
+        delete_archive(self.get_object(), now=timezone.now())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(parameters=[StatsQuerySerializer], responses=StatsSerializer)
@@ -102,8 +117,81 @@ class ArchiveViewSet(
     @action(detail=True, methods=["get"])
     def downloads(self, request: Request, pk: str) -> Response:
         archive = self.get_object()
-        page = self.paginate_queryset(archive.downloads.all())
+        page = self.paginate_queryset(archive.downloads.select_related("link"))
         return self.get_paginated_response(DownloadSerializer(page, many=True).data)
+
+    @extend_schema(responses=AuditEntrySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def audit(self, request: Request, pk: str) -> Response:
+        archive = self.get_object()
+        page = self.paginate_queryset(AuditEntry.objects.filter(archive_id=archive.pk))
+        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+
+
+class DownloadsCsvView(APIView):
+    """The download log as CSV, fixed columns (archives.exports.DOWNLOAD_COLUMNS)."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)})
+    def get(self, request: Request, pk: str) -> HttpResponse:
+        archive = get_owned_archive(authenticated_user(request), pk)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{archive.name}-downloads.csv"
+        )
+        write_downloads_csv(archive, response)
+        return response
+
+
+class LinkViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Recipient links of one archive: ``/api/archives/<id>/links/``."""
+
+    serializer_class = LinkSerializer
+    queryset = Link.objects.none()
+    pagination_class = None
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Link]:
+        archive = get_owned_archive(authenticated_user(self.request), self.kwargs["archive_id"])
+        return archive.links.all()
+
+    def get_object(self) -> Link:
+        return get_owned_link(
+            authenticated_user(self.request), self.kwargs["archive_id"], self.kwargs["pk"]
+        )
+
+    @extend_schema(request=LinkCreateSerializer, responses={201: LinkSerializer})
+    def create(self, request: Request, archive_id: str) -> Response:
+        archive = get_owned_archive(authenticated_user(request), archive_id)
+        serializer = LinkCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        link = create_link(
+            archive,
+            label=data["label"],
+            password=data["password"],
+            max_downloads=data.get("max_downloads"),
+            ttl=data.get("ttl"),
+            now=timezone.now(),
+        )
+        body = LinkSerializer(link, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=LinkUpdateSerializer)
+    def partial_update(self, request: Request, archive_id: str, pk: str) -> Response:
+        link = self.get_object()
+        serializer = LinkUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        link = update_link(link, now=timezone.now(), **serializer.validated_data)
+        return Response(LinkSerializer(link, context=self.get_serializer_context()).data)
+
+    @extend_schema(responses={204: None}, description="Revoke the link: it answers 404 after.")
+    def destroy(self, request: Request, archive_id: str, pk: str) -> Response:
+        revoke_link(self.get_object(), now=timezone.now())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _default_ttl() -> int:
@@ -114,14 +202,14 @@ class ShareView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses={200: PublicArchiveSerializer, 404: ErrorSerializer}, auth=[])
+    @extend_schema(responses={200: ShareSerializer, 404: ErrorSerializer}, auth=[])
     def get(self, request: Request, slug: str) -> Response:
-        archive = get_object_or_404(Archive.objects.prefetch_related("files"), slug=slug)
-        return Response(PublicArchiveSerializer(archive, context={"request": request}).data)
+        return Response(ShareSerializer(find_share(slug), context={"request": request}).data)
 
 
 REFUSAL_DETAIL = {
     Outcome.NOT_READY: "The archive is not ready: it is {status}.",
+    Outcome.DAMAGED: "The stored archive is damaged and is not served: {integrity_error}",
     Outcome.PASSWORD_REQUIRED: "This archive needs a password: send it in X-Archive-Password.",
     Outcome.WRONG_PASSWORD: "Wrong password.",
     Outcome.THROTTLED: "Too many wrong passwords: try again in {retry_after} seconds.",
@@ -155,34 +243,39 @@ class ShareDownloadView(APIView):
         auth=[],
     )
     def get(self, request: Request, slug: str) -> HttpResponseBase:
-        archive = get_object_or_404(Archive, slug=slug)
+        share = find_share(slug)
         password = request.headers.get("X-Archive-Password")
-        result = deliver_archive(request._request, archive, password=password)
+        result = deliver_archive(request._request, share, password=password)
         if isinstance(result, Prefetch):
             return Response(
                 {"detail": "Prefetches and link previews are not served; open the link."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         if isinstance(result, Refusal):
-            return _refusal_response(archive, result)
+            return _refusal_response(share, result)
         return result
 
 
-def _refusal_response(archive: Archive, refusal: Refusal) -> Response:
+def _refusal_response(share: Share, refusal: Refusal) -> Response:
+    archive = share.archive
     decision = refusal.decision
+    expires_at = share.expires_at().isoformat()
     body: dict[str, object] = {
         "detail": REFUSAL_DETAIL[decision.outcome].format(
             status=archive.status,
             retry_after=decision.retry_after,
-            expires_at=archive.expires_at.isoformat(),
+            expires_at=expires_at,
+            integrity_error=archive.integrity_error,
         ),
         "reason": decision.outcome.value,
     }
     headers = {}
     if decision.outcome is Outcome.NOT_READY:
         body.update(status=archive.status, progress=archive.progress, error=archive.error)
+    elif decision.outcome is Outcome.DAMAGED:
+        body["error"] = archive.integrity_error
     elif decision.outcome is Outcome.EXPIRED:
-        body["expires_at"] = archive.expires_at.isoformat()
+        body["expires_at"] = expires_at
     elif decision.outcome is Outcome.THROTTLED:
         body["retry_after"] = decision.retry_after
         headers["Retry-After"] = str(decision.retry_after)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from accounts.models import FailureWindow
-from archives.downloads import share_scope
+from archives.downloads import Share, share_scope
 from archives.models import Archive, Download
 
 if TYPE_CHECKING:
@@ -60,7 +60,9 @@ def test_parallel_wrong_passwords_are_all_counted(
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = Counter(pool.map(guess, range(16)))
 
-    failures = FailureWindow.objects.get(scope=share_scope(archive), key="127.0.0.1").failures
+    failures = FailureWindow.objects.get(
+        scope=share_scope(Share(archive)), key="127.0.0.1"
+    ).failures
     # Each refused guess was counted once, none lost to a race; past the limit the
     # answers turn to 429.
     assert statuses[403] == failures

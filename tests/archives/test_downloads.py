@@ -12,8 +12,9 @@ from django.utils import timezone
 from accounts.models import FailureWindow
 from archives.downloads import (
     Outcome,
+    Share,
     check_download,
-    is_valid_grant,
+    granted_download,
     issue_grant,
     record_download,
     share_scope,
@@ -32,7 +33,7 @@ CLIENT = "203.0.113.7"
 
 def decide(archive: Archive, password: str | None = None, grant: str | None = None) -> Outcome:
     return check_download(
-        archive, password=password, client=CLIENT, now=timezone.now(), grant=grant
+        Share(archive), password=password, client=CLIENT, now=timezone.now(), grant=grant
     ).outcome
 
 
@@ -68,7 +69,7 @@ def test_password_required_then_wrong_then_right(make_archive: Callable[..., Arc
     assert decide(archive) is Outcome.PASSWORD_REQUIRED
     assert decide(archive, "guess") is Outcome.WRONG_PASSWORD
     assert decide(archive, "s3cret") is Outcome.ALLOWED
-    assert FailureWindow.objects.get(scope=share_scope(archive), key=CLIENT).failures == 1
+    assert FailureWindow.objects.get(scope=share_scope(Share(archive)), key=CLIENT).failures == 1
 
 
 def test_throttled_after_limit_also_for_right_password_until_window_passes(
@@ -81,16 +82,16 @@ def test_throttled_after_limit_also_for_right_password_until_window_passes(
     with time_machine.travel(start, tick=False):
         for _ in range(3):
             assert decide(archive, "guess") is Outcome.WRONG_PASSWORD
-        decision = check_download(archive, password="s3cret", client=CLIENT, now=start)
+        decision = check_download(Share(archive), password="s3cret", client=CLIENT, now=start)
 
     assert decision.outcome is Outcome.THROTTLED
     assert decision.retry_after == 601
-    other = check_download(archive, password="s3cret", client="198.51.100.1", now=start)
+    other = check_download(Share(archive), password="s3cret", client="198.51.100.1", now=start)
     assert other.outcome is Outcome.ALLOWED
     with time_machine.travel(start + timedelta(seconds=601), tick=False):
         assert decide(archive, "s3cret") is Outcome.ALLOWED
         assert decide(archive, "guess") is Outcome.WRONG_PASSWORD
-    assert FailureWindow.objects.get(scope=share_scope(archive), key=CLIENT).failures == 1
+    assert FailureWindow.objects.get(scope=share_scope(Share(archive)), key=CLIENT).failures == 1
 
 
 def test_limit_reached(make_archive: Callable[..., Archive]) -> None:
@@ -105,9 +106,12 @@ def test_grant_resumes_past_the_limit_but_not_past_password_or_ttl(
     make_archive: Callable[..., Archive],
 ) -> None:
     archive = make_archive(max_downloads=1, password="pw", ttl=60)
-    grant = record_download(archive, client=CLIENT, referer="", user_agent="", now=timezone.now())
+    counted = record_download(
+        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now()
+    )
     archive.refresh_from_db()
-    assert grant is not None
+    assert counted is not None
+    grant = counted.grant
 
     assert decide(archive, "pw") is Outcome.LIMIT_REACHED
     assert decide(archive, "pw", grant=grant) is Outcome.ALLOWED
@@ -120,20 +124,20 @@ def test_grant_of_another_archive_or_forged_is_invalid(
     make_archive: Callable[..., Archive],
 ) -> None:
     first, second = make_archive(), make_archive()
-    grant = issue_grant(first, download_id=1)
+    grant = issue_grant(Share(first), download_id=1)
 
-    assert is_valid_grant(first, grant)
-    assert not is_valid_grant(second, grant)
-    assert not is_valid_grant(first, grant[:-2] + "xx")
-    assert not is_valid_grant(first, None)
+    assert granted_download(Share(first), grant) is not None
+    assert granted_download(Share(second), grant) is None
+    assert granted_download(Share(first), grant[:-2] + "xx") is None
+    assert granted_download(Share(first), None) is None
 
 
 def test_grant_expires(make_archive: Callable[..., Archive], settings: DjangoSettings) -> None:
     archive = make_archive()
-    grant = issue_grant(archive, download_id=1)
+    grant = issue_grant(Share(archive), download_id=1)
 
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL + 1)):
-        assert not is_valid_grant(archive, grant)
+        assert granted_download(Share(archive), grant) is None
 
 
 def test_record_download_counts_logs_and_stops_at_the_limit(
@@ -142,7 +146,7 @@ def test_record_download_counts_logs_and_stops_at_the_limit(
     archive = make_archive(max_downloads=2)
     now = timezone.now()
     results = [
-        record_download(archive, client=CLIENT, referer="r", user_agent="ua" * 400, now=now)
+        record_download(Share(archive), client=CLIENT, referer="r", user_agent="ua" * 400, now=now)
         for _ in range(3)
     ]
 
@@ -160,7 +164,9 @@ def test_record_download_refuses_after_ttl(make_archive: Callable[..., Archive])
 
     later = timezone.now() + timedelta(seconds=61)
 
-    assert record_download(archive, client=CLIENT, referer="", user_agent="", now=later) is None
+    assert (
+        record_download(Share(archive), client=CLIENT, referer="", user_agent="", now=later) is None
+    )
 
 
 @pytest.mark.parametrize(

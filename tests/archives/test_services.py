@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from archives import storage
 from archives.build import build_archive
-from archives.downloads import record_download
+from archives.downloads import Share, record_download
 from archives.models import Archive, Download, Status
 from archives.services import purge_expired, requeue_stalled_builds, start_build
 
@@ -30,7 +30,9 @@ def test_purge_removes_files_of_expired_archives_and_keeps_rows(
 ) -> None:
     expired = make_archive(ttl=60)
     alive = make_archive(ttl=3600)
-    record_download(expired, client="192.0.2.1", referer="", user_agent="", now=timezone.now())
+    record_download(
+        Share(expired), client="192.0.2.1", referer="", user_agent="", now=timezone.now()
+    )
     expired_zip = storage.local_path(expired.zip_name)
 
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
@@ -49,7 +51,9 @@ def test_purge_of_used_up_archive_waits_for_grants(
     make_archive: Callable[..., Archive], settings: DjangoSettings
 ) -> None:
     archive = make_archive(max_downloads=1, ttl=86400)
-    record_download(archive, client="192.0.2.1", referer="", user_agent="", now=timezone.now())
+    record_download(
+        Share(archive), client="192.0.2.1", referer="", user_agent="", now=timezone.now()
+    )
 
     assert purge_expired(now=timezone.now()) == 0
     later = timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL + 1)

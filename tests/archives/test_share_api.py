@@ -54,7 +54,7 @@ def test_unknown_slug_is_404(anon: APIClient) -> None:
     assert anon.get("/api/shares/nope/").status_code == 404
     response = anon.get("/api/shares/nope/download")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No Archive matches the given query."}
+    assert response.json() == {"detail": "No such share link."}
 
 
 def test_download_sends_the_zip_as_attachment(

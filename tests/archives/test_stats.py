@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from archives.downloads import record_download
+from archives.downloads import Share, record_download
 from archives.stats import archive_stats, referring_host
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def download_at(archive: Archive, moment: datetime, referer: str = "") -> None:
     with time_machine.travel(moment, tick=False):
         assert record_download(
-            archive, client="192.0.2.1", referer=referer, user_agent="ua", now=timezone.now()
+            Share(archive), client="192.0.2.1", referer=referer, user_agent="ua", now=timezone.now()
         )
 
 
@@ -43,11 +43,11 @@ def test_days_are_zero_filled_and_counted(
 
     assert body["total_downloads"] == 3
     assert body["days"] == [
-        {"date": "2026-03-09", "downloads": 0},
-        {"date": "2026-03-10", "downloads": 2},
-        {"date": "2026-03-11", "downloads": 0},
-        {"date": "2026-03-12", "downloads": 1},
-        {"date": "2026-03-13", "downloads": 0},
+        {"date": "2026-03-09", "downloads": 0, "completed": 0},
+        {"date": "2026-03-10", "downloads": 2, "completed": 0},
+        {"date": "2026-03-11", "downloads": 0, "completed": 0},
+        {"date": "2026-03-12", "downloads": 1, "completed": 0},
+        {"date": "2026-03-13", "downloads": 0, "completed": 0},
     ]
 
 
@@ -64,8 +64,8 @@ def test_days_follow_the_site_time_zone(
         stats = archive_stats(archive, days=2, now=start)
 
     assert stats["days"] == [
-        {"date": date(2026, 3, 10), "downloads": 0},
-        {"date": date(2026, 3, 11), "downloads": 1},
+        {"date": date(2026, 3, 10), "downloads": 0, "completed": 0},
+        {"date": date(2026, 3, 11), "downloads": 1, "completed": 0},
     ]
 
 
