@@ -22,6 +22,7 @@ import django
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
+    from django.core.management import call_command
     from django.utils import timezone
 
     from accounts.models import User
@@ -30,6 +31,8 @@ def main() -> int:
     from archives.models import Archive, ArchiveFile
     from archives.names import unique_names
 
+    # Other work may add migrations while a long benchmark runs.
+    call_command("migrate", "--noinput", verbosity=0)
     folder = Path(sys.argv[1])
     files = sorted(path for path in folder.rglob("*") if path.is_file())
     relative = [path.relative_to(folder).as_posix() for path in files]
