@@ -40,6 +40,7 @@ var/vendor/.copied: node_modules/.installed
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css* node_modules/bootstrap/dist/js/bootstrap.bundle.min.js* var/vendor/bootstrap/
 	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts var/vendor/bootstrap-icons/
 	cp node_modules/chart.js/dist/chart.umd.min.js* var/vendor/chart.js/
+	mkdir -p var/vendor/tus-js-client && cp node_modules/tus-js-client/dist/tus.min.js* var/vendor/tus-js-client/
 	@touch $@
 
 front-end: var/vendor/.copied
