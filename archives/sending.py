@@ -135,6 +135,11 @@ class RangeFile:
     def tell(self) -> int:
         return self._handle.tell()
 
+    def seekable(self) -> bool:
+        # Keeps Django's FileResponse from seeking to the end to measure the body (its
+        # Content-Length is set from the range): only the sender's seeks are progress.
+        return False
+
     def close(self) -> None:
         if self._handle.closed:
             return

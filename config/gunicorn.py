@@ -19,4 +19,5 @@ keepalive = 5
 accesslog = "-" if os.environ.get("WEB_ACCESS_LOG", "") in {"1", "true"} else None
 errorlog = "-"
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
-sendfile = True
+# sendfile stays on by gunicorn's default: setting ``sendfile`` here, even to True, turns
+# it off (the setting exists to disable it).

@@ -221,6 +221,14 @@ def worker_command(*, pool: str = "prefork") -> list[str]:
     ]  # fmt: skip
 
 
+def web_command(port: int) -> list[str]:
+    """gunicorn as `make run` starts it (threads, sendfile), on ``port``."""
+    return [
+        sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi",
+        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
+    ]  # fmt: skip
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

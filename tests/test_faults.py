@@ -33,6 +33,7 @@ from tests.conftest import (
     stop_process,
     streamed_body,
     wait_for_build,
+    web_command,
     worker_command,
 )
 
@@ -54,13 +55,6 @@ def require(binary: str) -> str:
             pytest.fail(f"{binary} is needed in CI")
         pytest.skip(f"{binary} is not installed")
     return path
-
-
-def web_command(port: int) -> list[str]:
-    return [
-        sys.executable, "-m", "gunicorn", "config.wsgi",
-        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
-    ]  # fmt: skip
 
 
 def big_text_file(path: Path, megabytes: int) -> Path:
