@@ -189,10 +189,14 @@ def test_completed_downloads_per_day_in_stats(
 
 
 def test_the_server_config_sends_files_with_sendfile() -> None:
-    from gunicorn.app.wsgiapp import WSGIApplication
+    import runpy
 
-    app = WSGIApplication()
-    app.load_config_from_file("config/gunicorn.py")
+    from gunicorn.config import Config
 
-    assert app.cfg.sendfile is True
-    assert app.cfg.worker_class_str == "gthread"
+    config = Config()
+    for name, value in runpy.run_path("config/gunicorn.py").items():
+        if name in config.settings:
+            config.set(name, value)
+
+    assert config.sendfile is True
+    assert config.worker_class_str == "gthread"
