@@ -1,4 +1,5 @@
-"""Forms of the archive pages: upload (the fallback without JavaScript), edit, password."""
+"""Forms of the archive pages: upload (the fallback without JavaScript), edit, password,
+recipient links."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
     from django.utils.functional import _StrPromise
 
-    from archives.models import Archive
+    from archives.models import Archive, Link
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -284,3 +285,131 @@ class PasswordForm(StyledFormMixin):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.style_widgets()
+
+
+ARCHIVE_OWN = "archive"
+
+
+class LinkLifetimeMixin(LifetimeFields):
+    """A link's lifetime: one of the usual ones, or none of its own (the archive's)."""
+
+    def lifetime_seconds(self) -> int | None:
+        if self.cleaned_data.get("lifetime") == ARCHIVE_OWN:
+            return None
+        return super().lifetime_seconds()
+
+
+def _link_label_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Label"),
+        max_length=100,
+        help_text=_("Who the link is for; only you see it."),
+    )
+
+
+class LinkForm(StyledFormMixin, LinkLifetimeMixin):
+    """A new recipient link."""
+
+    lifetime_choices: ClassVar[list[tuple[str, _StrPromise]]] = [
+        (ARCHIVE_OWN, _("Same as the archive")),
+        *LIFETIME_CHOICES,
+    ]
+
+    label = _link_label_field()
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Optional: this recipient must enter it."),
+    )
+    max_downloads = _limit_field()
+
+    field_order = [
+        "label",
+        "password",
+        "lifetime",
+        "custom_lifetime",
+        "custom_unit",
+        "max_downloads",
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lifetime"].initial = ARCHIVE_OWN
+        self.fields["lifetime"].help_text = _("The archive's own expiry applies in any case.")
+        self.style_widgets()
+
+    def link_arguments(self) -> dict[str, Any]:
+        """The keyword arguments of ``create_link`` (``now`` aside)."""
+        data = self.cleaned_data
+        return {
+            "label": data["label"],
+            "password": data["password"],
+            "max_downloads": data.get("max_downloads"),
+            "ttl": self.lifetime_seconds(),
+        }
+
+
+class LinkEditForm(StyledFormMixin, LinkLifetimeMixin):
+    """Changes to a recipient link."""
+
+    lifetime_choices: ClassVar[list[tuple[str, _StrPromise]]] = [
+        (KEEP, _("Keep the current expiry")),
+        (ARCHIVE_OWN, _("Same as the archive")),
+        *LIFETIME_CHOICES,
+    ]
+
+    label = _link_label_field()
+    new_password = forms.CharField(
+        label=_("New password"),
+        max_length=128,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the current password."),
+    )
+    remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
+    max_downloads = _limit_field()
+
+    field_order = [
+        "label",
+        "new_password",
+        "remove_password",
+        "lifetime",
+        "custom_lifetime",
+        "custom_unit",
+        "max_downloads",
+    ]
+
+    def __init__(self, *args: Any, link: Link, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {"label": link.label, "max_downloads": link.max_downloads, "lifetime": KEEP},
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["lifetime"].label = _("Expires")
+        self.fields["lifetime"].help_text = _("A new lifetime counts from now.")
+        self.style_widgets()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("new_password") and data.get("remove_password"):
+            self.add_error("new_password", _("Either set a new password or remove it, not both."))
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        """The keyword arguments of ``update_link`` for what the owner changed."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {
+            "label": data["label"],
+            "max_downloads": data.get("max_downloads"),
+        }
+        if data.get("remove_password"):
+            changes["password"] = ""
+        elif data.get("new_password"):
+            changes["password"] = data["new_password"]
+        if data.get("lifetime") != KEEP:
+            changes["ttl"] = self.lifetime_seconds()
+        return changes

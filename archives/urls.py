@@ -13,6 +13,13 @@ urlpatterns = [
     path("dashboard/<str:archive_id>/edit/", views.edit, name="edit"),
     path("dashboard/<str:archive_id>/delete/", views.delete, name="delete"),
     path("dashboard/<str:archive_id>/stats/", views.stats, name="stats"),
+    path("dashboard/<str:archive_id>/links/", views.links, name="links"),
+    path("dashboard/<str:archive_id>/links/<str:link_id>/", views.link_edit, name="link-edit"),
+    path(
+        "dashboard/<str:archive_id>/links/<str:link_id>/revoke/",
+        views.link_revoke,
+        name="link-revoke",
+    ),
     path("s/<str:slug>/", views.share, name="share"),
     path("s/<str:slug>/unlock", views.unlock, name="unlock"),
     path("s/<str:slug>/download", views.download, name="download"),

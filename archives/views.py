@@ -1,5 +1,5 @@
 """The archive pages: home, upload, share page and its download, dashboard, edit, delete,
-statistics; and the site's error pages.
+statistics, recipient links; and the site's error pages.
 
 Downloads from the share page go through ``deliver_archive`` and the share page asks
 ``check_download``, so the page and the API obey one rule function. A share password
@@ -9,6 +9,7 @@ password itself), so the Download link and a browser resuming it need not ask ag
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
@@ -38,15 +39,28 @@ from archives.downloads import (
     record_view,
     unlock_mark,
 )
-from archives.forms import EditForm, PasswordForm, UploadForm
+from archives.forms import EditForm, LinkEditForm, LinkForm, PasswordForm, UploadForm
 from archives.limits import LimitExceeded
 from archives.models import Archive
 from archives.names import name_from_file
-from archives.services import create_archive, delete_archive, get_owned_archive, update_archive
+from archives.services import (
+    create_archive,
+    create_link,
+    delete_archive,
+    get_owned_archive,
+    get_owned_link,
+    revoke_link,
+    update_archive,
+    update_link,
+)
 from config.clients import client_ip
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.http import HttpRequest, HttpResponseBase
+
+    from archives.models import Link
 
 SESSION_UNLOCKED = "unlocked_shares"
 SESSION_REFERERS = "share_referers"
@@ -292,6 +306,79 @@ def stats(request: HttpRequest, archive_id: str) -> HttpResponse:
         "status": archive.public_status(now=timezone.now()),
     }
     return render(request, "archives/stats.html", context)
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A recipient link as its row on the links page shows it."""
+
+    link: Link
+    share_url: str
+    qr_svg: str
+    # The expiry that applies: the link's own or the archive's, whichever comes first.
+    expires_at: datetime
+    follows_archive: bool
+
+
+def _link_rows(request: HttpRequest, archive: Archive) -> list[LinkRow]:
+    rows = []
+    for link in archive.links.all():
+        url = share_url_of(request, link.slug)
+        expires_at = Share(archive, link).expires_at()
+        follows = expires_at == archive.expires_at
+        rows.append(LinkRow(link, url, qr_svg(url), expires_at, follows_archive=follows))
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def links(request: HttpRequest, archive_id: str) -> HttpResponse:
+    """The archive's recipient links, and the form that adds one."""
+    archive = get_owned_archive(authenticated_user(request), archive_id)
+    form = LinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        link = create_link(archive, now=timezone.now(), **form.link_arguments())
+        messages.success(request, _("The link “%(label)s” is ready.") % {"label": link.label})
+        return redirect("archives:links", archive_id=archive.id)
+    context = {"archive": archive, "form": form, "rows": _link_rows(request, archive)}
+    return render(request, "archives/links.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def link_edit(request: HttpRequest, archive_id: str, link_id: str) -> HttpResponse:
+    link = get_owned_link(authenticated_user(request), archive_id, link_id)
+    form = LinkEditForm(request.POST or None, link=link)
+    if request.method == "POST" and form.is_valid():
+        update_link(link, now=timezone.now(), **form.changes())
+        messages.success(
+            request,
+            _("Your changes to the link “%(label)s” are saved.")
+            % {"label": form.cleaned_data["label"]},
+        )
+        return redirect("archives:links", archive_id=link.archive_id)
+    expires_at = Share(link.archive, link).expires_at()
+    context = {
+        "archive": link.archive,
+        "link": link,
+        "form": form,
+        "expires_at": expires_at,
+        "follows_archive": expires_at == link.archive.expires_at,
+    }
+    status = 400 if form.errors else 200
+    return render(request, "archives/link_edit.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def link_revoke(request: HttpRequest, archive_id: str, link_id: str) -> HttpResponse:
+    """Ask, then revoke: the link answers 404 from then on."""
+    link = get_owned_link(authenticated_user(request), archive_id, link_id)
+    if request.method == "POST":
+        revoke_link(link, now=timezone.now())
+        messages.success(request, _("The link “%(label)s” is revoked.") % {"label": link.label})
+        return redirect("archives:links", archive_id=link.archive_id)
+    return render(request, "archives/link_revoke.html", {"archive": link.archive, "link": link})
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
