@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts",
     "archives",
+    "resumable",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +215,12 @@ SCRUB_BYTES_PER_RUN = env_int("SCRUB_BYTES_PER_RUN", 2 * 1024**3, minimum=1)
 DOWNLOAD_ACCEL = env_choice("DOWNLOAD_ACCEL", "none", ("none", "nginx"))
 DOWNLOAD_ACCEL_LOCATION = env_str("DOWNLOAD_ACCEL_LOCATION", "/protected/")
 
+# Resumable uploads (tus 1.0, resumable/): unfinished or unused uploads are removed this
+# long after their last byte arrived; the upload page sends each file in requests of at
+# most TUS_CHUNK_BYTES (a proxy in front may cap request bodies).
+TUS_EXPIRE_SECONDS = env_int("TUS_EXPIRE_SECONDS", 24 * 3600, minimum=60)
+TUS_CHUNK_BYTES = env_int("TUS_CHUNK_BYTES", 64 * 1024**2, minimum=1024**2)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
@@ -283,6 +290,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-builds": {
         "task": "archives.tasks.requeue_stalled_builds_task",
         "schedule": 60.0,
+    },
+    "purge-expired-uploads": {
+        "task": "resumable.tasks.purge_expired_uploads_task",
+        "schedule": 600.0,
     },
 }
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/auth/", include("accounts.api.urls")),
     path("api/", include("archives.api.urls")),
+    path("api/uploads/", include("resumable.api.urls")),
     re_path(r"^api/", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

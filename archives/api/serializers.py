@@ -108,6 +108,34 @@ class ArchiveCreateSerializer(StrictSerializer):
         return attrs
 
 
+class ArchiveFromUploadsSerializer(StrictSerializer):
+    """An archive from finished resumable uploads (``POST /api/uploads/``, tus 1.0)."""
+
+    uploads = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        allow_empty=False,
+        min_length=1,
+        max_length=settings.ARCHIVE_MAX_FILES,
+        help_text=(
+            "Ids of finished uploads (the last part of each upload's Location), in the order "
+            "of the files; each upload's relativePath keeps its folders in the ZIP. Used "
+            "uploads are consumed."
+        ),
+    )
+    name = _name_field()
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
+    )
+    password = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    ttl = _ttl_field(required=False)
+    max_downloads = _limit_field(allow_null=False)
+
+    def validate_name(self, value: str) -> str:
+        return validate_archive_name(value)
+
+
 class ArchiveUpdateSerializer(StrictSerializer):
     name = _name_field()
 

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.api.auth import authenticated_user
 from archives.api.serializers import (
     ArchiveCreateSerializer,
+    ArchiveFromUploadsSerializer,
     ArchiveSerializer,
     ArchiveUpdateSerializer,
     AuditEntrySerializer,
@@ -46,6 +48,7 @@ from archives.services import (
 )
 from archives.stats import archive_stats
 from config import metrics
+from resumable.services import UploadsNotUsable, create_archive_from_uploads
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -69,8 +72,35 @@ class ArchiveViewSet(
     def get_object(self) -> Archive:
         return get_owned_archive(authenticated_user(self.request), self.kwargs["pk"])
 
-    @extend_schema(request={"multipart/form-data": ArchiveCreateSerializer})
+    @extend_schema(
+        request={
+            "multipart/form-data": ArchiveCreateSerializer,
+            "application/json": ArchiveFromUploadsSerializer,
+        }
+    )
     def create(self, request: Request) -> Response:
+        if request.content_type.split(";")[0].strip() == "application/json":
+            # The files arrived before, as resumable uploads (/api/uploads/, tus).
+            uploads = ArchiveFromUploadsSerializer(data=request.data)
+            uploads.is_valid(raise_exception=True)
+            given: dict[str, Any] = uploads.validated_data
+            try:
+                archive = create_archive_from_uploads(
+                    authenticated_user(request),
+                    upload_ids=given["uploads"],
+                    name=given.get("name", ""),
+                    description=given["description"],
+                    password=given["password"],
+                    ttl=given.get("ttl") or _default_ttl(),
+                    max_downloads=given.get("max_downloads"),
+                    now=timezone.now(),
+                )
+            except UploadsNotUsable as exc:
+                raise ValidationError({"uploads": [str(exc)]}) from exc
+            metrics.count_upload(files=len(given["uploads"]), size=archive.source_size)
+            archive = Archive.objects.prefetch_related("files").get(pk=archive.pk)
+            body = ArchiveSerializer(archive, context=self.get_serializer_context()).data
+            return Response(body, status=status.HTTP_201_CREATED)
         serializer = ArchiveCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data

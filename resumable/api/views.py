@@ -1,0 +1,170 @@
+"""The tus 1.0 endpoints (core, creation, termination, expiration): /api/uploads/.
+
+Auth is the API's (token, or session with CSRF); an upload is visible to its creator only.
+Errors are ``{"detail": ...}`` like the rest of the API, with the status tus asks for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import http_date
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.auth import authenticated_user
+from resumable.services import (
+    BadUploadRequest,
+    OffsetMismatch,
+    UploadBusy,
+    UploadGone,
+    create_upload,
+    get_owned_upload,
+    parse_metadata,
+    receive_bytes,
+    terminate_upload,
+)
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import BasePermission
+    from rest_framework.request import Request
+
+    from resumable.models import ResumableUpload
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination,expiration"
+OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+
+
+class UnsupportedVersion(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = f"This server speaks tus {TUS_VERSION}: send Tus-Resumable: {TUS_VERSION}."
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+
+
+class Locked(APIException):
+    status_code = status.HTTP_423_LOCKED
+
+
+class Gone(APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This upload expired and was removed; start it again."
+
+
+class WrongContentType(APIException):
+    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    default_detail = f"Send the bytes with Content-Type: {OFFSET_CONTENT_TYPE}."
+
+
+def _whole_number(request: Request, header: str) -> int:
+    value = request.headers.get(header, "")
+    if not value.isdigit() or not value.isascii():
+        raise ParseError(f"{header} must be a whole number of bytes, not {value!r}.")
+    return int(value)
+
+
+@extend_schema(exclude=True)  # tus is specified by its own protocol, not by OpenAPI.
+class TusView(APIView):
+    """Protocol frame: the version check and the tus headers on every answer."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        # Discovery (OPTIONS) is open, as tus clients ask before they authenticate.
+        if self.request.method == "OPTIONS":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
+            raise UnsupportedVersion
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Tus-Resumable"] = TUS_VERSION
+        if response.status_code == status.HTTP_412_PRECONDITION_FAILED:
+            response["Tus-Version"] = TUS_VERSION
+        return response
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        response["Tus-Version"] = TUS_VERSION
+        response["Tus-Extension"] = TUS_EXTENSIONS
+        response["Tus-Max-Size"] = str(settings.ARCHIVE_FILE_MAX_BYTES)
+        return response
+
+    def _upload(self, request: Request, upload_id: str) -> ResumableUpload:
+        try:
+            return get_owned_upload(authenticated_user(request), upload_id, now=timezone.now())
+        except UploadGone as exc:
+            raise Gone from exc
+
+
+def _expiry_headers(response: Response, upload: ResumableUpload) -> Response:
+    response["Upload-Offset"] = str(upload.offset)
+    response["Upload-Expires"] = http_date(upload.expires_at.timestamp())
+    return response
+
+
+class UploadsView(TusView):
+    """``POST /api/uploads/``: start an upload (creation)."""
+
+    def post(self, request: Request) -> Response:
+        length = _whole_number(request, "Upload-Length")
+        try:
+            metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+        except BadUploadRequest as exc:
+            raise ParseError(str(exc)) from exc
+        upload = create_upload(
+            authenticated_user(request), length=length, metadata=metadata, now=timezone.now()
+        )
+        response = Response(status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(
+            reverse("resumable:upload", args=[upload.id])
+        )
+        return _expiry_headers(response, upload)
+
+
+class UploadView(TusView):
+    """``/api/uploads/<id>``: where it stands (HEAD), more bytes (PATCH), cancel (DELETE)."""
+
+    def head(self, request: Request, upload_id: str) -> Response:
+        upload = self._upload(request, upload_id)
+        response = Response(status=status.HTTP_200_OK)
+        response["Upload-Length"] = str(upload.length)
+        response["Cache-Control"] = "no-store"
+        return _expiry_headers(response, upload)
+
+    def patch(self, request: Request, upload_id: str) -> Response:
+        upload = self._upload(request, upload_id)
+        if request.content_type.split(";")[0].strip() != OFFSET_CONTENT_TYPE:
+            raise WrongContentType
+        offset = _whole_number(request, "Upload-Offset")
+        declared = request.headers.get("Content-Length")
+        try:
+            upload = receive_bytes(
+                upload,
+                offset=offset,
+                # The raw body, read in chunks by the service; never request.data.
+                stream=request.stream,
+                content_length=int(declared) if declared and declared.isdigit() else None,
+                now=timezone.now(),
+            )
+        except OffsetMismatch as exc:
+            raise Conflict(str(exc)) from exc
+        except UploadBusy as exc:
+            raise Locked(str(exc)) from exc
+        return _expiry_headers(Response(status=status.HTTP_204_NO_CONTENT), upload)
+
+    def delete(self, request: Request, upload_id: str) -> Response:
+        terminate_upload(self._upload(request, upload_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,108 @@
+"""The bytes of uploads in progress: ``partials/<id>`` under the storage root.
+
+Partial files sit on the same file system as ``uploads/``, so handing a finished one to an
+archive is a rename (archives.storage.save_source), never a copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import TYPE_CHECKING, BinaryIO
+
+from django.core.files.uploadedfile import UploadedFile
+
+from archives import storage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+# Bytes read from the request and written to disk at a time: large enough that a fast
+# client is not held back by system calls, small enough that memory stays flat.
+WRITE_CHUNK = 1024 * 1024
+
+
+def partial_name(upload_id: str) -> str:
+    return f"partials/{upload_id}"
+
+
+def partial_path(upload_id: str) -> Path:
+    """The absolute path of the upload's partial file (checked to stay under the root)."""
+    return storage.local_path(partial_name(upload_id))
+
+
+def create_partial(upload_id: str) -> None:
+    """Create the upload's empty partial file; raises ``FileExistsError`` if it exists."""
+    path = partial_path(upload_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    os.close(descriptor)
+
+
+def delete_partial(upload_id: str) -> None:
+    """Remove the partial file; a missing one is not an error (removals are retried)."""
+    partial_path(upload_id).unlink(missing_ok=True)
+
+
+def write_partial(
+    upload_id: str,
+    *,
+    stream: BinaryIO | None,
+    offset: int,
+    limit: int,
+    keep_claim: Callable[[int], bool],
+    renew_every: float,
+) -> int:
+    """Copy at most ``limit`` bytes of ``stream`` into the partial file from ``offset``.
+
+    The body is read ``WRITE_CHUNK`` bytes at a time, never whole. Before a chunk is
+    written, when ``renew_every`` seconds passed since the last renewal, ``keep_claim`` is
+    called with the offset reached so far (already flushed); if it returns False another
+    request took over and nothing more is written. A broken connection ends the copy
+    early: what arrived stays. Returns the new offset.
+    """
+    written = offset
+    renewed = time.monotonic()
+    with partial_path(upload_id).open("r+b") as handle:
+        handle.seek(offset)
+        try:
+            while stream is not None and written - offset < limit:
+                data = stream.read(min(WRITE_CHUNK, limit - (written - offset)))
+                if not data:
+                    break
+                if time.monotonic() - renewed >= renew_every:
+                    handle.flush()
+                    if not keep_claim(written):
+                        break
+                    renewed = time.monotonic()
+                handle.write(data)
+                written += len(data)
+        except OSError:
+            # The client went away mid-body (reset, timeout): keep what arrived, so the
+            # client resumes from here.
+            pass
+        handle.flush()
+        with contextlib.suppress(OSError):
+            os.fsync(handle.fileno())
+    return written
+
+
+class FinishedUpload(UploadedFile):
+    """A completed partial file, shaped like a file Django spooled to disk, so that
+    ``create_archive`` moves it into place by renaming it (``temporary_file_path``)."""
+
+    def __init__(self, upload_id: str, *, name: str, size: int) -> None:
+        self._path = partial_path(upload_id)
+        super().__init__(file=None, name=name, content_type="application/octet-stream", size=size)
+
+    def temporary_file_path(self) -> str:
+        return str(self._path)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        # Opened only if storage falls back to copying (the rename failed), which starts
+        # with seek(0) and then reads chunks.
+        if self.file is None:
+            self.file = self._path.open("rb")
+        return self.file.seek(offset, whence)

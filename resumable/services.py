@@ -1,0 +1,316 @@
+"""Every write of resumable uploads: create, receive bytes, terminate, expire, and hand
+finished uploads to a new archive."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.http import Http404
+from django.utils import timezone
+
+from archives.limits import LimitExceeded, check_upload_limits, format_bytes, used_quota
+from archives.models import new_token
+from archives.names import name_from_file
+from archives.services import create_archive
+from resumable import partials
+from resumable.models import ResumableUpload
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import BinaryIO
+
+    from accounts.models import User
+    from archives.models import Archive
+
+logger = logging.getLogger(__name__)
+
+# A writing request renews its claim at least this often; a claim older than
+# CLAIM_STALE_SECONDS belongs to a request that died, and the next PATCH may take it.
+CLAIM_RENEW_SECONDS = 10.0
+CLAIM_STALE_SECONDS = 60
+MAX_FILENAME = 255
+MAX_RELATIVE_PATH = 1024
+
+
+class BadUploadRequest(Exception):
+    """The request is malformed (400); ``str()`` says what to fix."""
+
+
+class UploadGone(Exception):
+    """The upload expired (410); its bytes are or will soon be removed."""
+
+
+class OffsetMismatch(Exception):
+    """Upload-Offset is not where the upload stands (409)."""
+
+    def __init__(self, *, expected: int) -> None:
+        super().__init__(
+            f"Upload-Offset does not match: the upload has {expected} bytes; "
+            "ask with HEAD and resume from there."
+        )
+        self.expected = expected
+
+
+class UploadBusy(Exception):
+    """Another request is writing to this upload now (423)."""
+
+
+class UploadsNotUsable(Exception):
+    """Ids given for an archive that are unknown, unfinished, expired or someone else's."""
+
+
+@dataclass(frozen=True)
+class Metadata:
+    filename: str
+    relative_path: str
+
+
+def parse_metadata(header: str) -> Metadata:
+    """Decode ``Upload-Metadata`` (``key base64,key base64``); ``filename`` is required,
+    ``relativePath`` optional. Raises ``BadUploadRequest``."""
+    values: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in header.split(","))):
+        key, _, encoded = pair.partition(" ")
+        try:
+            values[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise BadUploadRequest(
+                f"Upload-Metadata: the value of {key!r} is not base64 of UTF-8 text."
+            ) from exc
+    filename = values.get("filename", "")
+    if not filename.strip():
+        raise BadUploadRequest("Upload-Metadata must carry the file's name as 'filename'.")
+    relative_path = values.get("relativePath", "")
+    if len(filename) > MAX_FILENAME:
+        raise BadUploadRequest(f"The file name is longer than {MAX_FILENAME} characters.")
+    if len(relative_path) > MAX_RELATIVE_PATH:
+        raise BadUploadRequest(f"The relative path is longer than {MAX_RELATIVE_PATH} characters.")
+    return Metadata(filename=filename, relative_path=relative_path)
+
+
+def _check_reservation(owner: User, *, length: int, now: datetime) -> None:
+    """Unfinished uploads hold their announced length against the quota, so many large
+    uploads started at once cannot fill the disk past it."""
+    reserved = (
+        ResumableUpload.objects.owned_by(owner)
+        .live(now=now)
+        .aggregate(total=Sum("length"))["total"]
+        or 0
+    )
+    used = used_quota(owner) + int(reserved)
+    if used + length > settings.USER_QUOTA_BYTES:
+        raise LimitExceeded(
+            f"This upload of {format_bytes(length)} would take your storage, with the "
+            f"uploads still open ({format_bytes(int(reserved))}), to "
+            f"{format_bytes(used + length)}, over your quota of "
+            f"{format_bytes(settings.USER_QUOTA_BYTES)} (USER_QUOTA_BYTES). "
+            "Finish or cancel open uploads, or delete archives you no longer share."
+        )
+
+
+def _expiry(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.TUS_EXPIRE_SECONDS)
+
+
+def create_upload(
+    owner: User, *, length: int, metadata: Metadata, now: datetime
+) -> ResumableUpload:
+    """Start an upload of ``length`` bytes for ``owner`` with an empty partial file.
+
+    Raises ``LimitExceeded`` (per-file limit, archive size, quota including open uploads)
+    before anything is stored.
+    """
+    check_upload_limits(owner, sizes=[length])
+    _check_reservation(owner, length=length, now=now)
+    upload = ResumableUpload(
+        owner=owner,
+        length=length,
+        filename=metadata.filename,
+        relative_path=metadata.relative_path,
+        created_at=now,
+        expires_at=_expiry(now),
+        completed_at=now if length == 0 else None,
+    )
+    partials.create_partial(upload.id)
+    try:
+        upload.save(force_insert=True)
+    except BaseException:
+        partials.delete_partial(upload.id)
+        raise
+    return upload
+
+
+def get_owned_upload(user: User, upload_id: str, *, now: datetime) -> ResumableUpload:
+    """The upload ``upload_id`` of ``user``; ``Http404`` for anyone else's or an unknown
+    one, ``UploadGone`` once it expired."""
+    upload = ResumableUpload.objects.owned_by(user).filter(pk=upload_id).first()
+    if upload is None:
+        raise Http404
+    if upload.is_expired(now=now):
+        raise UploadGone
+    return upload
+
+
+def receive_bytes(
+    upload: ResumableUpload,
+    *,
+    offset: int,
+    stream: BinaryIO | None,
+    content_length: int | None,
+    now: datetime,
+) -> ResumableUpload:
+    """Append the request body at ``offset`` and return the upload as stored afterwards.
+
+    The request first claims the upload with one conditional UPDATE (offset as given, no
+    live claim), so two PATCHes at once never write the same file; the claim is renewed
+    while the body streams in. A body cut short keeps what arrived. Raises
+    ``OffsetMismatch``, ``UploadBusy``, or ``LimitExceeded`` when the body would pass the
+    announced length.
+    """
+    if offset != upload.offset:
+        raise OffsetMismatch(expected=upload.offset)
+    remaining = upload.length - offset
+    if content_length is not None and content_length > remaining:
+        raise LimitExceeded(
+            f"The body of {content_length} bytes would pass the upload's length: "
+            f"{remaining} bytes are left."
+        )
+    token = new_token()
+    stale = now - timedelta(seconds=CLAIM_STALE_SECONDS)
+    rows = ResumableUpload.objects.claimable(stale_before=stale).filter(
+        pk=upload.pk, offset=offset, completed_at__isnull=True
+    )
+    if not rows.update(claim=token, claimed_at=now):
+        current = ResumableUpload.objects.get(pk=upload.pk)
+        if current.offset != offset:
+            raise OffsetMismatch(expected=current.offset)
+        if current.is_complete:
+            return current
+        raise UploadBusy("Another request is writing to this upload; try again shortly.")
+    mine = ResumableUpload.objects.filter(pk=upload.pk, claim=token)
+
+    def keep_claim(reached: int) -> bool:
+        # The body may stream for hours: the claim and the expiry count from when bytes
+        # last arrived, so the purge never removes an upload being written.
+        renewed = timezone.now()
+        return bool(mine.update(offset=reached, claimed_at=renewed, expires_at=_expiry(renewed)))
+
+    written = offset
+    try:
+        written = partials.write_partial(
+            upload.id,
+            stream=stream,
+            offset=offset,
+            limit=remaining if content_length is None else content_length,
+            keep_claim=keep_claim,
+            renew_every=CLAIM_RENEW_SECONDS,
+        )
+    finally:
+        finished = timezone.now()
+        mine.update(
+            offset=written,
+            claim="",
+            claimed_at=None,
+            completed_at=finished if written == upload.length else None,
+            expires_at=_expiry(finished),
+        )
+    return ResumableUpload.objects.get(pk=upload.pk)
+
+
+def terminate_upload(upload: ResumableUpload) -> None:
+    """Delete the upload and, once committed, its partial file."""
+    with transaction.atomic():
+        ResumableUpload.objects.filter(pk=upload.pk).delete()
+        transaction.on_commit(lambda: partials.delete_partial(upload.id))
+
+
+def purge_expired_uploads(*, now: datetime) -> int:
+    """Remove uploads past their expiry and their partial files; return how many.
+
+    A request writing to an upload pushes its expiry forward as bytes arrive, so an upload
+    being written is never removed.
+    """
+    count = 0
+    for upload_id in ResumableUpload.objects.expired(now=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            deleted, _ = ResumableUpload.objects.expired(now=now).filter(pk=upload_id).delete()
+        if deleted:
+            partials.delete_partial(upload_id)
+            count += 1
+    if count:
+        logger.info("removed %d expired upload(s)", count)
+    return count
+
+
+def _usable_uploads(owner: User, upload_ids: list[str], *, now: datetime) -> list[ResumableUpload]:
+    if len(set(upload_ids)) != len(upload_ids):
+        raise UploadsNotUsable("An upload is listed twice.")
+    found = {
+        upload.pk: upload
+        for upload in ResumableUpload.objects.owned_by(owner)
+        .select_for_update()
+        .filter(pk__in=upload_ids)
+    }
+    missing = [upload_id for upload_id in upload_ids if upload_id not in found]
+    if missing:
+        raise UploadsNotUsable(
+            f"No such upload: {', '.join(missing)}. It may have expired, been used for "
+            "another archive, or belong to someone else."
+        )
+    unfinished = [
+        upload.filename
+        for upload in found.values()
+        if not upload.is_complete or upload.is_expired(now=now)
+    ]
+    if unfinished:
+        raise UploadsNotUsable(
+            f"Not finished (or expired): {', '.join(unfinished)}. Finish sending these files first."
+        )
+    return [found[upload_id] for upload_id in upload_ids]
+
+
+def create_archive_from_uploads(
+    owner: User,
+    *,
+    upload_ids: list[str],
+    name: str,
+    description: str,
+    password: str,
+    ttl: int,
+    max_downloads: int | None,
+    now: datetime,
+) -> Archive:
+    """Create a pending archive of ``owner`` from finished uploads, in the order given.
+
+    The partial files are renamed into the archive's storage (no copy) and the uploads are
+    consumed. Raises ``UploadsNotUsable`` for unknown, unfinished, expired or others' ids
+    and ``LimitExceeded`` for an archive over a limit; then nothing is stored and the
+    uploads stay.
+    """
+    with transaction.atomic():
+        uploads = _usable_uploads(owner, upload_ids, now=now)
+        files = [
+            partials.FinishedUpload(upload.id, name=upload.filename, size=upload.length)
+            for upload in uploads
+        ]
+        archive = create_archive(
+            owner,
+            files=list(files),
+            name=name or name_from_file(uploads[0].filename),
+            description=description,
+            password=password,
+            ttl=ttl,
+            max_downloads=max_downloads,
+            now=now,
+            paths=[upload.relative_path or upload.filename for upload in uploads],
+        )
+        ResumableUpload.objects.filter(pk__in=[upload.pk for upload in uploads]).delete()
+    return archive
