@@ -34,6 +34,7 @@ PREFETCH_PURPOSES = {"prefetch", "preview"}
 # The HTTP status of each refusal (DESIGN section 4).
 REFUSAL_STATUS = {
     Outcome.NOT_READY: 409,
+    Outcome.DAMAGED: 409,
     Outcome.PASSWORD_REQUIRED: 401,
     Outcome.WRONG_PASSWORD: 403,
     Outcome.THROTTLED: 429,
