@@ -336,6 +336,8 @@ LOGGING = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
 METRICS_ENABLED = env_bool("METRICS_ENABLED", default=False)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Port on which each Celery worker serves its metrics (0: none).
+METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0, minimum=0)
 # prometheus-client reads this variable itself; /metrics then adds up all processes.
 METRICS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 # Probes and scrapers talk plain HTTP to the pod or container, not through TLS.

@@ -245,3 +245,24 @@ def test_downloads_refusals_and_bytes_are_counted(
         archive.size or 0
     )
     assert REGISTRY.get_sample_value("awaiting_death_download_refusals_total", limit) == refused + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_serves_its_metrics_on_its_port(media_dir: Path, tmp_path: Path) -> None:
+    import requests
+
+    from tests.conftest import free_port, service_env, start_process, stop_process, worker_command
+
+    port = free_port()
+    env = service_env(
+        media_dir, METRICS_ENABLED="true", METRICS_WORKER_PORT=str(port),
+        PROMETHEUS_MULTIPROC_DIR="",
+    )  # fmt: skip
+    worker = start_process(worker_command(), env=env, log=tmp_path / "w.log", ready=b" ready.")
+    try:
+        response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    finally:
+        stop_process(worker)
+
+    assert response.status_code == 200
+    assert "awaiting_death_builds_total" in response.text
