@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "accounts",
     "archives",
     "resumable",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -296,6 +297,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
     },
 }
+
+# Notifications (notifications/): signed webhooks and e-mail on archive events.
+# Webhook targets must resolve to public addresses unless WEBHOOK_ALLOW_PRIVATE is true.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
+# Attempts per delivery; attempt n+1 waits WEBHOOK_RETRY_BASE * 2**(n-1) seconds.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+WEBHOOK_RETRY_BASE = env_int("WEBHOOK_RETRY_BASE", 60, minimum=1)
+WEBHOOK_MAX_PER_USER = env_int("WEBHOOK_MAX_PER_USER", 20, minimum=1)
+NOTIFY_FROM_EMAIL = env_str("NOTIFY_FROM_EMAIL", "Awaiting-death <noreply@localhost>")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 
 # Security headers; production adds the HTTPS-only ones.
 SECURE_CONTENT_TYPE_NOSNIFF = True

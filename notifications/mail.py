@@ -1,0 +1,54 @@
+"""The notification e-mail: one short text message per event, to the owner's address."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from archives.models import Archive
+from notifications.models import EmailChoice, Event
+from notifications.services import share_url
+
+
+def _subject(event: str, name: str) -> str:
+    subjects = {
+        Event.READY: _("“%(name)s” is ready to share"),
+        Event.FAILED: _("The build of “%(name)s” failed"),
+        Event.DOWNLOADED: _("“%(name)s” was downloaded"),
+        Event.LIMIT_REACHED: _("“%(name)s” reached its download limit"),
+        Event.EXPIRED: _("“%(name)s” expired"),
+    }
+    return subjects[Event(event)] % {"name": name}
+
+
+def send_notification_email(user_id: str, *, event: str, archive_id: str) -> bool:
+    """Mail ``event`` about the archive to the user's address. Returns False, sending
+    nothing, when the user or archive is gone, the user has no address, or no longer
+    chose ``event``; raises what the mail backend raises when sending fails."""
+    user = User.objects.filter(pk=user_id).first()
+    archive = Archive.objects.filter(pk=archive_id, owner_id=user_id).first()
+    choice = EmailChoice.objects.filter(user_id=user_id).first()
+    if user is None or archive is None or choice is None or not user.email:
+        return False
+    if event not in choice.events:
+        return False
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _subject(event, archive.name)
+        lines = [
+            subject + ".",
+            "",
+            _("Share page: %(url)s") % {"url": share_url(archive.slug)},
+            _("Downloads: %(count)s") % {"count": archive.download_count},
+            "",
+            _("You get this e-mail because you chose it on the notifications page."),
+        ]
+    send_mail(
+        f"[Awaiting-death] {subject}",
+        "\n".join(lines),
+        settings.NOTIFY_FROM_EMAIL,
+        [user.email],
+    )
+    return True
