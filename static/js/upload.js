@@ -1,16 +1,21 @@
-/* The upload page: collect files (chosen or dragged), list them with sizes, send them to
-   POST /api/archives/ with a progress bar of bytes sent, then poll the archive until the
-   ZIP is built and show the share link and its QR code. */
+/* The upload page: collect files and folders (chosen or dragged), list them with sizes,
+   send each file resumably with tus (POST/PATCH /api/uploads/, tus-js-client) under one
+   bar of bytes sent, then create the archive from the finished uploads
+   (POST /api/archives/ as JSON). The share link and its QR code show at once; the build
+   progress follows under them until the ZIP is ready. Without this script the form
+   posts the files itself. */
 (function () {
   "use strict";
   var AD = window.AD;
   var _ = AD._;
   var ngettext = AD.ngettext;
+  var tus = window.tus;
   var form = document.getElementById("upload-form");
-  if (!form) {
+  if (!form || !tus || !tus.isSupported) {
     return;
   }
-  var input = form.querySelector("input[type=file]");
+  var input = form.querySelector("input[type=file]:not([data-folder-input])");
+  var folderInput = form.querySelector("[data-folder-input]");
   var zone = form.querySelector("[data-drop-zone]");
   var list = form.querySelector("[data-file-list]");
   var summary = form.querySelector("[data-file-summary]");
@@ -21,31 +26,37 @@
   var uploadBytes = card.querySelector("[data-upload-bytes]");
   var buildBar = card.querySelector("[data-build-progress]");
   var buildStatus = card.querySelector("[data-build-status]");
+  var share = card.querySelector("[data-share]");
   var result = card.querySelector("[data-result]");
-  var files = [];
+  var chunkSize = parseInt(form.getAttribute("data-chunk-size"), 10) || Infinity;
+  // Each entry: {file, path}; path is the place inside a chosen or dropped folder.
+  var entries = [];
+
+  form.querySelector("[data-folder-choice]").classList.remove("d-none");
 
   function render() {
     list.textContent = "";
     var total = 0;
-    files.forEach(function (file, index) {
-      total += file.size;
+    entries.forEach(function (entry, index) {
+      var shown = entry.path || entry.file.name;
+      total += entry.file.size;
       var item = document.createElement("li");
       item.className = "list-group-item d-flex justify-content-between align-items-center gap-2 px-0";
       var name = document.createElement("span");
       name.className = "break-all";
-      name.textContent = file.name;
+      name.textContent = shown;
       var right = document.createElement("span");
       right.className = "d-flex align-items-center gap-2 text-nowrap";
       var size = document.createElement("span");
       size.className = "text-body-secondary";
-      size.textContent = AD.formatBytes(file.size);
+      size.textContent = AD.formatBytes(entry.file.size);
       var remove = document.createElement("button");
       remove.type = "button";
       remove.className = "btn btn-sm btn-outline-danger";
-      remove.setAttribute("aria-label", AD.interpolate(_("Remove %s"), [file.name]));
+      remove.setAttribute("aria-label", AD.interpolate(_("Remove %s"), [shown]));
       remove.innerHTML = '<i class="bi bi-x-lg" aria-hidden="true"></i>';
       remove.addEventListener("click", function () {
-        files.splice(index, 1);
+        entries.splice(index, 1);
         render();
       });
       right.appendChild(size);
@@ -54,17 +65,18 @@
       item.appendChild(right);
       list.appendChild(item);
     });
-    summary.textContent = files.length
+    summary.textContent = entries.length
       ? AD.interpolate(
-          ngettext("%s file, %s", "%s files, %s", files.length),
-          [files.length, AD.formatBytes(total)]
+          ngettext("%s file, %s", "%s files, %s", entries.length),
+          [entries.length, AD.formatBytes(total)]
         )
       : "";
   }
 
   function addFiles(fileList) {
     Array.prototype.forEach.call(fileList, function (file) {
-      files.push(file);
+      // A folder input names each file by its path inside the folder.
+      entries.push({ file: file, path: file.webkitRelativePath || "" });
     });
     render();
   }
@@ -73,6 +85,77 @@
     addFiles(input.files);
     input.value = "";
   });
+  folderInput.addEventListener("change", function () {
+    addFiles(folderInput.files);
+    folderInput.value = "";
+  });
+
+  /* Every file under a dropped folder, with its path; readEntries answers in batches. */
+  function walk(entry) {
+    if (entry.isFile) {
+      return new Promise(function (resolve, reject) {
+        entry.file(function (file) {
+          resolve([{ file: file, path: entry.fullPath.replace(/^\/+/, "") }]);
+        }, reject);
+      });
+    }
+    var reader = entry.createReader();
+    var children = [];
+    return new Promise(function (resolve, reject) {
+      function next() {
+        reader.readEntries(function (batch) {
+          if (!batch.length) {
+            Promise.all(children.map(walk)).then(function (nested) {
+              resolve([].concat.apply([], nested));
+            }, reject);
+            return;
+          }
+          children.push.apply(children, batch);
+          next();
+        }, reject);
+      }
+      next();
+    });
+  }
+
+  function dropped(transfer) {
+    // Items must be read while the drop event runs; folders are walked afterwards.
+    var walks = [];
+    var files = [];
+    Array.prototype.forEach.call(transfer.items || [], function (item) {
+      if (item.kind !== "file") {
+        return;
+      }
+      var entry = item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+      if (entry && entry.isDirectory) {
+        walks.push(walk(entry));
+        return;
+      }
+      var file = item.getAsFile();
+      if (file) {
+        files.push({ file: file, path: "" });
+      }
+    });
+    if (!transfer.items || !transfer.items.length) {
+      Array.prototype.forEach.call(transfer.files, function (file) {
+        files.push({ file: file, path: "" });
+      });
+    }
+    entries.push.apply(entries, files);
+    render();
+    Promise.all(walks).then(
+      function (found) {
+        found.forEach(function (group) {
+          entries.push.apply(entries, group);
+        });
+        render();
+      },
+      function () {
+        showError(_("A dropped folder could not be read. Choose it with the folder button instead."));
+      }
+    );
+  }
+
   ["dragenter", "dragover"].forEach(function (type) {
     zone.addEventListener(type, function (event) {
       event.preventDefault();
@@ -86,8 +169,8 @@
     });
   });
   zone.addEventListener("drop", function (event) {
-    if (event.dataTransfer && event.dataTransfer.files.length) {
-      addFiles(event.dataTransfer.files);
+    if (event.dataTransfer) {
+      dropped(event.dataTransfer);
     }
   });
 
@@ -110,46 +193,143 @@
     }).join(" ");
   }
 
+  /* The server's own message of a failed tus request, else a general one. */
+  function tusErrorText(error) {
+    var response = error && error.originalResponse;
+    if (response) {
+      var body = null;
+      try {
+        body = JSON.parse(response.getBody());
+      } catch (ignored) {
+        body = null;
+      }
+      return errorText(body, response.getStatus());
+    }
+    return _("The connection broke during the upload. Try again: what arrived is kept.");
+  }
+
   function lifetimeSeconds() {
     var choice = form.querySelector("#id_lifetime").value;
     if (choice !== "custom") {
-      return choice;
+      return parseInt(choice, 10);
     }
     var amount = parseInt(form.querySelector("#id_custom_lifetime").value, 10);
     var unit = parseInt(form.querySelector("#id_custom_unit").value, 10);
     if (!amount || amount < 1) {
       return null;
     }
-    return String(amount * unit);
+    return amount * unit;
   }
 
-  function buildBody() {
-    var body = new FormData();
-    files.forEach(function (file) {
-      body.append("files", file, file.name);
-    });
-    ["name", "description", "password", "max_downloads"].forEach(function (field) {
+  function archiveBody(uploadIds) {
+    var body = { uploads: uploadIds, ttl: lifetimeSeconds() };
+    ["name", "description", "password"].forEach(function (field) {
       var value = form.querySelector("#id_" + field).value;
       if (value !== "") {
-        body.append(field, value);
+        body[field] = value;
       }
     });
-    body.append("ttl", lifetimeSeconds());
+    var limit = form.querySelector("#id_max_downloads").value;
+    if (limit !== "") {
+      body.max_downloads = Number(limit);
+    }
     return body;
   }
 
-  function finish(archive) {
-    AD.setProgress(buildBar, 100);
-    buildStatus.textContent = _("ready");
+  function showProgress(sent, total) {
+    AD.setProgress(uploadBar, total ? (sent / total) * 100 : 100);
+    uploadBytes.textContent = AD.formatBytes(sent) + " / " + AD.formatBytes(total);
+  }
+
+  /* Send one file with tus; resolves with its upload id. A broken connection is retried
+     from the offset the server kept; a file sent before from this browser resumes. */
+  function sendFile(entry, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var upload = new tus.Upload(entry.file, {
+        endpoint: form.getAttribute("data-uploads-api"),
+        chunkSize: chunkSize,
+        retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+        removeFingerprintOnSuccess: true,
+        headers: { "X-CSRFToken": AD.csrfToken() },
+        metadata: { filename: entry.file.name, relativePath: entry.path },
+        fingerprint: function (file, options) {
+          return Promise.resolve(["awaiting-death", options.endpoint, entry.path, file.name,
+            file.size, file.lastModified].join("/"));
+        },
+        onProgress: onProgress,
+        onError: reject,
+        onSuccess: function () {
+          resolve(upload.url.split("/").pop());
+        },
+      });
+      upload.findPreviousUploads().then(function (previous) {
+        if (previous.length) {
+          upload.resumeFromPreviousUpload(previous[0]);
+        }
+        upload.start();
+      }, reject);
+    });
+  }
+
+  function sendAll() {
+    var total = entries.reduce(function (sum, entry) { return sum + entry.file.size; }, 0);
+    var done = 0;
+    var ids = [];
+    showProgress(0, total);
+    return entries.reduce(function (chain, entry) {
+      return chain.then(function () {
+        return sendFile(entry, function (sent) {
+          showProgress(done + sent, total);
+        }).then(function (id) {
+          done += entry.file.size;
+          ids.push(id);
+          showProgress(done, total);
+        });
+      });
+    }, Promise.resolve()).then(function () { return ids; });
+  }
+
+  function createArchive(uploadIds) {
+    return fetch(form.getAttribute("data-api"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "X-CSRFToken": AD.csrfToken(),
+      },
+      body: JSON.stringify(archiveBody(uploadIds)),
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (body) {
+        if (response.status !== 201) {
+          var error = new Error(errorText(body, response.status));
+          error.shown = true;
+          throw error;
+        }
+        return body;
+      });
+    });
+  }
+
+  /* The archive exists: its link and QR code work now, before the ZIP is built. */
+  function showShare(archive) {
     var url = archive.share_url;
-    result.querySelector("[data-result-url]").value = url;
-    result.querySelector("[data-result-open]").href = url;
-    result.querySelector("[data-result-qr]").src = url + "qr.svg";
-    result.classList.remove("d-none");
+    share.querySelector("[data-result-url]").value = url;
+    share.querySelector("[data-result-open]").href = url;
+    share.querySelector("[data-result-qr]").src = url + "qr.svg";
+    share.classList.remove("d-none");
     // The form has done its work; "Upload more" starts a fresh one.
     form.querySelectorAll("input, select, textarea, button").forEach(function (field) {
       field.disabled = true;
     });
+    AD.announce(_("The share link is ready; the ZIP is being built."));
+  }
+
+  function finish() {
+    AD.setProgress(buildBar, 100);
+    buildStatus.textContent = _("ready");
+    share.querySelector("[data-share-note]").classList.add("d-none");
+    result.classList.remove("d-none");
     AD.announce(_("Your archive is ready to share."));
   }
 
@@ -158,7 +338,7 @@
     AD.getJSON(url).then(
       function (current) {
         if (current.status === "ready") {
-          finish(current);
+          finish();
           return;
         }
         if (current.status === "failed") {
@@ -180,7 +360,7 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     errorBox.classList.add("d-none");
-    if (!files.length) {
+    if (!entries.length) {
       showError(_("Choose at least one file."));
       return;
     }
@@ -188,35 +368,30 @@
       showError(_("Enter the custom lifetime, or pick one from the list."));
       return;
     }
-    var xhr = new XMLHttpRequest();
-    xhr.open("POST", form.getAttribute("data-api"));
-    xhr.setRequestHeader("X-CSRFToken", AD.csrfToken());
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.responseType = "json";
-    xhr.upload.addEventListener("progress", function (progress) {
-      if (progress.lengthComputable) {
-        AD.setProgress(uploadBar, (progress.loaded / progress.total) * 100);
-        uploadBytes.textContent = AD.formatBytes(progress.loaded) + " / " + AD.formatBytes(progress.total);
-      }
-    });
-    xhr.addEventListener("load", function () {
-      if (xhr.status === 201) {
-        AD.setProgress(uploadBar, 100);
-        buildStatus.textContent = _("waiting");
-        pollBuild(xhr.response);
-        return;
-      }
-      button.disabled = false;
-      showError(errorText(xhr.response, xhr.status));
-    });
-    xhr.addEventListener("error", function () {
-      button.disabled = false;
-      showError(_("The connection broke during the upload. Try again."));
-    });
     button.disabled = true;
     card.classList.remove("d-none");
     AD.setProgress(uploadBar, 0);
     AD.setProgress(buildBar, 0);
-    xhr.send(buildBody());
+    buildStatus.textContent = "";
+    sendAll()
+      .catch(function (error) {
+        error.shown = true;
+        error.message = tusErrorText(error);
+        throw error;
+      })
+      .then(function (uploadIds) {
+        buildStatus.textContent = _("creating the archive");
+        return createArchive(uploadIds);
+      })
+      .then(function (archive) {
+        showShare(archive);
+        buildStatus.textContent = _("waiting");
+        pollBuild(archive);
+      })
+      .catch(function (error) {
+        button.disabled = false;
+        buildStatus.textContent = "";
+        showError(error && error.shown ? error.message : _("The upload failed. Try again."));
+      });
   });
 })();

@@ -19,9 +19,9 @@ from resumable.partials import partial_path
 from resumable.tasks import purge_expired_uploads_task
 
 if TYPE_CHECKING:
-    from rest_framework.test import _MonkeyPatchedResponse as TestResponse
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
+    from rest_framework.test import _MonkeyPatchedResponse as TestResponse
 
     from accounts.models import User
 

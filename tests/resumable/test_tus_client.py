@@ -1,0 +1,158 @@
+"""A real tus client (tuspy) against the live server: a multi-megabyte file sent in chunks,
+the connection broken midway, the upload resumed from the server's offset and finished;
+the archive made from it holds the very same bytes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import zipfile
+from io import BytesIO
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from tusclient.client import TusClient
+
+from accounts.services import issue_token
+from archives import storage
+from archives.build import build_archive
+from archives.models import Archive, Status
+from resumable.models import ResumableUpload
+from resumable.partials import partial_path
+
+if TYPE_CHECKING:
+    from pytest_django.live_server_helper import LiveServer
+
+    from accounts.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHUNK = 1024 * 1024
+# Not a whole number of chunks, and incompressible, so every byte must come through.
+DATA = os.urandom(5 * CHUNK + 12345)
+
+
+def auth(user: User) -> dict[str, str]:
+    return {"Authorization": f"Token {issue_token(user)}"}
+
+
+def raw_patch(location: str, headers: dict[str, str], *, offset: int, body: bytes) -> socket.socket:
+    """Open a PATCH announcing ``len(body)`` bytes and send only half of them; the caller
+    decides when the socket closes."""
+    parts = urlsplit(location)
+    connection = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80))
+    head = (
+        f"PATCH {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Authorization: {headers['Authorization']}\r\nTus-Resumable: 1.0.0\r\n"
+        f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: {offset}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    connection.sendall(head.encode() + body[: len(body) // 2])
+    return connection
+
+
+def server_offset(location: str, headers: dict[str, str]) -> int:
+    answer = requests.head(location, headers={**headers, "Tus-Resumable": "1.0.0"}, timeout=10)
+    assert answer.status_code == 200
+    return int(answer.headers["Upload-Offset"])
+
+
+def wait_for_offset(location: str, headers: dict[str, str], expected: int) -> None:
+    """The server notices a closed connection on its own thread, soon after."""
+    deadline = time.monotonic() + 10
+    while server_offset(location, headers) != expected:
+        assert time.monotonic() < deadline, server_offset(location, headers)
+        time.sleep(0.05)
+
+
+def test_broken_upload_resumes_from_the_server_offset_and_becomes_the_archive(
+    live_server: LiveServer, user: User
+) -> None:
+    headers = auth(user)
+    client = TusClient(f"{live_server.url}/api/uploads/", headers=headers)
+    first = client.uploader(
+        file_stream=BytesIO(DATA),
+        chunk_size=CHUNK,
+        metadata={"filename": "film.bin", "relativePath": "films/2024/film.bin"},
+    )
+    # Two chunks go through, then the client stops (as a closed laptop would).
+    first.upload(stop_at=2 * CHUNK)
+    location = first.url
+    assert location is not None
+    assert server_offset(location, headers) == 2 * CHUNK
+
+    # The third chunk breaks off halfway: the bytes that arrived are kept.
+    chunk = DATA[2 * CHUNK : 3 * CHUNK]
+    broken = raw_patch(location, headers, offset=2 * CHUNK, body=chunk)
+    time.sleep(0.2)  # let the half chunk reach the server before the socket closes
+    broken.close()
+    wait_for_offset(location, headers, 2 * CHUNK + CHUNK // 2)
+
+    # A new client resumes from where the server stands, and finishes.
+    second = client.uploader(file_stream=BytesIO(DATA), url=location, chunk_size=CHUNK)
+    assert second.offset == 2 * CHUNK + CHUNK // 2
+    second.upload()
+    assert server_offset(location, headers) == len(DATA)
+    upload_id = location.rsplit("/", 1)[1]
+    assert partial_path(upload_id).read_bytes() == DATA
+
+    created = requests.post(
+        f"{live_server.url}/api/archives/",
+        json={"uploads": [upload_id], "name": "Film"},
+        headers=headers,
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    assert [item["name"] for item in created.json()["files"]] == ["films/2024/film.bin"]
+    assert not ResumableUpload.objects.exists()
+    archive_id = created.json()["id"]
+    build_archive(archive_id)
+    archive = Archive.objects.get(pk=archive_id)
+    assert archive.status == Status.READY
+    with zipfile.ZipFile(storage.local_path(archive.zip_name)) as built:
+        assert built.namelist() == ["films/2024/film.bin"]
+        assert built.read("films/2024/film.bin") == DATA
+
+
+def test_a_second_patch_while_one_writes_is_refused_and_nothing_is_corrupted(
+    live_server: LiveServer, user: User
+) -> None:
+    headers = auth(user)
+    client = TusClient(f"{live_server.url}/api/uploads/", headers=headers)
+    uploader = client.uploader(
+        file_stream=BytesIO(DATA[: 2 * CHUNK]), chunk_size=CHUNK, metadata={"filename": "a"}
+    )
+    location = uploader.create_url()
+    # One PATCH holds the upload: its body is only half sent.
+    writer = raw_patch(location, headers, offset=0, body=DATA[:CHUNK])
+    deadline = time.monotonic() + 10
+    while not ResumableUpload.objects.exclude(claim="").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    rival = requests.patch(
+        location,
+        data=b"X" * CHUNK,
+        headers={
+            **headers,
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=10,
+    )
+    assert rival.status_code == 423
+    assert rival.headers["Tus-Resumable"] == "1.0.0"
+    # The first writer finishes its body and is answered normally.
+    writer.sendall(DATA[CHUNK // 2 : CHUNK])
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        received = writer.recv(4096)
+        assert received, answer
+        answer += received
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 204"), answer
+    assert f"Upload-Offset: {CHUNK}\r\n".encode() in answer
+    assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == DATA[:CHUNK]
