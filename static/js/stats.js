@@ -1,5 +1,7 @@
-/* Statistics of one archive: a line chart of downloads per day (7/30/90 days), a bar
-   chart of top referrers, both from the stats API, and the download log page by page. */
+/* Statistics of one archive, from the stats API: totals, downloads started against
+   completed per day (7/30/90 days), top referrers and top ?src= sources, the
+   per-recipient table; the download log page by page; the audit of changes, newest
+   first, with older pages on request. */
 (function () {
   "use strict";
   var AD = window.AD;
@@ -19,6 +21,7 @@
       grid: style.getPropertyValue("--bs-border-color").trim() || "#dee2e6",
       primary: style.getPropertyValue("--bs-primary").trim() || "#0d6efd",
       success: style.getPropertyValue("--bs-success").trim() || "#198754",
+      info: style.getPropertyValue("--bs-info").trim() || "#0dcaf0",
     };
   }
 
@@ -40,10 +43,79 @@
     };
   }
 
+  function barChart(id, labels, counts, colour, colours) {
+    draw(id, {
+      type: "bar",
+      data: {
+        labels: labels,
+        datasets: [{
+          label: _("Downloads"), data: counts, backgroundColor: colour, maxBarThickness: 40,
+        }],
+      },
+      options: {
+        indexAxis: "y",
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: { legend: { display: false } },
+        scales: axes(colours),
+      },
+    });
+  }
+
   function dayLabel(iso) {
     var parts = iso.split("-");
     var date = new Date(Number(parts[0]), Number(parts[1]) - 1, Number(parts[2]));
     return date.toLocaleDateString(lang, { month: "short", day: "numeric" });
+  }
+
+  function cell(text, className) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (className) {
+      td.className = className;
+    }
+    return td;
+  }
+
+  function emptyRow(body, text, columns) {
+    var tr = document.createElement("tr");
+    var td = cell(text, "text-body-secondary");
+    td.colSpan = columns;
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+
+  function timeCell(iso) {
+    var td = document.createElement("td");
+    td.className = "text-nowrap";
+    var tag = document.createElement("time");
+    tag.setAttribute("datetime", iso);
+    tag.setAttribute("title", iso);
+    tag.textContent = AD.formatTime(iso);
+    td.appendChild(tag);
+    return td;
+  }
+
+  function number(value) {
+    return Number(value).toLocaleString(lang);
+  }
+
+  var recipientRows = root.querySelector("[data-recipient-rows]");
+
+  function showRecipients(recipients) {
+    recipientRows.textContent = "";
+    recipients.forEach(function (row) {
+      var tr = document.createElement("tr");
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.className = "fw-normal cell-wide";
+      th.textContent = row.link === null ? _("The archive's own link") : row.label;
+      tr.appendChild(th);
+      tr.appendChild(cell(number(row.views), "text-end"));
+      tr.appendChild(cell(number(row.downloads), "text-end"));
+      tr.appendChild(cell(number(row.completed), "text-end"));
+      recipientRows.appendChild(tr);
+    });
   }
 
   function loadStats(days) {
@@ -51,48 +123,61 @@
     AD.getJSON(statsUrl + "?days=" + encodeURIComponent(days)).then(function (stats) {
       var colours = themeColours();
       var period = stats.days.reduce(function (sum, day) { return sum + day.downloads; }, 0);
+      root.querySelector("[data-total-views]").textContent = number(stats.total_views);
       root.querySelector("[data-total]").textContent = String(stats.total_downloads);
+      root.querySelector("[data-total-completed]").textContent = number(stats.total_completed);
       root.querySelector("[data-period-total]").textContent = String(period);
       draw("chart-days", {
         type: "line",
         data: {
           labels: stats.days.map(function (day) { return dayLabel(day.date); }),
-          datasets: [{
-            label: _("Downloads"),
-            data: stats.days.map(function (day) { return day.downloads; }),
-            borderColor: colours.primary,
-            backgroundColor: colours.primary,
-            tension: 0.2,
-            fill: false,
-          }],
+          datasets: [
+            {
+              label: _("Started"),
+              data: stats.days.map(function (day) { return day.downloads; }),
+              borderColor: colours.primary,
+              backgroundColor: colours.primary,
+              tension: 0.2,
+              fill: false,
+            },
+            {
+              label: _("Completed"),
+              data: stats.days.map(function (day) { return day.completed; }),
+              borderColor: colours.success,
+              backgroundColor: colours.success,
+              borderDash: [6, 4],
+              tension: 0.2,
+              fill: false,
+            },
+          ],
         },
         options: {
           maintainAspectRatio: false,
           animation: false,
-          plugins: { legend: { display: false } },
+          plugins: { legend: { display: true, labels: { color: colours.text } } },
           scales: axes(colours),
         },
       });
-      draw("chart-referrers", {
-        type: "bar",
-        data: {
-          labels: stats.top_referrers.map(function (row) {
-            return row.referer === "(direct)" ? _("(direct)") : row.referer;
-          }),
-          datasets: [{
-            label: _("Downloads"),
-            data: stats.top_referrers.map(function (row) { return row.downloads; }),
-            backgroundColor: colours.success,
-          }],
-        },
-        options: {
-          indexAxis: "y",
-          maintainAspectRatio: false,
-          animation: false,
-          plugins: { legend: { display: false } },
-          scales: axes(colours),
-        },
-      });
+      barChart(
+        "chart-referrers",
+        stats.top_referrers.map(function (row) {
+          return row.referer === "(direct)" ? _("(direct)") : row.referer;
+        }),
+        stats.top_referrers.map(function (row) { return row.downloads; }),
+        colours.success,
+        colours
+      );
+      barChart(
+        "chart-sources",
+        stats.top_sources.map(function (row) { return row.source; }),
+        stats.top_sources.map(function (row) { return row.downloads; }),
+        colours.info,
+        colours
+      );
+      var hasSources = stats.top_sources.length > 0;
+      root.querySelector("[data-sources-empty]").classList.toggle("d-none", hasSources);
+      root.querySelector("[data-sources-chart]").classList.toggle("d-none", !hasSources);
+      showRecipients(stats.recipients);
       root.setAttribute("data-loaded", String(days));
     }, function () {
       root.querySelector("[data-period-total]").textContent = _("unavailable");
@@ -108,53 +193,116 @@
   var pageNumber = 1;
   var pageSize = null;
 
-  function cell(text, className) {
-    var td = document.createElement("td");
-    td.textContent = text;
-    if (className) {
-      td.className = className;
-    }
-    return td;
-  }
-
-  function loadLog(url, number) {
-    AD.getJSON(url).then(function (page) {
+  function loadLog(url, page) {
+    AD.getJSON(url).then(function (answer) {
       rows.textContent = "";
-      if (!page.results.length) {
-        var empty = document.createElement("tr");
-        var td = cell(_("No downloads yet."), "text-body-secondary");
-        td.colSpan = 4;
-        empty.appendChild(td);
-        rows.appendChild(empty);
+      if (!answer.results.length) {
+        emptyRow(rows, _("No downloads yet."), 8);
       }
-      page.results.forEach(function (row) {
+      answer.results.forEach(function (row) {
         var tr = document.createElement("tr");
-        var time = document.createElement("td");
-        time.className = "text-nowrap";
-        var tag = document.createElement("time");
-        tag.setAttribute("datetime", row.at);
-        tag.textContent = AD.formatTime(row.at);
-        time.appendChild(tag);
-        tr.appendChild(time);
+        tr.appendChild(timeCell(row.at));
+        tr.appendChild(cell(row.recipient === null ? _("own link") : row.recipient, "cell-wide"));
+        tr.appendChild(cell(row.source || "—", "text-nowrap"));
+        var sent = cell(AD.formatBytes(row.bytes_sent), "text-end text-nowrap");
+        sent.title = AD.interpolate(_("%s bytes"), [row.bytes_sent]);
+        tr.appendChild(sent);
+        tr.appendChild(cell(row.completed ? _("yes") : _("no")));
         tr.appendChild(cell(row.ip || "—", "text-nowrap"));
         tr.appendChild(cell(row.referer || "—", "break-all"));
         tr.appendChild(cell(row.user_agent || "—", "break-all user-agent"));
         rows.appendChild(tr);
       });
-      pageNumber = number;
-      if (pageSize === null || page.next) {
-        pageSize = Math.max(page.results.length, 1);
+      pageNumber = page;
+      if (pageSize === null || answer.next) {
+        pageSize = Math.max(answer.results.length, 1);
       }
-      var pages = Math.max(1, Math.ceil(page.count / pageSize));
-      links.previous = page.previous;
-      links.next = page.next;
-      previous.disabled = !page.previous;
-      next.disabled = !page.next;
+      var pages = Math.max(1, Math.ceil(answer.count / pageSize));
+      links.previous = answer.previous;
+      links.next = answer.next;
+      previous.disabled = !answer.previous;
+      next.disabled = !answer.next;
       pageLabel.textContent = AD.interpolate(_("Page %s of %s"), [pageNumber, pages]);
       root.setAttribute("data-log-loaded", String(pageNumber));
     });
   }
 
+  /* The audit: the newest page first; "more" appends the next older page. */
+  var ACTIONS = {
+    create: _("created"),
+    update: _("changed"),
+    delete: _("deleted"),
+    link_created: _("link created"),
+    link_updated: _("link changed"),
+    link_revoked: _("link revoked"),
+  };
+  var FIELDS = {
+    name: _("name"),
+    description: _("description"),
+    password: _("password"),
+    expires_at: _("expiry"),
+    max_downloads: _("download limit"),
+  };
+  var VALUES = { set: _("set"), changed: _("changed"), cleared: _("cleared"), none: _("none") };
+  var ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+  var auditRows = root.querySelector("[data-audit-rows]");
+  var auditMore = root.querySelector("[data-audit-more]");
+  var auditNext = null;
+  var auditPages = 0;
+
+  function auditValue(text) {
+    if (ISO_TIME.test(text)) {
+      return AD.formatTime(text);
+    }
+    return Object.prototype.hasOwnProperty.call(VALUES, text) ? VALUES[text] : text;
+  }
+
+  function auditChange(entry) {
+    if (!entry.old && !entry.new) {
+      return "—";
+    }
+    if (!entry.old) {
+      return auditValue(entry.new);
+    }
+    return auditValue(entry.old) + " → " + auditValue(entry.new);
+  }
+
+  function loadAudit(url) {
+    auditMore.disabled = true;
+    AD.getJSON(url).then(function (answer) {
+      if (auditPages === 0) {
+        auditRows.textContent = "";
+        if (!answer.results.length) {
+          emptyRow(auditRows, _("No changes yet."), 5);
+        }
+      }
+      answer.results.forEach(function (entry) {
+        var tr = document.createElement("tr");
+        tr.appendChild(timeCell(entry.at));
+        tr.appendChild(cell(entry.actor || "—", "text-nowrap"));
+        tr.appendChild(cell(ACTIONS[entry.action] || entry.action, "text-nowrap"));
+        var field = Object.prototype.hasOwnProperty.call(FIELDS, entry.field)
+          ? FIELDS[entry.field]
+          : entry.field;
+        tr.appendChild(cell(field || "—", "cell-wide"));
+        tr.appendChild(cell(auditChange(entry), "cell-wide"));
+        auditRows.appendChild(tr);
+      });
+      auditPages += 1;
+      auditNext = answer.next;
+      auditMore.disabled = false;
+      auditMore.classList.toggle("d-none", !answer.next);
+      root.setAttribute("data-audit-loaded", String(auditPages));
+    }, function () {
+      auditMore.disabled = false;
+    });
+  }
+
+  auditMore.addEventListener("click", function () {
+    if (auditNext) {
+      loadAudit(auditNext);
+    }
+  });
   previous.addEventListener("click", function () {
     if (links.previous) {
       loadLog(links.previous, pageNumber - 1);
@@ -176,4 +324,5 @@
   var checked = root.querySelector("input[name=days]:checked");
   loadStats(checked ? checked.value : 30);
   loadLog(root.getAttribute("data-log-url"), 1);
+  loadAudit(root.getAttribute("data-audit-url"));
 })();
