@@ -18,9 +18,11 @@ urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),
     path("api/", include("archives.api.urls")),
     path("api/uploads/", include("resumable.api.urls")),
+    path("api/", include("notifications.api.urls")),
     re_path(r"^api/", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("accounts.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("archives.urls")),
 ]
