@@ -278,9 +278,12 @@
     showProgress(0, total);
     return entries.reduce(function (chain, entry) {
       return chain.then(function () {
-        return sendFile(entry, function (sent) {
+        // Sent in an earlier attempt whose archive could not be made: not sent again.
+        var sending = entry.uploadId ? Promise.resolve(entry.uploadId) : sendFile(entry, function (sent) {
           showProgress(done + sent, total);
-        }).then(function (id) {
+        });
+        return sending.then(function (id) {
+          entry.uploadId = id;
           done += entry.file.size;
           ids.push(id);
           showProgress(done, total);
@@ -302,6 +305,10 @@
     }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
         if (response.status !== 201) {
+          if (response.status === 400) {
+            // An upload expired or was used meanwhile: the next attempt sends afresh.
+            entries.forEach(function (entry) { delete entry.uploadId; });
+          }
           var error = new Error(errorText(body, response.status));
           error.shown = true;
           throw error;
