@@ -137,8 +137,10 @@
               data: stats.days.map(function (day) { return day.downloads; }),
               borderColor: colours.primary,
               backgroundColor: colours.primary,
+              borderWidth: 4,
               tension: 0.2,
               fill: false,
+              order: 1,
             },
             {
               label: _("Completed"),
@@ -148,13 +150,23 @@
               borderDash: [6, 4],
               tension: 0.2,
               fill: false,
+              // Drawn over "started", so the dashed line shows where the two are equal.
+              order: 0,
             },
           ],
         },
         options: {
           maintainAspectRatio: false,
           animation: false,
-          plugins: { legend: { display: true, labels: { color: colours.text } } },
+          plugins: {
+            legend: {
+              display: true,
+              labels: {
+                color: colours.text,
+                sort: function (a, b) { return a.datasetIndex - b.datasetIndex; },
+              },
+            },
+          },
           scales: axes(colours),
         },
       });
