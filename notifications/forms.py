@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,11 @@ def _events_field(*, required: bool) -> forms.MultipleChoiceField:
 
 
 class WebhookForm(forms.Form):
+    # Both forms share a page and an "events" field: distinct ids keep labels apart.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "webhook_%s")
+        super().__init__(*args, **kwargs)
+
     url = forms.URLField(
         label=_("URL"),
         max_length=2000,
@@ -29,6 +36,10 @@ class WebhookForm(forms.Form):
 
 
 class EmailChoiceForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "mail_%s")
+        super().__init__(*args, **kwargs)
+
     email = forms.EmailField(
         label=_("E-mail address"),
         required=False,

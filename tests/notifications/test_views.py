@@ -153,6 +153,8 @@ def test_e_mail_choices_are_saved_with_the_address(browser: Client, user: User) 
     assert EmailChoice.objects.get(user=user).events == ["archive.failed"]
     page = browser.get(PAGE).content.decode()
     assert 'value="me@example.org"' in page
+    # The two forms' event checkboxes keep their own ids, so each label ticks its own box.
+    assert page.count('id="mail_events_0"') == page.count('id="webhook_events_0"') == 1
 
 
 def test_a_bad_address_is_refused(browser: Client, user: User) -> None:

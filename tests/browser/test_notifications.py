@@ -1,0 +1,132 @@
+"""The notifications page in real Chromium: add a webhook, reveal its secret, send a test
+to a real receiver on 127.0.0.1 and see it delivered in the log, delete it after the
+confirmation. The screenshot lands in ``test-artifacts/`` (git-ignored)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from config.celery import app
+from notifications.models import Webhook
+from tests.notifications.receiver import Receiver, run_receiver
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytest_django.fixtures import Settings as DjangoSettings
+
+    from accounts.models import User
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sync_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API keeps an event loop in this thread, so Django would refuse the
+    tests' own (synchronous) ORM calls; they are safe here, nothing else runs in the loop."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[LiveServer]:
+    server = LiveServer("127.0.0.1")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    yield from run_receiver(Receiver())
+
+
+@pytest.fixture
+def tasks_in_process(settings: DjangoSettings) -> Iterator[None]:
+    """Deliveries run in the live server's thread (Celery's eager mode), to a receiver on
+    127.0.0.1, which the allow rule then has to permit."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_add_reveal_test_and_delete_a_webhook(
+    browser: Browser,
+    live_server: LiveServer,
+    user: User,
+    password: str,
+    receiver: Receiver,
+    tasks_in_process: None,
+) -> None:
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT)
+    page: Page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(reverse("accounts:login"))
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+    page.get_by_role("link", name="Notifications").click()
+    form = page.locator("form", has=page.get_by_role("button", name="Add the webhook"))
+    form.get_by_label("URL").fill(receiver.url)
+    form.get_by_label("The archive is ready").check()
+    form.get_by_role("button", name="Add the webhook").click()
+
+    webhook = Webhook.objects.get(owner=user)
+    receiver.secret = webhook.secret
+    secret = page.get_by_label("Secret")
+    expect(secret).to_have_attribute("type", "password")
+    page.get_by_role("button", name="Show").click()
+    expect(secret).to_have_attribute("type", "text")
+    expect(secret).to_have_value(webhook.secret)
+
+    page.get_by_role("button", name="Send a test").click()
+    log = page.locator("table[data-deliveries] tbody")
+    expect(log).to_contain_text("webhook.test")
+    expect(log).to_contain_text("delivered")
+    expect(log).to_contain_text("200")
+    [request] = receiver.requests
+    assert request.signature_ok
+    assert request.headers["X-Event"] == "webhook.test"
+    page.screenshot(path=str(ARTIFACTS / "notifications.png"), full_page=True)
+
+    page.get_by_role("link", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete this webhook?")).to_be_visible()
+    page.get_by_role("button", name="Delete for good").click()
+    expect(page.get_by_text("No webhooks yet.")).to_be_visible()
+    assert not Webhook.objects.exists()
+    assert errors == []
+    context.close()
