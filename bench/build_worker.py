@@ -19,6 +19,20 @@ from typing import Any
 import django
 
 
+def _status_bytes(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak_rss() -> int:
+    """Start the peak (VmHWM) again from the present size, so the peak measured is the
+    build's and not that of loading Django and the migrations; return the present size."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_bytes("VmRSS")
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
@@ -79,6 +93,7 @@ def main() -> int:
             finish_times.append(time.perf_counter() - began)
 
     build.finish_build = timed_finish
+    before = _reset_peak_rss()
     start = time.perf_counter()
     build_archive(archive.id)
     seconds = time.perf_counter() - start
@@ -87,6 +102,8 @@ def main() -> int:
     report = {
         "seconds": seconds,
         "finish_seconds": sum(finish_times),
+        "rss_before": before,
+        "peak_rss": _status_bytes("VmHWM"),
         "status": archive.status,
         "error": archive.error,
         "size": archive.size or 0,

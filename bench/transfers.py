@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 SERVE_DIR = BENCH_DIR / "serve"
+PROBE_TIMEOUT = 30.0
 
 
 @contextmanager
@@ -133,14 +134,18 @@ def _probe(project: Project, stop: threading.Event, latencies: list[float]) -> N
     headers = {"Authorization": f"Token {project.token}"}
     while not stop.is_set():
         start = time.perf_counter()
-        connection = http.client.HTTPConnection("127.0.0.1", project.port, timeout=30)
-        connection.request("GET", "/api/archives/", headers=headers)
-        response = connection.getresponse()
-        response.read()
-        connection.close()
-        if response.status != 200:
-            raise RuntimeError(f"probe answered {response.status}")
-        latencies.append(time.perf_counter() - start)
+        connection = http.client.HTTPConnection("127.0.0.1", project.port, timeout=PROBE_TIMEOUT)
+        try:
+            connection.request("GET", "/api/archives/", headers=headers)
+            response = connection.getresponse()
+            response.read()
+            answered = response.status == 200
+        except OSError:
+            answered = False
+        finally:
+            connection.close()
+        # A probe that failed or timed out counts as the longest wait there is.
+        latencies.append(time.perf_counter() - start if answered else PROBE_TIMEOUT)
         stop.wait(0.1)
 
 
@@ -194,14 +199,17 @@ def download_concurrent() -> Result:
             complete = sum(1 for o in outcomes if o == ["200", str(archive["size"])])
             completed_all = completed_all and complete == clients
             runs.append(_p99(latencies))
+            worst = max(latencies) * 1000
             logger.info(
-                "  run %d: %d/%d complete, probe p99 %.1f ms (%d probes), idle p99 %.1f ms",
-                run + 1, complete, clients, runs[-1], len(latencies), idle[-1],
+                "  run %d: %d/%d complete, probe p99 %.1f ms, max %.1f ms (%d probes),"
+                " idle p99 %.1f ms",
+                run + 1, complete, clients, runs[-1], worst, len(latencies), idle[-1],
             )  # fmt: skip
     value, reference = median_of(runs), median_of(idle)
     passed = completed_all and value <= 300
     note = (
-        f"{clients} x 2 MB/s; reference = probe p99 with no download; all complete: {completed_all}"
+        f"{clients} x 2 MB/s; reference = probe p99 with no download; worst run p99"
+        f" {max(runs):.0f} ms; all complete: {completed_all}"
     )
     return Result(
         "download_concurrent", value, reference, value / reference, "ms", "p99 <= 300", passed, note

@@ -12,7 +12,7 @@ from pathlib import Path
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
-threads = int(os.environ.get("WEB_THREADS", "64"))
+threads = int(os.environ.get("WEB_THREADS", "128"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
 graceful_timeout = 20
 keepalive = 5
