@@ -30,6 +30,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from accounts.throttle import record_failure, seconds_blocked
 from archives.models import Archive, Download, Link, Status
 from config.clients import anonymize_ip
+from notifications.models import Event
+from notifications.services import notify
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -241,6 +243,11 @@ def record_download(
             ).update(download_count=F("download_count") + 1)
             if claimed != 1:
                 return None
+            # Read under the row lock this transaction holds: exactly one download sees
+            # the count reach the limit.
+            reached = Archive.objects.filter(
+                pk=archive.pk, max_downloads__isnull=False, download_count=F("max_downloads")
+            ).exists()
             if link is not None:
                 link_claimed = (
                     Link.objects.live()
@@ -252,6 +259,12 @@ def record_download(
                     if Link.objects.filter(pk=link.pk, revoked_at__isnull=False).exists():
                         raise _Revoked
                     raise _LimitReached
+                reached = (
+                    reached
+                    or Link.objects.filter(
+                        pk=link.pk, max_downloads__isnull=False, download_count=F("max_downloads")
+                    ).exists()
+                )
             download = Download.objects.create(
                 archive=archive,
                 link=link,
@@ -261,6 +274,18 @@ def record_download(
                 user_agent=user_agent[:MAX_HEADER_LENGTH],
                 source=source,
             )
+            happened = {
+                "download": {
+                    "at": now,
+                    "ip": download.ip,
+                    "recipient": link.label if link else None,
+                    "source": source,
+                }
+            }
+            counted = Archive.objects.get(pk=archive.pk)
+            notify(Event.DOWNLOADED, counted, now=now, extra=happened)
+            if reached:
+                notify(Event.LIMIT_REACHED, counted, now=now, extra=happened)
     except _LimitReached:
         return None
     except _Revoked:

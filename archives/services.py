@@ -17,6 +17,8 @@ from archives import storage
 from archives.limits import check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from archives.names import unique_names
+from notifications.models import Event
+from notifications.services import notify
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -270,14 +272,18 @@ def finish_build(
             sources.extend(row.values_list("source_name", flat=True))
             row.update(sha256=member.sha256, source_name="")
         transaction.on_commit(lambda: [storage.delete(name) for name in sources])
+        notify(Event.READY, Archive.objects.get(pk=archive_id), now=now)
     return True
 
 
 def fail_build(archive_id: str, *, error: str, now: datetime) -> bool:
     """Mark the build failed with a readable ``error``; the sources stay."""
-    updated = Archive.objects.filter(
-        pk=archive_id, status__in=[Status.PENDING, Status.BUILDING]
-    ).update(status=Status.FAILED, error=error[:2000], heartbeat_at=now)
+    with transaction.atomic():
+        updated = Archive.objects.filter(
+            pk=archive_id, status__in=[Status.PENDING, Status.BUILDING]
+        ).update(status=Status.FAILED, error=error[:2000], heartbeat_at=now)
+        if updated == 1:
+            notify(Event.FAILED, Archive.objects.get(pk=archive_id), now=now)
     return updated == 1
 
 
@@ -350,6 +356,7 @@ def purge_expired(*, now: datetime) -> int:
         sources = list(files.values_list("source_name", flat=True))
         files.update(source_name="")
         _remove_files(archive_id, [zip_file, *sources])
+        notify(Event.EXPIRED, Archive.objects.get(pk=archive_id), now=now)
         count += 1
     return count
 

@@ -227,7 +227,9 @@ def unlock(request: HttpRequest, slug: str) -> HttpResponse:
     if decision.outcome is Outcome.THROTTLED:
         return _render_share(request, share, decision, status=429)
     _remember_unlocked(request, share)
-    return redirect("archives:share", slug=share.slug)
+    source = clean_source(request.GET.get("src"))
+    page = reverse("archives:share", args=[share.slug])
+    return redirect(f"{page}?{urlencode({'src': source})}" if source else page)
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
@@ -23,6 +23,8 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
         return Response({"detail": str(exc)}, status=exc.status_code)
     if isinstance(exc, TooManyFilesSent):
         return Response({"detail": "Too many files in one request."}, status=400)
+    if isinstance(exc, TooManyFieldsSent):
+        return Response({"detail": "Too many fields in one request."}, status=400)
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "The request body is too large."}, status=413)
     return exception_handler(exc, context)

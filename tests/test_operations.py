@@ -254,10 +254,10 @@ def test_a_worker_serves_its_metrics_on_its_port(media_dir: Path, tmp_path: Path
     from tests.conftest import free_port, service_env, start_process, stop_process, worker_command
 
     port = free_port()
-    env = service_env(
-        media_dir, METRICS_ENABLED="true", METRICS_WORKER_PORT=str(port),
-        PROMETHEUS_MULTIPROC_DIR="",
-    )  # fmt: skip
+    env = service_env(media_dir, METRICS_ENABLED="true", METRICS_WORKER_PORT=str(port))
+    # One process: no multiprocess folder (prometheus-client treats the variable's mere
+    # presence, even empty, as "write files into the current folder").
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     worker = start_process(worker_command(), env=env, log=tmp_path / "w.log", ready=b" ready.")
     try:
         response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)

@@ -200,3 +200,18 @@ def test_the_server_config_sends_files_with_sendfile() -> None:
 
     assert config.sendfile is True
     assert config.worker_class_str == "gthread"
+
+
+@pytest.mark.django_db
+def test_source_tag_survives_the_password_form(
+    client: Client, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(password="s3cret-pw")
+
+    page = client.get(f"/s/{archive.slug}/?src=mail").content.decode()
+    assert f"/s/{archive.slug}/unlock?src=mail" in page
+    unlocked = client.post(f"/s/{archive.slug}/unlock?src=mail", {"password": "s3cret-pw"})
+    assert unlocked["Location"] == f"/s/{archive.slug}/?src=mail"
+    streamed_body(client.get(f"/s/{archive.slug}/download?src=mail"))
+
+    assert Download.objects.get(archive=archive).source == "mail"
