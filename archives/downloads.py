@@ -163,8 +163,8 @@ def check_download(
     The refusals, in order: expired (the archive's or the link's lifetime passed, or the
     files were purged), not ready (pending, building or failed), damaged (the stored ZIP
     no longer matches its sha256), throttled (too many wrong passwords; also for the
-    right one), password required, wrong password (counted towards the throttle), limit
-    reached (the archive's or the link's). A valid ``grant`` resumes a counted download,
+    right one), limit reached (the archive's or the link's), password required, wrong
+    password (counted towards the throttle). A valid ``grant`` resumes a counted download,
     so no limit applies to it; a valid ``unlocked`` mark (``unlock_mark``) stands for
     the right password.
     """
@@ -182,6 +182,11 @@ def check_download(
     retry_after = throttled_for(share, client=client, now=now)
     if retry_after is not None:
         return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
+    resumed = granted_download(share, grant)
+    used_up = archive.is_used_up or (link is not None and link.is_used_up)
+    if used_up and resumed is None:
+        # Said before asking for the password: no password would change it.
+        return DownloadDecision(Outcome.LIMIT_REACHED)
     if share.password_hash and not (
         unlocked and constant_time_compare(unlocked, unlock_mark(share))
     ):
@@ -192,11 +197,8 @@ def check_download(
                 share_scope(share), client, window=settings.PASSWORD_ATTEMPTS_WINDOW, now=now
             )
             return DownloadDecision(Outcome.WRONG_PASSWORD)
-    resumed = granted_download(share, grant)
     if resumed is not None:
         return DownloadDecision(Outcome.ALLOWED, is_resume=True, download_id=resumed)
-    if archive.is_used_up or (link is not None and link.is_used_up):
-        return DownloadDecision(Outcome.LIMIT_REACHED)
     return DownloadDecision(Outcome.ALLOWED)
 
 
