@@ -45,12 +45,26 @@ var/vendor/.copied: node_modules/.installed
 
 front-end: var/vendor/.copied
 
-messages: python-deps
-	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
-		$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0; fi
+# Compiled translations and collected static files are redone only when their sources
+# change, so a second `make run` starts in seconds.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+STATIC_SOURCES := $(shell find static */static -type f 2>/dev/null)
 
-static: python-deps front-end messages
+var/.messages: $(PO_FILES) .venv/.synced
+	@if [ -n "$(PO_FILES)" ]; then \
+		$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0; fi
+	@mkdir -p var && touch $@
+
+messages: var/.messages
+
+# Collected into $(VAR_DIR)/static (settings.STATIC_ROOT), so the stamp lives there too.
+COLLECTED := $(or $(VAR_DIR),$(CURDIR)/var)/.collected
+
+$(COLLECTED): $(STATIC_SOURCES) var/vendor/.copied .venv/.synced
 	@$(PY) manage.py collectstatic --noinput -v0
+	@touch $@
+
+static: python-deps front-end messages $(COLLECTED)
 
 install: python-deps static
 
