@@ -497,8 +497,10 @@ def build_archive(archive_id: str) -> None:
     )
     level = min(settings.BUILD_COMPRESSION_LEVEL, 9)
     try:
-        sources = read_sources(archive.files.all())
-        built = write_zip(temporary, sources, level=level, progress=progress)
+        names = archive.files.values_list("source_name", flat=True)
+        with storage.staged_sources(names, keep_alive=lambda: progress.add(0)):
+            sources = read_sources(archive.files.all())
+            built = write_zip(temporary, sources, level=level, progress=progress)
         verify_zip(temporary, built)
         name = storage.publish_zip(temporary, archive_id)
     except (BuildError, OSError, zipfile.BadZipFile) as exc:

@@ -23,7 +23,7 @@ CHUNK = 1024 * 1024
 
 def hash_stored_zip(name: str) -> str:
     digest = hashlib.sha256()
-    with storage.local_path(name).open("rb") as handle:
+    with storage.open_stored(name) as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
 from archives import storage
@@ -170,9 +170,15 @@ def send_archive(
     """The ZIP (200) or one range of it (206), headers only for HEAD. ``on_close`` gets
     the bytes sent and whether they reached the end of the file, once the server is done.
 
-    With ``DOWNLOAD_ACCEL=nginx`` a GET is answered with ``X-Accel-Redirect`` instead and
-    nginx sends the file, applying ``Range`` and ``If-Range`` itself.
+    When storage hands out URLs of its own (a bucket), a GET is redirected to one and the
+    client's ``Range`` applies there. Otherwise, with ``DOWNLOAD_ACCEL=nginx``, a GET is
+    answered with ``X-Accel-Redirect`` and nginx sends the file, applying ``Range`` and
+    ``If-Range`` itself.
     """
+    if not head:
+        url = storage.download_url(archive.zip_name, filename=archive.download_filename)
+        if url is not None:
+            return _redirect_to_storage(url)
     if settings.DOWNLOAD_ACCEL == "nginx" and not head:
         return _send_through_nginx(archive)
     size = archive.size or 0
@@ -187,6 +193,18 @@ def send_archive(
     response["Content-Length"] = str(part.length)
     if byte_range:
         response["Content-Range"] = f"bytes {part.start}-{part.end}/{size}"
+    return response
+
+
+def _redirect_to_storage(url: str) -> HttpResponseBase:
+    """A 302 to a short-lived URL that serves the ZIP as an attachment.
+
+    ``on_close`` is never called: the bytes go from storage to the client, so the
+    download's ``bytes_sent`` and ``completed`` cannot be known here and stay as they are.
+    """
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -1,24 +1,52 @@
 """Where an archive's files live: uploaded sources and the built ZIP, by storage name.
 
-Names are relative to the storage root (``MEDIA_ROOT``); every name is resolved and checked
-to stay under the root before a file is opened, replaced or removed.
+``STORAGE_BACKEND`` (read at every call) chooses the backend; nothing outside this module
+asks which one is in use:
+
+- ``local``: files under ``MEDIA_ROOT``. Every name is resolved and checked to stay under
+  the root before a file is opened, replaced or removed.
+- ``s3``: objects of the same names in a bucket of S3-compatible storage, through
+  django-storages and boto3. Transfers are multipart and streamed, so memory stays flat.
+  ``MEDIA_ROOT`` then holds only the local scratch of a worker: a build in progress and
+  the sources copied down for it, and the partial files of resumable uploads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
+from django.utils.http import content_disposition_header
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
     from django.core.files.uploadedfile import UploadedFile
 
 logger = logging.getLogger(__name__)
+
+# Everything boto3 and s3transfer raise for a refused or failed request.
+_S3_ERRORS = (BotoCoreError, ClientError, Boto3Error)
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+# Bytes read from a network stream at a time.
+READ_BYTES = 1024 * 1024
+
+
+class StorageError(OSError):
+    """Object storage refused or failed a transfer; ``str()`` says which and why.
+
+    An ``OSError``, so callers handle it as they handle a failing disk."""
 
 
 def root() -> Path:
@@ -42,45 +70,293 @@ def zip_name(archive_id: str) -> str:
     return f"archives/{archive_id}.zip"
 
 
-def save_source(name: str, upload: UploadedFile) -> None:
-    """Store an uploaded file under ``name``: a rename when Django spooled it to disk."""
-    path = local_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = getattr(upload, "temporary_file_path", None)
-    if temporary is not None:
+class LocalFolder:
+    """Files under ``MEDIA_ROOT``."""
+
+    def save(self, name: str, upload: UploadedFile) -> None:
+        path = local_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = getattr(upload, "temporary_file_path", None)
+        if temporary is not None:
+            try:
+                # Same file system (FILE_UPLOAD_TEMP_DIR sits beside MEDIA_ROOT by default):
+                # no byte is copied again.
+                Path(temporary()).replace(path)
+                path.chmod(settings.FILE_UPLOAD_PERMISSIONS)
+                return
+            except OSError:
+                logger.debug("rename of %s failed, copying", temporary(), exc_info=True)
+        upload.seek(0)
+        with path.open("wb") as handle:
+            for chunk in upload.chunks(1024 * 1024):
+                handle.write(chunk)
+
+    def open(self, name: str) -> BinaryIO:
+        return local_path(name).open("rb")
+
+    def size(self, name: str) -> int:
+        return local_path(name).stat().st_size
+
+    @contextlib.contextmanager
+    def staged(self, names: Iterable[str], *, keep_alive: Callable[[], None]) -> Iterator[None]:
+        # The sources already are where the build reads them.
+        yield
+
+    def publish(self, temporary: Path, name: str) -> None:
+        temporary.replace(local_path(name))
+
+    def delete(self, name: str) -> None:
+        path = local_path(name)
+        path.unlink(missing_ok=True)
+        _remove_empty_folder(path.parent)
+
+    def clear_scratch(self, archive_id: str) -> None:
+        """Nothing is copied down for a build of local files."""
+
+    def download_url(self, name: str, *, filename: str) -> None:
+        """Local files are sent by the app (or nginx), never by a URL of their own."""
+
+
+class Bucket:
+    """Objects in a bucket of S3-compatible storage."""
+
+    def __init__(self, storage: S3Storage, *, presign_seconds: int, chunk_bytes: int) -> None:
+        self.storage = storage
+        self.presign_seconds = presign_seconds
+        self.chunk_bytes = chunk_bytes
+
+    def _object(self, name: str) -> Any:  # boto3 makes its resource classes at run time
+        # django-storages refuses a name that would leave its location, as local_path does.
+        return self.storage.bucket.Object(self.storage._normalize_name(clean_name(name)))
+
+    def save(self, name: str, upload: UploadedFile) -> None:
+        temporary = getattr(upload, "temporary_file_path", None)
+        extra = {"ContentType": "application/octet-stream"}
+        config = self.storage.transfer_config
         try:
-            # Same file system (FILE_UPLOAD_TEMP_DIR sits beside MEDIA_ROOT by default):
-            # no byte is copied again.
-            Path(temporary()).replace(path)
-            path.chmod(settings.FILE_UPLOAD_PERMISSIONS)
-            return
-        except OSError:
-            logger.debug("rename of %s failed, copying", temporary(), exc_info=True)
-    upload.seek(0)
-    with path.open("wb") as handle:
-        for chunk in upload.chunks(1024 * 1024):
-            handle.write(chunk)
+            if temporary is not None:
+                # Reads the spooled file part by part: memory stays flat at any size.
+                self._object(name).upload_file(temporary(), ExtraArgs=extra, Config=config)
+            else:
+                # Only small uploads stay in memory (FILE_UPLOAD_MAX_MEMORY_SIZE).
+                upload.seek(0)
+                self._object(name).upload_fileobj(upload, ExtraArgs=extra, Config=config)
+        except _S3_ERRORS as exc:
+            raise StorageError(f"storing {name} in the bucket failed: {exc}") from exc
+        if temporary is not None:
+            # Consumed, as a rename consumes it on a local disk (a finished resumable
+            # upload's partial file would otherwise stay behind).
+            Path(temporary()).unlink(missing_ok=True)
+
+    def open(self, name: str) -> BinaryIO:
+        """A stream of the object's bytes, read from the network as they are asked for."""
+        try:
+            return self._object(name).get()["Body"]
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise FileNotFoundError(f"{name} is not in the bucket") from exc
+            raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
+        except _S3_ERRORS as exc:
+            raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
+
+    def size(self, name: str) -> int:
+        try:
+            return int(self._object(name).content_length)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise FileNotFoundError(f"{name} is not in the bucket") from exc
+            raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
+
+    @contextlib.contextmanager
+    def staged(self, names: Iterable[str], *, keep_alive: Callable[[], None]) -> Iterator[None]:
+        """Copy each source down to its local path for the build; remove the copies
+        afterwards, whatever happens.
+
+        The build samples, seeks and re-reads its sources, which a network stream cannot
+        do: a local copy next to the build costs disk, not memory. Each object is fetched
+        in ranges of ``S3_TRANSFER_CHUNK_BYTES``, each streamed to disk ``READ_BYTES`` at
+        a time, calling ``keep_alive`` after each range so the build's heartbeat goes on.
+        """
+        copies: list[Path] = []
+        try:
+            for name in names:
+                path = local_path(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                copies.append(path)
+                try:
+                    self._copy_down(name, path, keep_alive=keep_alive)
+                except _S3_ERRORS as exc:
+                    raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
+            yield
+        finally:
+            for path in copies:
+                path.unlink(missing_ok=True)
+                _remove_empty_folder(path.parent)
+
+    def _copy_down(self, name: str, path: Path, *, keep_alive: Callable[[], None]) -> None:
+        source = self._object(name)
+        size = int(source.content_length)
+        with path.open("wb") as handle:
+            for start in range(0, size, self.chunk_bytes):
+                end = min(start + self.chunk_bytes, size) - 1
+                with source.get(Range=f"bytes={start}-{end}")["Body"] as body:
+                    while data := body.read(READ_BYTES):
+                        handle.write(data)
+                keep_alive()
+
+    def publish(self, temporary: Path, name: str) -> None:
+        """Upload the finished ZIP by multipart upload, check the object's size, then
+        remove the local file; on any error no object is left."""
+        size = temporary.stat().st_size
+        target = self._object(name)
+        try:
+            target.upload_file(
+                str(temporary),
+                ExtraArgs={"ContentType": "application/zip"},
+                Config=self.storage.transfer_config,
+            )
+            target.reload()
+            stored = int(target.content_length)
+        except _S3_ERRORS as exc:
+            self.delete(name)
+            raise StorageError(f"storing {name} in the bucket failed: {exc}") from exc
+        if stored != size:
+            self.delete(name)
+            raise StorageError(f"the bucket holds {stored} bytes of {name}, not {size}")
+        temporary.unlink(missing_ok=True)
+
+    def delete(self, name: str) -> None:
+        try:
+            self._object(name).delete()
+        except _S3_ERRORS as exc:
+            raise StorageError(f"removing {name} from the bucket failed: {exc}") from exc
+
+    def clear_scratch(self, archive_id: str) -> None:
+        """Remove the copies of sources a build that died left on this machine."""
+        folder = local_path(f"uploads/{archive_id}")
+        for leftover in folder.glob("*") if folder.is_dir() else ():
+            leftover.unlink(missing_ok=True)
+        _remove_empty_folder(folder)
+
+    def download_url(self, name: str, *, filename: str) -> str:
+        """A presigned GET of the object, valid ``S3_PRESIGN_SECONDS``, that the bucket
+        answers as a ZIP attachment named ``filename`` (RFC 6266), with Range support."""
+        parameters = {
+            "ResponseContentDisposition": content_disposition_header(
+                as_attachment=True, filename=filename
+            ),
+            "ResponseContentType": "application/zip",
+            "ResponseCacheControl": "private, no-store",
+        }
+        return self.storage.url(name, parameters=parameters, expire=self.presign_seconds)
 
 
-def open_source(name: str) -> BinaryIO:
-    return local_path(name).open("rb")
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _remove_empty_folder(folder: Path) -> None:
+    if folder != root() and folder.parent != root():
+        # uploads/<archive_id>/ folders go once empty.
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+@functools.cache
+def _bucket(
+    *,
+    bucket_name: str,
+    endpoint_url: str,
+    region_name: str,
+    access_key: str,
+    secret_key: str,
+    addressing_style: str,
+    presign_seconds: int,
+    chunk_bytes: int,
+) -> Bucket:
+    transfer = TransferConfig(
+        multipart_threshold=chunk_bytes,
+        multipart_chunksize=chunk_bytes,
+        max_concurrency=4,
+        use_threads=True,
+    )
+    storage = S3Storage(
+        bucket_name=bucket_name,
+        endpoint_url=endpoint_url or None,
+        region_name=region_name or None,
+        # Empty keys: boto3 finds credentials itself (instance role, web identity).
+        access_key=access_key or None,
+        secret_key=secret_key or None,
+        addressing_style=None if addressing_style == "auto" else addressing_style,
+        # botocore would presign with the deprecated version 2 in some regions.
+        signature_version="s3v4",
+        querystring_expire=presign_seconds,
+        transfer_config=transfer,
+        file_overwrite=True,
+        location="",
+    )
+    return Bucket(storage, presign_seconds=presign_seconds, chunk_bytes=chunk_bytes)
+
+
+def backend() -> LocalFolder | Bucket:
+    """The backend the settings name now (tests change them between calls)."""
+    if settings.STORAGE_BACKEND != "s3":
+        return LocalFolder()
+    return _bucket(
+        bucket_name=settings.AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=settings.AWS_S3_ENDPOINT_URL,
+        region_name=settings.AWS_S3_REGION_NAME,
+        access_key=settings.AWS_ACCESS_KEY_ID,
+        secret_key=settings.AWS_SECRET_ACCESS_KEY,
+        addressing_style=settings.AWS_S3_ADDRESSING_STYLE,
+        presign_seconds=settings.S3_PRESIGN_SECONDS,
+        chunk_bytes=settings.S3_TRANSFER_CHUNK_BYTES,
+    )
+
+
+def save_source(name: str, upload: UploadedFile) -> None:
+    """Store an uploaded file under ``name``: a rename when Django spooled it to disk and
+    storage is local, a multipart upload from that file to a bucket."""
+    backend().save(name, upload)
+
+
+def open_stored(name: str) -> BinaryIO:
+    """The stored file's bytes as a stream; ``FileNotFoundError`` when it is gone."""
+    return backend().open(name)
 
 
 def size_of(name: str) -> int:
-    return local_path(name).stat().st_size
+    return backend().size(name)
+
+
+def staged_sources(
+    names: Iterable[str], *, keep_alive: Callable[[], None]
+) -> contextlib.AbstractContextManager[None]:
+    """Within the block, each source name's bytes are at ``local_path(name)``.
+
+    ``keep_alive`` is called now and then while sources are fetched (it may raise to stop);
+    raises ``StorageError`` when a source cannot be fetched. Copies made for the block are
+    removed when it ends.
+    """
+    return backend().staged(names, keep_alive=keep_alive)
 
 
 def temporary_zip_path(archive_id: str) -> Path:
-    """A fresh path beside the final ZIP, for a build in progress."""
+    """A fresh local path beside the final ZIP, for a build in progress."""
     final = local_path(zip_name(archive_id))
     final.parent.mkdir(parents=True, exist_ok=True)
     return final.with_name(f".{final.name}.{secrets.token_hex(6)}.part")
 
 
 def publish_zip(temporary: Path, archive_id: str) -> str:
-    """Move a complete ZIP into place atomically; return its storage name."""
+    """Move a complete ZIP into place atomically; return its storage name.
+
+    Afterwards the ZIP is stored whole (with a bucket: the object exists with the local
+    file's size) and ``temporary`` is gone; raises ``OSError`` (``StorageError``) when it
+    could not be stored, leaving no partial object.
+    """
     name = zip_name(archive_id)
-    temporary.replace(local_path(name))
+    backend().publish(temporary, name)
     return name
 
 
@@ -88,19 +364,20 @@ def delete(name: str) -> None:
     """Remove storage ``name``; a missing file is not an error (deletes are retried)."""
     if not name:
         return
-    path = local_path(name)
-    path.unlink(missing_ok=True)
-    parent = path.parent
-    if parent != root() and parent.parent != root():
-        # uploads/<archive_id>/ folders go once empty.
-        with contextlib.suppress(OSError):
-            parent.rmdir()
+    backend().delete(name)
 
 
 def remove_partial_builds(archive_id: str) -> None:
     """Remove leftovers of builds that died before publishing."""
+    backend().clear_scratch(archive_id)
     folder = local_path(zip_name(archive_id)).parent
     if not folder.exists():
         return
     for leftover in folder.glob(f".{archive_id}.zip.*.part"):
         leftover.unlink(missing_ok=True)
+
+
+def download_url(name: str, *, filename: str) -> str | None:
+    """A short-lived URL from which the client fetches the ZIP itself, named
+    ``filename``; None when the app sends the file."""
+    return backend().download_url(name, filename=filename)

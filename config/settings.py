@@ -166,6 +166,24 @@ MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_PERMISSIONS = 0o640
+# Where archives' files live (archives/storage.py): "local" keeps them under MEDIA_ROOT;
+# "s3" keeps them in a bucket of S3-compatible storage, and MEDIA_ROOT then holds only a
+# worker's scratch (builds in progress). Empty keys let boto3 find credentials itself
+# (instance role, web identity).
+STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", ("local", "s3"))
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL")
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
+AWS_S3_ADDRESSING_STYLE = env_choice("AWS_S3_ADDRESSING_STYLE", "auto", ("auto", "path", "virtual"))
+# Lifetime of the presigned URL a permitted download is redirected to.
+S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 300, minimum=1)
+# Part size of multipart transfers (S3 wants at least 5 MiB); memory per transfer stays
+# at a few parts.
+S3_TRANSFER_CHUNK_BYTES = env_int("S3_TRANSFER_CHUNK_BYTES", 8 * 1024**2, minimum=5 * 1024**2)
+if STORAGE_BACKEND == "s3" and not AWS_STORAGE_BUCKET_NAME:
+    raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must be set when STORAGE_BACKEND=s3")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,0 +1,379 @@
+"""STORAGE_BACKEND=s3 against a real S3-compatible server (moto's server mode, started
+here on a free port): uploads, the build, downloads by presigned redirect with Range,
+deletion, purge and the integrity scrub all work on objects in a bucket."""
+
+from __future__ import annotations
+
+import io
+import logging
+import random
+import secrets
+import zipfile
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+import requests
+import time_machine
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from django.utils import timezone
+from moto.server import ThreadedMotoServer
+
+from archives import storage
+from archives.build import build_archive
+from archives.integrity import scrub_archives
+from archives.models import Archive, Status
+from archives.services import purge_expired
+from tests.conftest import free_port, upload
+from tests.resumable.test_services import finished
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
+    from pytest_django.fixtures import Settings as DjangoSettings
+    from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+CHUNK = 5 * 1024**2
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server in a thread of this process, on 127.0.0.1 and a free port."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Its access log would bury a failure's own output.
+    access_log = logging.getLogger("werkzeug")
+    level = access_log.level
+    access_log.setLevel(logging.WARNING)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+    access_log.setLevel(level)
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str, settings: DjangoSettings) -> str:
+    """A new, empty bucket, and the settings pointing storage at it."""
+    name = f"test-{secrets.token_hex(6)}"
+    settings.STORAGE_BACKEND = "s3"
+    settings.AWS_STORAGE_BUCKET_NAME = name
+    settings.AWS_S3_ENDPOINT_URL = s3_endpoint
+    settings.AWS_S3_REGION_NAME = REGION
+    settings.AWS_ACCESS_KEY_ID = "test-key"
+    settings.AWS_SECRET_ACCESS_KEY = "test-secret"
+    settings.AWS_S3_ADDRESSING_STYLE = "path"
+    settings.S3_PRESIGN_SECONDS = 120
+    settings.S3_TRANSFER_CHUNK_BYTES = CHUNK
+    s3_client(s3_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3(s3_endpoint: str) -> Any:
+    """A client of our own for looking into the bucket, apart from the code's."""
+    return s3_client(s3_endpoint)
+
+
+@pytest.fixture
+def make_stored(
+    make_archive: Callable[..., Archive],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., Archive]:
+    """``make_archive`` with what runs after commit run (a build's sources leave the
+    bucket then), except queueing a build: there is no worker."""
+    monkeypatch.setattr("archives.services.enqueue_build", lambda archive_id: None)
+
+    def make(*args: object, **kwargs: object) -> Archive:
+        with django_capture_on_commit_callbacks(execute=True):
+            return make_archive(*args, **kwargs)
+
+    return make
+
+
+def s3_client(endpoint: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test-key",
+        aws_secret_access_key="test-secret",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
+def keys(s3: Any, bucket: str) -> set[str]:
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {item["Key"] for item in listed}
+
+
+def read_object(s3: Any, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def local_files() -> list[str]:
+    return sorted(
+        str(p.relative_to(storage.root())) for p in storage.root().rglob("*") if p.is_file()
+    )
+
+
+def download_url(archive: Archive) -> str:
+    return f"/api/shares/{archive.slug}/download"
+
+
+def code_client() -> Any:
+    """The S3 client the code itself uses in this thread."""
+    backend = storage.backend()
+    assert isinstance(backend, storage.Bucket)
+    return backend.storage.connection.meta.client
+
+
+def record_calls(calls: list[tuple[str, dict[str, Any]]]) -> None:
+    """Note every request the code's own S3 client makes, with its parameters."""
+
+    def note(*, model: Any, params: dict[str, Any], **_: object) -> None:
+        calls.append((model.name, params))
+
+    code_client().meta.events.register("before-parameter-build.s3", note)
+
+
+def test_upload_through_the_api_stores_sources_in_the_bucket(
+    api: APIClient, bucket: str, s3: Any
+) -> None:
+    # Past FILE_UPLOAD_MAX_MEMORY_SIZE: Django spools it to a temporary file first.
+    big = random.Random(1).randbytes(3 * 1024**2)
+
+    response = api.post(
+        "/api/archives/",
+        {"files": [upload("a.txt", b"alpha"), upload("big.bin", big)], "name": "Two"},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.content
+    archive = Archive.objects.get(pk=response.json()["id"])
+    rows = list(archive.files.order_by("position"))
+    assert keys(s3, bucket) == {row.source_name for row in rows}
+    assert read_object(s3, bucket, rows[0].source_name) == b"alpha"
+    assert read_object(s3, bucket, rows[1].source_name) == big
+    assert local_files() == []
+
+
+def test_finished_resumable_uploads_go_to_the_bucket(api: APIClient, bucket: str, s3: Any) -> None:
+    contents = {"trip/a.txt": b"first day\n" * 1000, "trip/b.bin": bytes(range(256)) * 100}
+    ids = [
+        finished(api, data, filename=path.rsplit("/", 1)[1], path=path)
+        for path, data in contents.items()
+    ]
+
+    response = api.post("/api/archives/", {"uploads": ids, "name": "Trip"}, format="json")
+
+    assert response.status_code == 201, response.json()
+    archive = Archive.objects.get(pk=response.json()["id"])
+    stored = {row.name: read_object(s3, bucket, row.source_name) for row in archive.files.all()}
+    assert stored == contents
+    # The partial files were consumed, as a rename consumes them on a local disk.
+    assert local_files() == []
+
+
+def test_build_streams_sources_from_and_the_zip_to_the_bucket(
+    make_archive: Callable[..., Archive],
+    bucket: str,
+    s3: Any,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    big = random.Random(2).randbytes(12 * 1024**2)  # incompressible: the ZIP is as large
+    contents = {"big.bin": big, "notes.txt": b"hello world\n" * 1000}
+    archive = make_archive(contents, build=False)
+    sources = {row.source_name for row in archive.files.all()}
+    calls: list[tuple[str, dict[str, Any]]] = []
+    record_calls(calls)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        build_archive(archive.id)
+
+    archive.refresh_from_db()
+    assert archive.status == Status.READY, archive.error
+    assert keys(s3, bucket) == {archive.zip_name}  # sources gone, the ZIP there
+    head = s3.head_object(Bucket=bucket, Key=archive.zip_name)
+    assert head["ContentLength"] == archive.size
+    assert head["ContentType"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(read_object(s3, bucket, archive.zip_name))) as built:
+        assert {name: built.read(name) for name in built.namelist()} == contents
+    assert local_files() == []  # neither the copies of the sources nor the temporary ZIP
+    # Memory stays flat: no source was asked for whole, and the ZIP went up in parts.
+    gets = [params for operation, params in calls if operation == "GetObject"]
+    assert {params["Key"] for params in gets} == sources
+    for params in gets:
+        start, end = params["Range"].removeprefix("bytes=").split("-")
+        assert int(end) - int(start) + 1 <= CHUNK
+    parts = [params for operation, params in calls if operation == "UploadPart"]
+    assert len(parts) >= 3  # 12 MiB in parts of 5 MiB
+    assert all(params["Key"] == archive.zip_name for params in parts)
+    assert ("PutObject", {"Bucket": bucket, "Key": archive.zip_name}) not in calls
+
+
+def test_build_fails_readably_and_leaves_no_object_when_the_upload_fails(
+    make_archive: Callable[..., Archive], bucket: str, s3: Any
+) -> None:
+    archive = make_archive({"big.bin": random.Random(3).randbytes(6 * 1024**2)}, build=False)
+    sources = keys(s3, bucket)
+
+    def refuse(**_: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "InternalError", "Message": "disk full"}}, "CompleteMultipartUpload"
+        )
+
+    code_client().meta.events.register("before-call.s3.CompleteMultipartUpload", refuse)
+
+    build_archive(archive.id)
+
+    archive.refresh_from_db()
+    assert archive.status == Status.FAILED
+    assert archive.error.startswith("The archive could not be written: storing archives/")
+    assert "disk full" in archive.error
+    assert keys(s3, bucket) == sources  # no ZIP, the sources kept for a retry
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert local_files() == []
+
+
+def test_build_fails_readably_when_a_source_is_missing(
+    make_archive: Callable[..., Archive], bucket: str, s3: Any
+) -> None:
+    archive = make_archive({"a.txt": b"alpha", "b.txt": b"beta"}, build=False)
+    s3.delete_object(Bucket=bucket, Key=archive.files.get(position=1).source_name)
+
+    build_archive(archive.id)
+
+    archive.refresh_from_db()
+    assert archive.status == Status.FAILED
+    assert f"reading {archive.files.get(position=1).source_name} from the bucket" in archive.error
+    assert storage.zip_name(archive.id) not in keys(s3, bucket)
+    assert local_files() == []
+
+
+def test_download_redirects_to_a_presigned_url_of_the_attachment(
+    anon: APIClient, make_stored: Callable[..., Archive], bucket: str, s3_endpoint: str
+) -> None:
+    archive = make_stored({"résumé.txt": b"hello\n" * 1000}, name="Café notes")
+
+    response = anon.get(download_url(archive))
+
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith(f"{s3_endpoint}/{bucket}/{archive.zip_name}?")
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in location
+    assert "X-Amz-Expires=120" in location
+    assert response["Cache-Control"] == "private, no-store"
+    archive.refresh_from_db()
+    assert archive.download_count == 1
+    fetched = requests.get(location, timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.headers["Content-Type"] == "application/zip"
+    assert fetched.headers["Content-Disposition"] == (
+        "attachment; filename*=utf-8''Caf%C3%A9%20notes.zip"
+    )
+    assert len(fetched.content) == archive.size
+    with zipfile.ZipFile(io.BytesIO(fetched.content)) as built:
+        assert built.read("résumé.txt") == b"hello\n" * 1000
+
+
+def test_head_answers_headers_without_redirect_or_count(
+    anon: APIClient, make_stored: Callable[..., Archive], bucket: str
+) -> None:
+    archive = make_stored()
+
+    response = anon.head(download_url(archive))
+
+    assert response.status_code == 200
+    assert "Location" not in response
+    assert response["Content-Length"] == str(archive.size)
+    assert response["Content-Type"] == "application/zip"
+    archive.refresh_from_db()
+    assert archive.download_count == 0
+
+
+def test_range_resume_is_decided_by_us_then_served_206_by_the_bucket(
+    anon: APIClient, make_stored: Callable[..., Archive], bucket: str, s3: Any
+) -> None:
+    archive = make_stored({"data.bin": bytes(range(256)) * 400}, max_downloads=1)
+    whole = read_object(s3, bucket, archive.zip_name)
+    first = anon.get(download_url(archive))
+    assert first.status_code == 302
+    grant = first["X-Download-Grant"]
+
+    resumed = anon.get(
+        download_url(archive), HTTP_RANGE="bytes=100-199", HTTP_X_DOWNLOAD_GRANT=grant
+    )
+
+    assert resumed.status_code == 302
+    part = requests.get(resumed["Location"], headers={"Range": "bytes=100-199"}, timeout=10)
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 100-199/{archive.size}"
+    assert part.content == whole[100:200]
+    # The resume was not a new download; the limit stays exact.
+    archive.refresh_from_db()
+    assert archive.download_count == 1
+    assert anon.get(download_url(archive)).status_code == 410
+    forged = anon.get(download_url(archive), HTTP_RANGE="bytes=0-9", HTTP_X_DOWNLOAD_GRANT="x")
+    assert forged.status_code == 410
+
+
+def test_delete_removes_the_objects(
+    api: APIClient,
+    make_stored: Callable[..., Archive],
+    bucket: str,
+    s3: Any,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    built = make_stored()
+    pending = make_stored({"a.txt": b"alpha", "b.txt": b"beta"}, build=False)
+    assert len(keys(s3, bucket)) == 3  # one ZIP, two sources
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/api/archives/{built.id}/").status_code == 204
+        assert api.delete(f"/api/archives/{pending.id}/").status_code == 204
+
+    assert keys(s3, bucket) == set()
+
+
+def test_purge_removes_the_objects_of_expired_archives(
+    make_stored: Callable[..., Archive], bucket: str, s3: Any
+) -> None:
+    expired = make_stored(ttl=60)
+    alive = make_stored(ttl=3600)
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert purge_expired(now=timezone.now()) == 1
+
+    assert keys(s3, bucket) == {alive.zip_name}
+    expired.refresh_from_db()
+    assert expired.status == Status.EXPIRED
+
+
+def test_scrub_hashes_objects_and_finds_a_changed_or_missing_one(
+    make_stored: Callable[..., Archive], bucket: str, s3: Any
+) -> None:
+    good = make_stored({"a.txt": b"alpha" * 100})
+    changed = make_stored({"b.txt": b"beta" * 100})
+    missing = make_stored({"c.txt": b"gamma" * 100})
+    data = bytearray(read_object(s3, bucket, changed.zip_name))
+    data[40] ^= 0xFF
+    s3.put_object(Bucket=bucket, Key=changed.zip_name, Body=bytes(data))
+    s3.delete_object(Bucket=bucket, Key=missing.zip_name)
+
+    damaged = scrub_archives(now=timezone.now(), budget=10**9)
+
+    assert sorted(damaged) == sorted([changed.pk, missing.pk])
+    changed.refresh_from_db()
+    missing.refresh_from_db()
+    good.refresh_from_db()
+    assert "sha256" in changed.integrity_error
+    assert missing.integrity_error == "The stored file is missing."
+    assert good.integrity_error == ""
+    assert good.scrubbed_at is not None
