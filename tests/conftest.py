@@ -16,21 +16,26 @@ from typing import TYPE_CHECKING, cast
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from playwright.sync_api import sync_playwright
 from rest_framework.test import APIClient
 
 from accounts.services import issue_token
 from archives.build import build_archive
 from archives.models import Archive, Status
 from archives.services import create_archive
+from tests.browser import support
 from tests.factories import UserFactory
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
     from django.http import StreamingHttpResponse
+    from playwright.sync_api import Browser, Page
     from pytest_django.fixtures import Settings as DjangoSettings
+    from pytest_django.live_server_helper import LiveServer
 
     from accounts.models import User
 
@@ -264,3 +269,58 @@ def wait_for_build(archive_id: str, *, timeout: float = 60) -> Archive:
             return archive
         time.sleep(0.1)
     pytest.fail(f"archive {archive_id} still {archive.status} after {timeout} s")
+
+
+# Browser tests (tests/browser/): one Chromium per module, a fresh context per page.
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright, with the compiled Russian catalogue the pages
+    need. Playwright's sync API keeps an event loop in this thread, so Django would refuse
+    the tests' own (synchronous) ORM calls; they are safe here, nothing else runs in it."""
+    call_command(
+        "compilemessages",
+        locale=["ru"],
+        ignore_patterns=[".venv", "node_modules", "var"],
+        verbosity=0,
+    )
+    support.ARTIFACTS.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(
+            executable_path=support.CHROMIUM, args=support.CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
+    """Open a page in a fresh browser context; afterwards check that no request left
+    127.0.0.1, no script failed, nothing broke the Content-Security-Policy and no
+    dialog (an injected ``alert``) opened."""
+    watches: list[support.PageWatch] = []
+    contexts = []
+
+    def open_(*, locale: str = "en-US", width: int = 1280, height: int = 900) -> Page:
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=locale,
+            viewport={"width": width, "height": height},
+            accept_downloads=True,
+        )
+        context.set_default_timeout(support.TIMEOUT)
+        context.add_init_script(support.PROGRESS_RECORDER)
+        contexts.append(context)
+        page = context.new_page()
+        watches.append(support.PageWatch(page))
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    for watch in watches:
+        assert watch.foreign_hosts() == set(), watch.urls
+        assert watch.errors == []
+        assert watch.dialogs == []

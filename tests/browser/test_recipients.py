@@ -7,171 +7,30 @@ Screenshots land in ``test-artifacts/`` (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import re
-import time
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from pytest_django.live_server_helper import LiveServer
+from playwright.sync_api import Page, expect
 
 from archives.build import build_archive
 from archives.models import Archive, Download, Link, Status
 from archives.services import create_link, update_archive
+from tests.browser.support import log_in, shot, zip_members
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
+
+    from pytest_django.live_server_helper import LiveServer
 
     from accounts.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-ARTIFACTS = BASE_DIR / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LOOPBACK = {"127.0.0.1"}
-TIMEOUT = 30_000
 CSV_HEADER = "at,ip,referer,user_agent,source,recipient,bytes_sent,completed"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _sync_orm_beside_playwright() -> Iterator[None]:
-    """Playwright's sync API keeps an event loop in this thread, so Django would refuse the
-    tests' own (synchronous) ORM calls; they are safe here, nothing else runs in the loop."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _compiled_messages() -> None:
-    call_command(
-        "compilemessages",
-        locale=["ru"],
-        ignore_patterns=[".venv", "node_modules", "var"],
-        verbosity=0,
-    )
-
-
-@pytest.fixture(scope="module")
-def live_server() -> Iterator[LiveServer]:
-    """The live server on 127.0.0.1 (not ``localhost``), the one address pages may use."""
-    server = LiveServer("127.0.0.1")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class PageWatch:
-    """What a page did: every request's URL, script errors and CSP reports, dialogs."""
-
-    def __init__(self, page: Page) -> None:
-        self.urls: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("request", lambda request: self.urls.append(request.url))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._console)
-        page.on("dialog", self._dialog)
-
-    def _console(self, message: Any) -> None:
-        # Refusal pages arrive with their 4xx status, which Chromium logs as a failed
-        # resource; that is the point of those pages, not an error of theirs.
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            self.errors.append(message.text)
-
-    def _dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def foreign_hosts(self) -> set[str]:
-        hosts = set()
-        for url in self.urls:
-            parts = urlsplit(url)
-            if parts.scheme in {"data", "blob", "about"}:
-                continue
-            hosts.add(parts.hostname or url)
-        return hosts - LOOPBACK
-
-
-@pytest.fixture
-def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
-    """Open a page in a fresh browser context; afterwards check that no request left
-    127.0.0.1, no script failed, nothing broke the Content-Security-Policy and no
-    dialog (an injected ``alert``) opened."""
-    watches: list[PageWatch] = []
-    contexts = []
-
-    def open_(*, locale: str = "en-US", width: int = 1280, height: int = 900) -> Page:
-        context = browser.new_context(
-            base_url=live_server.url,
-            locale=locale,
-            viewport={"width": width, "height": height},
-            accept_downloads=True,
-        )
-        context.set_default_timeout(TIMEOUT)
-        contexts.append(context)
-        page = context.new_page()
-        watches.append(PageWatch(page))
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
-    for watch in watches:
-        assert watch.foreign_hosts() == set(), watch.urls
-        assert watch.errors == []
-        assert watch.dialogs == []
-
-
-def wait_until(page: Page, expression: str, *, timeout: float = TIMEOUT / 1000) -> None:
-    """Poll ``expression`` in the page until it is true (``wait_for_function`` would need
-    ``eval``, which the pages' Content-Security-Policy forbids)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            pytest.fail(f"still false after {timeout} s: {expression}")
-        page.wait_for_timeout(50)
-
-
-def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def log_in(page: Page, user: User, password: str) -> None:
-    page.goto(reverse("accounts:login"))
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-
-
-def zip_members(path: str | Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as archive:
-        assert archive.testzip() is None
-        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def chart_data(page: Page, canvas_id: str) -> dict[str, Any]:

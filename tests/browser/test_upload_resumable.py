@@ -1,8 +1,6 @@
 """The upload page sends files resumably (tus) in real Chromium: a chosen or dropped folder
 keeps its structure in the ZIP, and the share link and QR code appear as soon as the upload
 ends, while the ZIP is still to be built.
-
-Shares the browser, live server and page fixtures of ``test_pages``.
 """
 
 from __future__ import annotations
@@ -20,8 +18,7 @@ from archives import storage
 from archives.build import build_archive
 from archives.models import Archive, Status
 from resumable.models import ResumableUpload
-from tests.browser import test_pages
-from tests.browser.test_pages import log_in, shot, wait_until
+from tests.browser.support import log_in, shot, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,12 +31,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# The browser, live server and page fixtures of the page tests, shared by name.
-_sync_orm_beside_playwright = test_pages._sync_orm_beside_playwright
-_compiled_messages = test_pages._compiled_messages
-live_server = test_pages.live_server
-browser = test_pages.browser
-open_page = test_pages.open_page
 
 # A folder as a person would pick it: nested folders, a file of several megabytes.
 TREE = {
