@@ -143,25 +143,43 @@ def test_log_and_stats_group_by_recipient(
 def test_revocation_during_parallel_downloads_stops_new_ones(
     live_server: LiveServer, make_archive: Callable[..., Archive], user: User
 ) -> None:
+    import threading
+    import time
+
     from archives.services import create_link, revoke_link
 
     archive = make_archive({"data.bin": b"x" * 300_000})
     link = create_link(archive, label="Leaky", password="", max_downloads=None, ttl=None,
                        now=timezone.now())  # fmt: skip
     target = f"{live_server.url}/api/shares/{link.slug}/download"
+    revoked_at: list[float] = []
+    seen: list[tuple[float, int]] = []
+    lock = threading.Lock()
 
-    def fetch(n: int) -> int:
-        if n == 16:
-            revoke_link(link, now=timezone.now())
-        return requests.get(target, timeout=60).status_code
+    def download_until_refused(_: int) -> None:
+        for _attempt in range(200):
+            started = time.monotonic()
+            status = requests.get(target, timeout=60).status_code
+            with lock:
+                seen.append((started, status))
+            if status != 200:
+                return
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(fetch, range(32)))
+        running = [pool.submit(download_until_refused, n) for n in range(8)]
+        while Download.objects.filter(link=link).count() < 10:
+            time.sleep(0.01)
+        revoke_link(link, now=timezone.now())
+        revoked_at.append(time.monotonic())
+        for future in running:
+            future.result()
 
-    counted = Download.objects.filter(link=link).count()
-    # Every download served was counted, and none was served after the revocation
-    # was seen: once a 404 appears, no later request of the same worker got a 200.
-    assert Counter(statuses)[200] == counted
-    assert set(statuses) <= {200, 404}
-    assert statuses[-8:] == [404] * 8
+    statuses = Counter(status for _, status in seen)
+    after = [status for started, status in seen if started > revoked_at[0]]
+    # Every download served was counted; every request begun after the revocation was
+    # refused as unknown; each of the 8 clients ended on a 404.
+    assert statuses[200] == Download.objects.filter(link=link).count()
+    assert set(statuses) == {200, 404}
+    assert set(after) <= {404}
+    assert statuses[404] == 8
     assert requests.get(target, timeout=30).status_code == 404
