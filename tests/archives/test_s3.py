@@ -26,11 +26,21 @@ from archives.build import build_archive
 from archives.integrity import scrub_archives
 from archives.models import Archive, Status
 from archives.services import purge_expired
-from tests.conftest import free_port, upload
+from tests.conftest import (
+    free_port,
+    service_env,
+    start_process,
+    stop_process,
+    upload,
+    wait_for_build,
+    worker_command,
+)
 from tests.resumable.test_services import finished
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
@@ -72,6 +82,38 @@ def bucket(s3_endpoint: str, settings: DjangoSettings) -> str:
     settings.S3_TRANSFER_CHUNK_BYTES = CHUNK
     s3_client(s3_endpoint).create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="module")
+def s3_worker(
+    django_db_setup: None,
+    django_db_blocker: object,
+    media_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    s3_endpoint: str,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real Celery worker process configured for a bucket by its environment only (the
+    secret key from a file, as a mounted secret gives it); yields the bucket's name."""
+    name = f"worker-{secrets.token_hex(6)}"
+    s3_client(s3_endpoint).create_bucket(Bucket=name)
+    folder = tmp_path_factory.mktemp("s3-worker")
+    secret = folder / "aws_secret_access_key"
+    secret.write_text("test-secret\n")
+    env = service_env(
+        media_dir,
+        STORAGE_BACKEND="s3",
+        AWS_STORAGE_BUCKET_NAME=name,
+        AWS_S3_ENDPOINT_URL=s3_endpoint,
+        AWS_S3_REGION_NAME=REGION,
+        AWS_ACCESS_KEY_ID="test-key",
+        AWS_SECRET_ACCESS_KEY="",
+        AWS_SECRET_ACCESS_KEY_FILE=str(secret),
+        AWS_S3_ADDRESSING_STYLE="path",
+        S3_TRANSFER_CHUNK_BYTES=str(CHUNK),
+    )
+    process = start_process(worker_command(), env=env, log=folder / "worker.log", ready=b" ready.")
+    yield name, process
+    stop_process(process)
 
 
 @pytest.fixture
@@ -377,3 +419,42 @@ def test_scrub_hashes_objects_and_finds_a_changed_or_missing_one(
     assert missing.integrity_error == "The stored file is missing."
     assert good.integrity_error == ""
     assert good.scrubbed_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploaded_archive_is_built_by_a_worker_from_and_to_the_bucket(
+    api: APIClient,
+    anon: APIClient,
+    s3_worker: tuple[str, subprocess.Popen[bytes]],
+    s3: Any,
+    s3_endpoint: str,
+    settings: DjangoSettings,
+) -> None:
+    name, _ = s3_worker
+    settings.STORAGE_BACKEND = "s3"
+    settings.AWS_STORAGE_BUCKET_NAME = name
+    settings.AWS_S3_ENDPOINT_URL = s3_endpoint
+    settings.AWS_S3_REGION_NAME = REGION
+    settings.AWS_ACCESS_KEY_ID = "test-key"
+    settings.AWS_SECRET_ACCESS_KEY = "test-secret"
+    settings.AWS_S3_ADDRESSING_STYLE = "path"
+    big = random.Random(4).randbytes(7 * 1024**2)
+    text = b"a line of a log file that compresses well\n" * 50_000
+
+    response = api.post(
+        "/api/archives/",
+        {"files": [upload("big.bin", big), upload("log.txt", text)], "name": "Logs"},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    archive = wait_for_build(response.json()["id"])
+
+    assert archive.status == Status.READY, archive.error
+    assert keys(s3, name) == {archive.zip_name}
+    redirect = anon.get(download_url(archive))
+    assert redirect.status_code == 302
+    fetched = requests.get(redirect["Location"], timeout=10)
+    assert fetched.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(fetched.content)) as built:
+        assert built.read("big.bin") == big
+        assert built.read("log.txt") == text
