@@ -35,6 +35,13 @@ def _private_targets(settings: DjangoSettings) -> None:
 
 
 @pytest.fixture
+def archive(make_archive: Callable[..., Archive]) -> Archive:
+    """A built archive, made before any webhook exists, so the build's own ``ready``
+    event makes no delivery and each test sees only the one it raises."""
+    return make_archive()
+
+
+@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     yield from run_receiver(Receiver())
 
@@ -63,11 +70,11 @@ def test_retry_delay_doubles_from_the_base(settings: DjangoSettings) -> None:
 
 
 def test_delivery_posts_the_signed_payload_with_its_headers(
-    user: User, make_archive: Callable[..., Archive], receiver: Receiver
+    user: User, archive: Archive, receiver: Receiver
 ) -> None:
     webhook = make_webhook(user, receiver.url)
     receiver.secret = webhook.secret
-    delivery = queue_event(make_archive())
+    delivery = queue_event(archive)
 
     deliver_webhook_task.apply(args=(delivery.id,))
 
@@ -84,12 +91,12 @@ def test_delivery_posts_the_signed_payload_with_its_headers(
 
 
 def test_a_4xx_answer_fails_the_delivery_without_retrying(
-    user: User, make_archive: Callable[..., Archive], receiver: Receiver
+    user: User, archive: Archive, receiver: Receiver
 ) -> None:
     receiver.statuses = [410]
     webhook = make_webhook(user, receiver.url)
     receiver.secret = webhook.secret
-    delivery = queue_event(make_archive())
+    delivery = queue_event(archive)
 
     deliver_webhook_task.apply(args=(delivery.id,))
 
@@ -101,11 +108,11 @@ def test_a_4xx_answer_fails_the_delivery_without_retrying(
 
 
 def test_a_5xx_answer_is_retried_until_delivered(
-    user: User, make_archive: Callable[..., Archive], receiver: Receiver
+    user: User, archive: Archive, receiver: Receiver
 ) -> None:
     receiver.statuses = [503, 502, 200]
     receiver.secret = make_webhook(user, receiver.url).secret
-    delivery = queue_event(make_archive())
+    delivery = queue_event(archive)
 
     deliver_webhook_task.apply(args=(delivery.id,))
 
@@ -122,10 +129,10 @@ def test_a_5xx_answer_is_retried_until_delivered(
 
 
 def test_a_receiver_that_is_down_is_retried_then_given_up(
-    user: User, make_archive: Callable[..., Archive]
+    user: User, archive: Archive
 ) -> None:
     make_webhook(user, f"http://127.0.0.1:{free_port()}/hook")
-    delivery = queue_event(make_archive())
+    delivery = queue_event(archive)
 
     deliver_webhook_task.apply(args=(delivery.id,))
 
@@ -138,10 +145,10 @@ def test_a_receiver_that_is_down_is_retried_then_given_up(
 
 
 def test_a_target_refused_at_delivery_time_fails_without_a_request(
-    user: User, make_archive: Callable[..., Archive], receiver: Receiver, settings: DjangoSettings
+    user: User, archive: Archive, receiver: Receiver, settings: DjangoSettings
 ) -> None:
     make_webhook(user, receiver.url)
-    delivery = queue_event(make_archive())
+    delivery = queue_event(archive)
     # The name now points somewhere the rule refuses (what DNS rebinding would do).
     settings.WEBHOOK_ALLOW_PRIVATE = False
 
@@ -154,10 +161,10 @@ def test_a_target_refused_at_delivery_time_fails_without_a_request(
 
 
 def test_an_attempt_runs_once_even_if_its_message_comes_twice(
-    user: User, make_archive: Callable[..., Archive], receiver: Receiver
+    user: User, archive: Archive, receiver: Receiver
 ) -> None:
     make_webhook(user, receiver.url)
-    delivery = queue_event(make_archive())
+    delivery = queue_event(archive)
 
     first = attempt_delivery(delivery.id, attempt=1, max_attempts=3, now=timezone.now())
     second = attempt_delivery(delivery.id, attempt=1, max_attempts=3, now=timezone.now())
@@ -167,10 +174,10 @@ def test_an_attempt_runs_once_even_if_its_message_comes_twice(
 
 
 def test_a_delivery_of_a_deleted_webhook_is_skipped(
-    user: User, make_archive: Callable[..., Archive], receiver: Receiver
+    user: User, archive: Archive, receiver: Receiver
 ) -> None:
     webhook = make_webhook(user, receiver.url)
-    delivery = queue_event(make_archive())
+    delivery = queue_event(archive)
     webhook.delete()
 
     assert deliver_webhook_task.apply(args=(delivery.id,)).get() == "skipped"

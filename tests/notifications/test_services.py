@@ -53,11 +53,11 @@ def test_notify_makes_one_delivery_per_active_subscribed_webhook_of_the_owner(
 ) -> None:
     queued: list[str] = []
     monkeypatch.setattr(deliver_webhook_task, "delay", queued.append)
+    archive = make_archive()  # built before the webhooks: its own ready event makes none
     subscribed = webhook(user, [Event.READY, Event.DOWNLOADED])
     webhook(user, [Event.FAILED])
     webhook(user, [Event.READY], is_active=False)
     webhook(other_user, [Event.READY])
-    archive = make_archive()
 
     with django_capture_on_commit_callbacks(execute=True):
         notify(Event.READY, archive, now=NOW)

@@ -73,11 +73,11 @@ def test_a_failed_first_attempt_is_retried_after_the_backoff_and_delivered(
     receiver: Receiver,
     notify_worker: subprocess.Popen[bytes],
 ) -> None:
+    archive = make_archive()  # built before the webhook: its own ready event makes none
     webhook = Webhook.objects.create(
         owner=user, url=receiver.url, events=[Event.READY], created_at=timezone.now()
     )
     receiver.secret = webhook.secret
-    archive = make_archive()
 
     notify(Event.READY, archive, now=timezone.now())
 
