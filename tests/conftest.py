@@ -271,6 +271,17 @@ def wait_for_build(archive_id: str, *, timeout: float = 60) -> Archive:
     pytest.fail(f"archive {archive_id} still {archive.status} after {timeout} s")
 
 
+def wait_until(condition: Callable[[], bool], *, timeout: float = 10) -> bool:
+    """Poll ``condition`` until it holds; False if it still does not after ``timeout``
+    seconds (for what another process does after a state the test waited for)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 # Browser tests (tests/browser/): one Chromium per module, a fresh context per page.
 
 

@@ -33,6 +33,7 @@ from tests.conftest import (
     stop_process,
     upload,
     wait_for_build,
+    wait_until,
     worker_command,
 )
 from tests.resumable.test_services import finished
@@ -450,7 +451,8 @@ def test_uploaded_archive_is_built_by_a_worker_from_and_to_the_bucket(
     archive = wait_for_build(response.json()["id"])
 
     assert archive.status == Status.READY, archive.error
-    assert keys(s3, name) == {archive.zip_name}
+    # The worker deletes the sources once the ready state is committed.
+    assert wait_until(lambda: keys(s3, name) == {archive.zip_name}), keys(s3, name)
     redirect = anon.get(download_url(archive))
     assert redirect.status_code == 302
     fetched = requests.get(redirect["Location"], timeout=10)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from archives import storage
-from tests.conftest import upload, wait_for_build
+from tests.conftest import upload, wait_for_build, wait_until
 
 if TYPE_CHECKING:
     from rest_framework.test import APIClient
@@ -39,5 +39,5 @@ def test_uploaded_archive_is_built_by_the_worker(
     unzip = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True)
     assert unzip.returncode == 0, unzip.stdout
     assert "No errors detected" in unzip.stdout
-    # The sources left storage once the ZIP was ready.
-    assert not (storage.root() / "uploads" / archive.id).exists()
+    # The sources leave storage once the ready state is committed.
+    assert wait_until(lambda: not (storage.root() / "uploads" / archive.id).exists())

@@ -128,9 +128,7 @@ def test_a_5xx_answer_is_retried_until_delivered(
     ]
 
 
-def test_a_receiver_that_is_down_is_retried_then_given_up(
-    user: User, archive: Archive
-) -> None:
+def test_a_receiver_that_is_down_is_retried_then_given_up(user: User, archive: Archive) -> None:
     make_webhook(user, f"http://127.0.0.1:{free_port()}/hook")
     delivery = queue_event(archive)
 
