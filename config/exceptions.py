@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -26,7 +28,14 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
     if isinstance(exc, TooManyFieldsSent):
         return Response({"detail": "Too many fields in one request."}, status=400)
     if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": "The request body is too large."}, status=413)
+        limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return Response(
+            {
+                "detail": f"The text fields of the request are larger than {limit} in all: "
+                "shorten the description, and send each file as a file part with a file name."
+            },
+            status=413,
+        )
     return exception_handler(exc, context)
 
 
