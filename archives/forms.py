@@ -197,7 +197,36 @@ class UploadForm(StyledFormMixin, LifetimeFields):
         return _checked_name(name) if name else ""
 
 
-class EditForm(StyledFormMixin, LifetimeFields):
+class PasswordChangeFields(forms.Form):
+    """Set a new password or remove the current one (an archive's or a link's)."""
+
+    new_password = forms.CharField(
+        label=_("New password"),
+        max_length=128,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the current password."),
+    )
+    remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new_password") and data.get("remove_password"):
+            self.add_error("new_password", _("Either set a new password or remove it, not both."))
+        return data
+
+    def password_change(self) -> dict[str, str]:
+        """``{"password": ...}`` as the update services take it ("" removes it), or
+        ``{}`` when the password stays."""
+        if self.cleaned_data.get("remove_password"):
+            return {"password": ""}
+        if self.cleaned_data.get("new_password"):
+            return {"password": self.cleaned_data["new_password"]}
+        return {}
+
+
+class EditForm(StyledFormMixin, PasswordChangeFields, LifetimeFields):
     lifetime_choices: ClassVar[list[tuple[str, _StrPromise]]] = [
         (KEEP, _("Keep the current expiry")),
         *LIFETIME_CHOICES,
@@ -210,15 +239,6 @@ class EditForm(StyledFormMixin, LifetimeFields):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    new_password = forms.CharField(
-        label=_("New password"),
-        max_length=128,
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("Leave empty to keep the current password."),
-    )
-    remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
     max_downloads = _limit_field()
 
     field_order = [
@@ -250,12 +270,6 @@ class EditForm(StyledFormMixin, LifetimeFields):
     def clean_name(self) -> str:
         return _checked_name(self.cleaned_data["name"])
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("new_password") and data.get("remove_password"):
-            self.add_error("new_password", _("Either set a new password or remove it, not both."))
-        return data
-
     def changes(self) -> dict[str, Any]:
         """The keyword arguments of ``update_archive`` for what the owner changed."""
         data = self.cleaned_data
@@ -264,10 +278,7 @@ class EditForm(StyledFormMixin, LifetimeFields):
             "description": data["description"],
             "max_downloads": data.get("max_downloads"),
         }
-        if data.get("remove_password"):
-            changes["password"] = ""
-        elif data.get("new_password"):
-            changes["password"] = data["new_password"]
+        changes.update(self.password_change())
         ttl = self.lifetime_seconds()
         if ttl is not None:
             changes["ttl"] = ttl
@@ -352,7 +363,7 @@ class LinkForm(StyledFormMixin, LinkLifetimeMixin):
         }
 
 
-class LinkEditForm(StyledFormMixin, LinkLifetimeMixin):
+class LinkEditForm(StyledFormMixin, PasswordChangeFields, LinkLifetimeMixin):
     """Changes to a recipient link."""
 
     lifetime_choices: ClassVar[list[tuple[str, _StrPromise]]] = [
@@ -362,15 +373,6 @@ class LinkEditForm(StyledFormMixin, LinkLifetimeMixin):
     ]
 
     label = _link_label_field()
-    new_password = forms.CharField(
-        label=_("New password"),
-        max_length=128,
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("Leave empty to keep the current password."),
-    )
-    remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
     max_downloads = _limit_field()
 
     field_order = [
@@ -393,12 +395,6 @@ class LinkEditForm(StyledFormMixin, LinkLifetimeMixin):
         self.fields["lifetime"].help_text = _("A new lifetime counts from now.")
         self.style_widgets()
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("new_password") and data.get("remove_password"):
-            self.add_error("new_password", _("Either set a new password or remove it, not both."))
-        return data
-
     def changes(self) -> dict[str, Any]:
         """The keyword arguments of ``update_link`` for what the owner changed."""
         data = self.cleaned_data
@@ -406,10 +402,7 @@ class LinkEditForm(StyledFormMixin, LinkLifetimeMixin):
             "label": data["label"],
             "max_downloads": data.get("max_downloads"),
         }
-        if data.get("remove_password"):
-            changes["password"] = ""
-        elif data.get("new_password"):
-            changes["password"] = data["new_password"]
+        changes.update(self.password_change())
         if data.get("lifetime") != KEEP:
             changes["ttl"] = self.lifetime_seconds()
         return changes
