@@ -77,6 +77,12 @@
     return td;
   }
 
+  // A bar chart with no bars says so in words instead.
+  function showChartOrEmpty(name, hasData) {
+    root.querySelector('[data-empty="' + name + '"]').classList.toggle("d-none", hasData);
+    root.querySelector('[data-chart="' + name + '"]').classList.toggle("d-none", !hasData);
+  }
+
   function emptyRow(body, text, columns) {
     var tr = document.createElement("tr");
     var td = cell(text, "text-body-secondary");
@@ -186,9 +192,8 @@
         colours.info,
         colours
       );
-      var hasSources = stats.top_sources.length > 0;
-      root.querySelector("[data-sources-empty]").classList.toggle("d-none", hasSources);
-      root.querySelector("[data-sources-chart]").classList.toggle("d-none", !hasSources);
+      showChartOrEmpty("referrers", stats.top_referrers.length > 0);
+      showChartOrEmpty("sources", stats.top_sources.length > 0);
       showRecipients(stats.recipients);
       root.setAttribute("data-loaded", String(days));
     }, function () {
