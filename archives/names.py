@@ -146,6 +146,16 @@ def clean_archive_name(raw: str) -> str:
     return _CONTROL.sub("", raw).strip()
 
 
+MAX_ORIGINAL_NAME = 1024
+
+
+def recordable_original(raw: str) -> str:
+    """The name a file was uploaded under, as any database can keep it (for messages
+    about that file): NUL, which PostgreSQL's text refuses, becomes U+FFFD; at most
+    ``MAX_ORIGINAL_NAME`` characters."""
+    return raw.replace("\x00", "\ufffd")[:MAX_ORIGINAL_NAME]
+
+
 def name_from_file(filename: str | None) -> str:
     """The default archive name: the first file's name without its extension."""
     stem = PurePosixPath((filename or "").replace("\\", "/")).stem.strip()

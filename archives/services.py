@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from archives import storage
 from archives.limits import check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
-from archives.names import unique_names
+from archives.names import recordable_original, unique_names
 from notifications.models import Event
 from notifications.services import notify
 
@@ -96,7 +96,7 @@ def create_archive(
                         archive=archive,
                         position=position,
                         name=member_name,
-                        original_name=wanted[position][:1024],
+                        original_name=recordable_original(wanted[position]),
                         size=sizes[position],
                         source_name=source,
                     )

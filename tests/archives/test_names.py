@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archives.names import FALLBACK_NAME, MAX_DEPTH, sanitize_name, unique_names
+from archives.names import (
+    FALLBACK_NAME,
+    MAX_DEPTH,
+    MAX_ORIGINAL_NAME,
+    recordable_original,
+    sanitize_name,
+    unique_names,
+)
 
 WINDOWS_FORBIDDEN = set('<>:"|?*')
 WINDOWS_DEVICES = re.compile(r"^(CON|PRN|AUX|NUL|COM\d|LPT\d)(\..*)?$", re.IGNORECASE)
@@ -173,3 +180,9 @@ def test_any_paths_give_safe_unique_non_empty_names(raw: list[str]) -> None:
     for name in names:
         assert_safe(name)
     assert_extractable_together(names)
+
+
+def test_recorded_original_name_holds_no_nul_and_is_bounded() -> None:
+    assert recordable_original("a\x00b.txt") == "a\ufffdb.txt"
+    assert len(recordable_original("x" * 5000)) == MAX_ORIGINAL_NAME
+    assert recordable_original("Отчёт/../../etc") == "Отчёт/../../etc"  # kept as sent
