@@ -89,6 +89,8 @@ def parse_metadata(header: str) -> Metadata:
     if not filename.strip():
         raise BadUploadRequest("Upload-Metadata must carry the file's name as 'filename'.")
     relative_path = values.get("relativePath", "")
+    if "\x00" in filename + relative_path:
+        raise BadUploadRequest("Upload-Metadata: names may not contain NUL characters.")
     if len(filename) > MAX_FILENAME:
         raise BadUploadRequest(f"The file name is longer than {MAX_FILENAME} characters.")
     if len(relative_path) > MAX_RELATIVE_PATH:

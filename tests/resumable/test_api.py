@@ -221,6 +221,7 @@ def test_session_requests_need_the_csrf_token(user: User, password: str) -> None
         ({"Upload-Length": "ten"}, "Upload-Length"),
         ({"Upload-Length": "5", "Upload-Metadata": "relativePath YQ=="}, "filename"),
         ({"Upload-Length": "5", "Upload-Metadata": "filename ???"}, "base64"),
+        ({"Upload-Length": "5", "Upload-Metadata": "filename YQBiLnR4dA=="}, "NUL"),
     ],
 )
 def test_malformed_creation_is_400(api: APIClient, headers: dict[str, str], message: str) -> None:
