@@ -66,7 +66,24 @@ def _name_field() -> serializers.CharField:
     )
 
 
-class ArchiveCreateSerializer(StrictSerializer):
+class NewArchiveSerializer(StrictSerializer):
+    """The owner's choices for a new archive, whichever way its files arrive."""
+
+    name = _name_field()
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
+    )
+    password = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    ttl = _ttl_field(required=False)
+    max_downloads = _limit_field(allow_null=False)
+
+    def validate_name(self, value: str) -> str:
+        return validate_archive_name(value)
+
+
+class ArchiveCreateSerializer(NewArchiveSerializer):
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True, use_url=False),
         allow_empty=False,
@@ -83,19 +100,6 @@ class ArchiveCreateSerializer(StrictSerializer):
             " in the order of the files; the ZIP keeps the folders."
         ),
     )
-    name = _name_field()
-    description = serializers.CharField(
-        max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
-    )
-
-    password = serializers.CharField(
-        max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    ttl = _ttl_field(required=False)
-    max_downloads = _limit_field(allow_null=False)
-
-    def validate_name(self, value: str) -> str:
-        return validate_archive_name(value)
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)
@@ -108,7 +112,7 @@ class ArchiveCreateSerializer(StrictSerializer):
         return attrs
 
 
-class ArchiveFromUploadsSerializer(StrictSerializer):
+class ArchiveFromUploadsSerializer(NewArchiveSerializer):
     """An archive from finished resumable uploads (``POST /api/uploads/``, tus 1.0)."""
 
     uploads = serializers.ListField(
@@ -122,18 +126,6 @@ class ArchiveFromUploadsSerializer(StrictSerializer):
             "uploads are consumed."
         ),
     )
-    name = _name_field()
-    description = serializers.CharField(
-        max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
-    )
-    password = serializers.CharField(
-        max_length=128, required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    ttl = _ttl_field(required=False)
-    max_downloads = _limit_field(allow_null=False)
-
-    def validate_name(self, value: str) -> str:
-        return validate_archive_name(value)
 
 
 class ArchiveUpdateSerializer(StrictSerializer):
