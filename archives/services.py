@@ -266,11 +266,19 @@ def finish_build(
         )
         if done != 1:
             return False
-        sources = []
-        for member in members:
-            row = ArchiveFile.objects.filter(archive_id=archive_id, position=member.position)
-            sources.extend(row.values_list("source_name", flat=True))
-            row.update(sha256=member.sha256, source_name="")
+        hashes = {member.position: member.sha256 for member in members}
+        rows = [
+            row
+            for row in ArchiveFile.objects.filter(archive_id=archive_id).only(
+                "id", "position", "source_name"
+            )
+            if row.position in hashes
+        ]
+        sources = [row.source_name for row in rows if row.source_name]
+        for row in rows:
+            row.sha256, row.source_name = hashes[row.position], ""
+        # A few statements for thousands of members, not two per member.
+        ArchiveFile.objects.bulk_update(rows, ["sha256", "source_name"], batch_size=500)
         transaction.on_commit(lambda: [storage.delete(name) for name in sources])
         notify(Event.READY, Archive.objects.get(pk=archive_id), now=now)
     return True
