@@ -97,8 +97,8 @@ def unique_names(raw_names: list[str]) -> list[str]:
     for raw in raw_names:
         parts = sanitize_name(raw).split("/")
         for depth in range(len(parts) - 1):
-            parts[depth] = _free_segment(parts, depth, taken=files, keep_suffix=False)
-        parts[-1] = _free_segment(parts, len(parts) - 1, taken=files | folders, keep_suffix=True)
+            parts[depth] = _free_segment(parts, depth, taken=(files,), keep_suffix=False)
+        parts[-1] = _free_segment(parts, len(parts) - 1, taken=(files, folders), keep_suffix=True)
         name = "/".join(parts)
         files.add(name.casefold())
         keys = name.casefold().split("/")
@@ -107,11 +107,14 @@ def unique_names(raw_names: list[str]) -> list[str]:
     return result
 
 
-def _free_segment(parts: list[str], depth: int, *, taken: set[str], keep_suffix: bool) -> str:
-    """The segment at ``depth``, numbered until its path is not in ``taken``."""
+def _free_segment(
+    parts: list[str], depth: int, *, taken: tuple[set[str], ...], keep_suffix: bool
+) -> str:
+    """The segment at ``depth``, numbered until its path is in none of the ``taken``
+    sets (looked up one by one: a union would copy them for every name)."""
     prefix = "/".join(parts[:depth])
     segment, number = parts[depth], 0
-    while f"{prefix}/{segment}".lstrip("/").casefold() in taken:
+    while any(f"{prefix}/{segment}".lstrip("/").casefold() in keys for keys in taken):
         number += 1
         segment = _tagged(parts[depth], number, keep_suffix=keep_suffix)
     return segment
