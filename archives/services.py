@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max
 from django.shortcuts import get_object_or_404
 
@@ -211,8 +211,7 @@ def delete_archive(archive: Archive, *, now: datetime) -> None:
 
 
 def _remove_files(archive_id: str, names: list[str]) -> None:
-    for name in names:
-        storage.delete(name)
+    storage.delete_many(names)
     storage.remove_partial_builds(archive_id)
 
 
@@ -266,22 +265,35 @@ def finish_build(
         )
         if done != 1:
             return False
-        hashes = {member.position: member.sha256 for member in members}
-        rows = [
-            row
-            for row in ArchiveFile.objects.filter(archive_id=archive_id).only(
-                "id", "position", "source_name"
+        built = {member.position for member in members}
+        sources = [
+            source
+            for position, source in ArchiveFile.objects.filter(archive_id=archive_id).values_list(
+                "position", "source_name"
             )
-            if row.position in hashes
+            if position in built and source
         ]
-        sources = [row.source_name for row in rows if row.source_name]
-        for row in rows:
-            row.sha256, row.source_name = hashes[row.position], ""
-        # A few statements for thousands of members, not two per member.
-        ArchiveFile.objects.bulk_update(rows, ["sha256", "source_name"], batch_size=500)
-        transaction.on_commit(lambda: [storage.delete(name) for name in sources])
+        _record_member_hashes(archive_id, members)
+        transaction.on_commit(lambda: storage.delete_many(sources))
         notify(Event.READY, Archive.objects.get(pk=archive_id), now=now)
     return True
+
+
+def _record_member_hashes(archive_id: str, members: list[MemberResult]) -> None:
+    """Each member's sha256, its source name cleared. One statement run for every member
+    (executemany): an archive may hold tens of thousands of files, and ``bulk_update``
+    would build and resolve a CASE expression over all of them in Python."""
+    quote = connection.ops.quote_name
+    table, sha256, source, archive, position = map(
+        quote,
+        (ArchiveFile._meta.db_table, "sha256", "source_name", "archive_id", "position"),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {sha256} = %s, {source} = '' "
+            f"WHERE {archive} = %s AND {position} = %s",
+            [(member.sha256, archive_id, member.position) for member in members],
+        )
 
 
 def fail_build(archive_id: str, *, error: str, now: datetime) -> bool:

@@ -50,7 +50,13 @@ class StorageError(OSError):
 
 
 def root() -> Path:
-    return Path(settings.MEDIA_ROOT).resolve()
+    return _resolved(settings.MEDIA_ROOT)
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(media_root: str) -> Path:
+    # Resolved once per setting value, not for every file of an archive.
+    return Path(media_root).resolve()
 
 
 def local_path(name: str) -> Path:
@@ -105,10 +111,14 @@ class LocalFolder:
     def publish(self, temporary: Path, name: str) -> None:
         temporary.replace(local_path(name))
 
-    def delete(self, name: str) -> None:
-        path = local_path(name)
-        path.unlink(missing_ok=True)
-        _remove_empty_folder(path.parent)
+    def delete_many(self, names: Iterable[str]) -> None:
+        folders: set[Path] = set()
+        for name in names:
+            path = local_path(name)
+            path.unlink(missing_ok=True)
+            folders.add(path.parent)
+        for folder in folders:
+            _remove_empty_folder(folder)
 
     def clear_scratch(self, archive_id: str) -> None:
         """Nothing is copied down for a build of local files."""
@@ -125,9 +135,12 @@ class Bucket:
         self.presign_seconds = presign_seconds
         self.chunk_bytes = chunk_bytes
 
-    def _object(self, name: str) -> Any:  # boto3 makes its resource classes at run time
+    def _key(self, name: str) -> str:
         # django-storages refuses a name that would leave its location, as local_path does.
-        return self.storage.bucket.Object(self.storage._normalize_name(clean_name(name)))
+        return self.storage._normalize_name(clean_name(name))
+
+    def _object(self, name: str) -> Any:  # boto3 makes its resource classes at run time
+        return self.storage.bucket.Object(self._key(name))
 
     def save(self, name: str, upload: UploadedFile) -> None:
         temporary = getattr(upload, "temporary_file_path", None)
@@ -218,18 +231,29 @@ class Bucket:
             target.reload()
             stored = int(target.content_length)
         except _S3_ERRORS as exc:
-            self.delete(name)
+            self.delete_many([name])
             raise StorageError(f"storing {name} in the bucket failed: {exc}") from exc
         if stored != size:
-            self.delete(name)
+            self.delete_many([name])
             raise StorageError(f"the bucket holds {stored} bytes of {name}, not {size}")
         temporary.unlink(missing_ok=True)
 
-    def delete(self, name: str) -> None:
-        try:
-            self._object(name).delete()
-        except _S3_ERRORS as exc:
-            raise StorageError(f"removing {name} from the bucket failed: {exc}") from exc
+    def delete_many(self, names: Iterable[str]) -> None:
+        keys = [self._key(name) for name in names]
+        # DeleteObjects takes up to 1,000 keys a request; a missing key is no error.
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            try:
+                answer = self.storage.bucket.delete_objects(
+                    Delete={"Objects": batch, "Quiet": True}
+                )
+            except _S3_ERRORS as exc:
+                raise StorageError(f"removing objects from the bucket failed: {exc}") from exc
+            if answer.get("Errors"):
+                error = answer["Errors"][0]
+                raise StorageError(
+                    f"removing {error.get('Key')} from the bucket failed: {error.get('Message')}"
+                )
 
     def clear_scratch(self, archive_id: str) -> None:
         """Remove the copies of sources a build that died left on this machine."""
@@ -362,9 +386,15 @@ def publish_zip(temporary: Path, archive_id: str) -> str:
 
 def delete(name: str) -> None:
     """Remove storage ``name``; a missing file is not an error (deletes are retried)."""
-    if not name:
-        return
-    backend().delete(name)
+    delete_many([name])
+
+
+def delete_many(names: Iterable[str]) -> None:
+    """Remove every storage name of ``names`` (empty ones are skipped), in as few
+    operations as the backend allows; missing files are not an error."""
+    wanted = [name for name in names if name]
+    if wanted:
+        backend().delete_many(wanted)
 
 
 def remove_partial_builds(archive_id: str) -> None:
