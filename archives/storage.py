@@ -68,6 +68,20 @@ def local_path(name: str) -> Path:
     return path
 
 
+def _entries_to_remove(names: Iterable[str]) -> Iterator[Path]:
+    """``local_path`` of each name, for removing the entry itself: only the folder is
+    resolved (once for all the names in it), since unlinking a symbolic link removes the
+    link and never what it points to."""
+    folders: dict[str, Path] = {}
+    for name in names:
+        folder, _, entry = name.rpartition("/")
+        if entry in {"", ".", ".."}:
+            raise SuspiciousFileOperation(f"storage name {name!r} names no file")
+        if folder not in folders:
+            folders[folder] = local_path(folder) if folder else root()
+        yield folders[folder] / entry
+
+
 def source_name(archive_id: str, position: int) -> str:
     return f"uploads/{archive_id}/{position:05d}"
 
@@ -113,8 +127,7 @@ class LocalFolder:
 
     def delete_many(self, names: Iterable[str]) -> None:
         folders: set[Path] = set()
-        for name in names:
-            path = local_path(name)
+        for path in _entries_to_remove(names):
             path.unlink(missing_ok=True)
             folders.add(path.parent)
         for folder in folders:

@@ -1,0 +1,62 @@
+"""Local storage: names stay under the storage root, removal in batches."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from django.core.exceptions import SuspiciousFileOperation
+
+from archives import storage
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def stored(name: str, data: bytes = b"x") -> Path:
+    path = storage.local_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("name", ["../outside", "uploads/../../outside", "/etc/passwd", ""])
+def test_names_that_leave_the_root_are_refused(name: str) -> None:
+    with pytest.raises(SuspiciousFileOperation):
+        storage.local_path(name)
+
+
+def test_delete_many_removes_the_files_and_their_emptied_folder() -> None:
+    paths = [stored(storage.source_name("abc", position)) for position in range(3)]
+    kept = stored(storage.source_name("other", 0))
+
+    storage.delete_many([storage.source_name("abc", p) for p in range(3)] + ["", "uploads/abc/9"])
+
+    assert not any(path.exists() for path in paths)
+    assert not paths[0].parent.exists()
+    assert kept.exists()
+
+
+@pytest.mark.parametrize("name", ["uploads/../../victim", "uploads/abc/..", "../victim"])
+def test_delete_many_refuses_names_outside_the_root(name: str) -> None:
+    victim = storage.root().parent / "victim"
+    victim.write_bytes(b"keep me")
+    try:
+        with pytest.raises(SuspiciousFileOperation):
+            storage.delete_many([name])
+        assert victim.read_bytes() == b"keep me"
+    finally:
+        victim.unlink()
+
+
+def test_delete_many_removes_a_link_and_not_what_it_points_to(tmp_path: Path) -> None:
+    target = tmp_path / "precious"
+    target.write_bytes(b"keep me")
+    link = storage.local_path("uploads/abc/00000")
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+
+    storage.delete_many(["uploads/abc/00000"])
+
+    assert not link.is_symlink()
+    assert target.read_bytes() == b"keep me"
