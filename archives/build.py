@@ -81,27 +81,17 @@ class Source:
 
 
 def read_sources(rows: Iterable[ArchiveFile]) -> list[Source]:
-    """The members of ``rows`` with the paths of their stored sources.
-
-    Each folder is resolved and checked by ``storage`` once, then joined with a plain file
-    name (opened later without following links): resolving every path would cost more
-    than reading a small file. Raises ``BuildError`` for a name outside the storage root.
-    """
-    folders: dict[str, Path] = {}
-    sources = []
+    """The members of ``rows`` with the paths of their stored sources (each opened later
+    without following links). Raises ``BuildError`` for a name outside the storage root."""
+    rows = list(rows)
     try:
-        for row in rows:
-            folder, _, base = row.source_name.rpartition("/")
-            if folder and base not in {"", ".", ".."}:
-                if folder not in folders:
-                    folders[folder] = storage.local_path(folder)
-                path = folders[folder] / base
-            else:
-                path = storage.local_path(row.source_name)
-            sources.append(Source(row.position, row.name, row.original_name, path, row.size))
+        paths = list(storage.local_entries(row.source_name for row in rows))
     except SuspiciousFileOperation as exc:
         raise BuildError("An uploaded file is stored outside the storage folder.") from exc
-    return sources
+    return [
+        Source(row.position, row.name, row.original_name, path, row.size)
+        for row, path in zip(rows, paths, strict=True)
+    ]
 
 
 def _open_source(source: Source) -> BinaryIO:

@@ -68,10 +68,12 @@ def local_path(name: str) -> Path:
     return path
 
 
-def _entries_to_remove(names: Iterable[str]) -> Iterator[Path]:
-    """``local_path`` of each name, for removing the entry itself: only the folder is
-    resolved (once for all the names in it), since unlinking a symbolic link removes the
-    link and never what it points to."""
+def local_entries(names: Iterable[str]) -> Iterator[Path]:
+    """The path of each storage name, for opening without following links (``O_NOFOLLOW``)
+    or unlinking, which act on the entry itself: only the folder is resolved and checked to
+    stay under the root, once for all the names in it, since resolving every path costs
+    more than reading a small file. Raises ``SuspiciousFileOperation`` for a name outside
+    the root or naming no file."""
     folders: dict[str, Path] = {}
     for name in names:
         folder, _, entry = name.rpartition("/")
@@ -127,7 +129,7 @@ class LocalFolder:
 
     def delete_many(self, names: Iterable[str]) -> None:
         folders: set[Path] = set()
-        for path in _entries_to_remove(names):
+        for path in local_entries(names):
             path.unlink(missing_ok=True)
             folders.add(path.parent)
         for folder in folders:
