@@ -179,7 +179,9 @@ def check_download(
         return DownloadDecision(Outcome.NOT_READY)
     if archive.integrity_error:
         return DownloadDecision(Outcome.DAMAGED)
-    retry_after = throttled_for(share, client=client, now=now)
+    # Only password guesses are throttled: a share without a password has none to guess,
+    # and its downloads skip the lookup.
+    retry_after = throttled_for(share, client=client, now=now) if share.password_hash else None
     if retry_after is not None:
         return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
     resumed = granted_download(share, grant)

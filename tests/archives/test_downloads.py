@@ -94,6 +94,21 @@ def test_throttled_after_limit_also_for_right_password_until_window_passes(
     assert FailureWindow.objects.get(scope=share_scope(Share(archive)), key=CLIENT).failures == 1
 
 
+def test_a_share_whose_password_was_removed_is_not_throttled(
+    make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    settings.PASSWORD_ATTEMPTS_LIMIT = 2
+    archive = make_archive(password="s3cret")
+    for _ in range(2):
+        decide(archive, "guess")
+    assert decide(archive, "s3cret") is Outcome.THROTTLED
+
+    Archive.objects.filter(pk=archive.pk).update(password="")
+    archive.refresh_from_db()
+
+    assert decide(archive) is Outcome.ALLOWED
+
+
 def test_limit_reached(make_archive: Callable[..., Archive]) -> None:
     archive = make_archive(max_downloads=1)
     Archive.objects.filter(pk=archive.pk).update(download_count=1)
