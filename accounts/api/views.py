@@ -58,7 +58,7 @@ class TokenView(APIView):
                 now=timezone.now(),
             )
         except LoginThrottled as exc:
-            raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
+            raise Throttled(wait=exc.retry_after, detail="Too many failed logins.") from exc
         if user is None:
             return Response(
                 {"detail": "Wrong username or password."},
