@@ -142,6 +142,18 @@ def _limit_field() -> forms.IntegerField:
     )
 
 
+def _new_password_field(label: _StrPromise, help_text: _StrPromise) -> forms.CharField:
+    """An optional password chosen by the owner (never stripped: spaces count)."""
+    return forms.CharField(
+        label=label,
+        max_length=128,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=help_text,
+    )
+
+
 def _checked_name(name: str) -> str:
     """The archive name through the one rule of archives.names, as a form error."""
     try:
@@ -166,14 +178,7 @@ class UploadForm(StyledFormMixin, LifetimeFields):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    password = forms.CharField(
-        label=_("Password"),
-        max_length=128,
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("Optional: whoever downloads must enter it."),
-    )
+    password = _new_password_field(_("Password"), _("Optional: whoever downloads must enter it."))
     max_downloads = _limit_field()
 
     field_order = [
@@ -200,13 +205,8 @@ class UploadForm(StyledFormMixin, LifetimeFields):
 class PasswordChangeFields(forms.Form):
     """Set a new password or remove the current one (an archive's or a link's)."""
 
-    new_password = forms.CharField(
-        label=_("New password"),
-        max_length=128,
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("Leave empty to keep the current password."),
+    new_password = _new_password_field(
+        _("New password"), _("Leave empty to keep the current password.")
     )
     remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
 
@@ -327,14 +327,7 @@ class LinkForm(StyledFormMixin, LinkLifetimeMixin):
     ]
 
     label = _link_label_field()
-    password = forms.CharField(
-        label=_("Password"),
-        max_length=128,
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("Optional: this recipient must enter it."),
-    )
+    password = _new_password_field(_("Password"), _("Optional: this recipient must enter it."))
     max_downloads = _limit_field()
 
     field_order = [
