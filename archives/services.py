@@ -107,8 +107,7 @@ def create_archive(
                 _audit(archive, action="update", field="password", now=now, new="set")
             transaction.on_commit(lambda: enqueue_build(archive.id))
     except BaseException:
-        for source in stored:
-            storage.delete(source)
+        storage.delete_many(stored)
         raise
     return archive
 

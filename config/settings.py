@@ -110,20 +110,20 @@ TEMPLATES = [
 ]
 
 # Database: SQLite under var/ unless DATABASE_URL names another.
-_DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-# SQLite connections are kept (opening one reads the schema again: 2.6 ms more per
-# request); a server's are not by default, since every web thread would keep one open
-# (WEB_WORKERS x WEB_THREADS), more than PostgreSQL allows.
 DATABASES = {
     "default": dj_database_url.parse(
-        _DATABASE_URL,
-        conn_max_age=env_int(
-            "DATABASE_CONN_MAX_AGE", 600 if _DATABASE_URL.startswith("sqlite") else 0, minimum=0
-        ),
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+_IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# SQLite connections are kept (opening one reads the schema again: 2.6 ms more per
+# request); a server's are not by default, since every web thread would keep one open
+# (WEB_WORKERS x WEB_THREADS), more than PostgreSQL allows.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int(
+    "DATABASE_CONN_MAX_AGE", 600 if _IS_SQLITE else 0, minimum=0
+)
+if _IS_SQLITE:
     # A file, not memory, so a live worker process can share the test database; WAL and a
     # busy timeout let web threads and the worker write without "database is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
