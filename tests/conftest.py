@@ -45,7 +45,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Server tests need PostgreSQL or Redis; outside CI they skip when those are not in use,
-    in CI such a skip is a failure (see ``pytest_runtest_makereport``)."""
+    in CI such a skip is a failure (see ``_fail_skip_in_ci``)."""
     uses_servers = _database_is_postgres() or settings.CELERY_BROKER_URL.startswith("redis")
     for item in items:
         if item.get_closest_marker("server") and not uses_servers:
@@ -54,14 +54,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
+def _fail_skip_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """CI installs every tool and starts every server the suite needs (.ci/run), so there a
+    skip (a missing binary, server or mount; a whole module) proves nothing and fails."""
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI: {report.longrepr}"
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if IN_CI and report.skipped and item.get_closest_marker("server"):
-        report.outcome = "failed"
-        report.longrepr = f"server test skipped in CI: {report.longrepr}"
+    _fail_skip_in_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _fail_skip_in_ci(report)
     return report
 
 
