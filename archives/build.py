@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import BinaryIO
 
+    from django.db.models import QuerySet
+
 logger = logging.getLogger(__name__)
 
 BLOCK: Final = 1024 * 1024
@@ -76,21 +78,21 @@ class Source:
     position: int
     name: str
     original_name: str
-    path: Path
+    path: str
     size: int
 
 
-def read_sources(rows: Iterable[ArchiveFile]) -> list[Source]:
-    """The members of ``rows`` with the paths of their stored sources (each opened later
+def read_sources(files: QuerySet[ArchiveFile]) -> list[Source]:
+    """The members of ``files`` with the paths of their stored sources (each opened later
     without following links). Raises ``BuildError`` for a name outside the storage root."""
-    rows = list(rows)
+    rows = list(files.values_list("position", "name", "original_name", "size", "source_name"))
     try:
-        paths = list(storage.local_entries(row.source_name for row in rows))
+        paths = list(storage.local_entries(row[4] for row in rows))
     except SuspiciousFileOperation as exc:
         raise BuildError("An uploaded file is stored outside the storage folder.") from exc
     return [
-        Source(row.position, row.name, row.original_name, path, row.size)
-        for row, path in zip(rows, paths, strict=True)
+        Source(position, name, original_name, path, size)
+        for (position, name, original_name, size, _), path in zip(rows, paths, strict=True)
     ]
 
 

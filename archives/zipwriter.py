@@ -53,6 +53,11 @@ LIMIT_16: Final = 0xFFFF
 # Deflate may grow incompressible input a little (5 bytes per stored block of 64 KiB,
 # plus a marker per sync flush), so a member this close to 4 GiB is written as ZIP64 too.
 _ZIP64_MARGIN: Final = 64 * 1024 * 1024
+# Pieces smaller than ``_SMALL_PIECE`` (headers, small members) are gathered and written
+# and hashed ``_GATHERED`` bytes at a time: a write or a hash update of a few KiB each lets
+# go of the GIL, and taking it back from the compressing threads costs more than the work.
+_SMALL_PIECE: Final = 64 * 1024
+_GATHERED: Final = 1024 * 1024
 
 
 def needs_zip64(size: int) -> bool:
@@ -93,11 +98,29 @@ class ZipWriter:
         self.entries: list[Entry] = []
         self._open: Entry | None = None
         self._data_start = 0
+        self._gathered: list[bytes | memoryview] = []
+        self._gathered_size = 0
 
     def _write(self, data: bytes | memoryview) -> None:
+        self.offset += len(data)
+        if len(data) < _SMALL_PIECE:
+            self._gathered.append(data)
+            self._gathered_size += len(data)
+            if self._gathered_size >= _GATHERED:
+                self._write_gathered()
+            return
+        self._write_gathered()
         self._handle.write(data)
         self._digest.update(data)
-        self.offset += len(data)
+
+    def _write_gathered(self) -> None:
+        if not self._gathered:
+            return
+        data = b"".join(self._gathered)
+        self._handle.write(data)
+        self._digest.update(data)
+        self._gathered.clear()
+        self._gathered_size = 0
 
     def _flags(self, encoded_name: bytes, name: str, *, has_descriptor: bool) -> int:
         flags = _FLAG_UTF8 if len(encoded_name) != len(name) else 0
@@ -270,5 +293,6 @@ class ZipWriter:
                 0,
             )
         )
+        self._write_gathered()
         self._handle.flush()
         return self.offset, self._digest.hexdigest()

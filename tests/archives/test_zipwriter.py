@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 STAMP = (2024, 5, 17, 13, 45, 30)
 TEXT = b"twenty bytes of text" * 2000
+# Larger than the pieces the writer gathers before writing, so small and large writes mix.
+LONG = bytes(range(256)) * 400
 
 
 def write_sample(handle: BinaryIO) -> tuple[int, str]:
@@ -29,10 +31,10 @@ def write_sample(handle: BinaryIO) -> tuple[int, str]:
     writer.write_member(
         "whole.txt", method=DEFLATED, crc=zlib.crc32(TEXT), size=len(TEXT), payload=payload
     )
-    writer.start_member("streamed/Привет.bin", method=STORED, size=len(TEXT))
-    writer.write_data(TEXT[:1000])
-    writer.write_data(TEXT[1000:])
-    writer.finish_member(crc=zlib.crc32(TEXT), size=len(TEXT))
+    writer.start_member("streamed/Привет.bin", method=STORED, size=len(LONG))
+    writer.write_data(LONG[:1000])
+    writer.write_data(LONG[1000:])
+    writer.finish_member(crc=zlib.crc32(LONG), size=len(LONG))
     writer.write_member("empty", method=STORED, crc=0, size=0, payload=b"")
     return writer.close()
 
@@ -42,7 +44,7 @@ def check_with_readers(path: Path) -> None:
         assert archive.testzip() is None
         assert archive.namelist() == ["whole.txt", "streamed/Привет.bin", "empty"]
         assert archive.read("whole.txt") == TEXT
-        assert archive.read("streamed/Привет.bin") == TEXT
+        assert archive.read("streamed/Привет.bin") == LONG
         info = archive.getinfo("whole.txt")
         assert info.date_time == STAMP
     if shutil.which("unzip"):
