@@ -230,18 +230,22 @@ def deflate_block(data: bytes, *, dictionary: bytes | None, is_last: bool, level
 
 
 def _read_whole(source: Source) -> bytes:
-    """The whole small source and one byte more if it grew; plain system calls, as a
-    buffered file object costs more than reading a few KiB."""
+    """The whole small source, and one byte more if it grew; plain system calls, as a
+    buffered file object costs more than reading a few KiB. A regular file answers a
+    read short only at its end, so one read usually tells both."""
     descriptor = os.open(source.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        pieces = []
-        wanted = source.size + 1
-        while wanted and (piece := os.read(descriptor, wanted)):
-            pieces.append(piece)
-            wanted -= len(piece)
+        data = os.read(descriptor, source.size + 1)
+        if len(data) < source.size:
+            pieces = [data]
+            wanted = source.size + 1 - len(data)
+            while wanted and (piece := os.read(descriptor, wanted)):
+                pieces.append(piece)
+                wanted -= len(piece)
+            data = b"".join(pieces)
     finally:
         os.close(descriptor)
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    return data
 
 
 def _unreadable(source: Source, exc: OSError) -> BuildError:
