@@ -139,5 +139,5 @@ def deliver_archive(
     return response
 
 
-def _transferred(sent: int, reached_end: bool, *, download_id: int, size: int) -> None:  # noqa: FBT001 (a callback of RangeFile)
-    record_transfer(download_id, sent=sent, reached_end=reached_end, size=size)
+def _transferred(sent: int, reached: int, *, download_id: int, size: int) -> None:
+    record_transfer(download_id, sent=sent, reached_end=reached == size, size=size)

@@ -92,7 +92,8 @@ class ZipResponse(FileResponse):
 
 class RangeFile:
     """A read-only view of the bytes ``start`` to ``end`` (inclusive) of ``handle`` that
-    tells ``on_close`` how far the transfer got.
+    tells ``on_close`` how far the transfer got: the bytes sent and the position in the
+    file after the last one.
 
     Progress is the furthest position reached: through ``read()``, or through ``seek()``,
     which ``socket.sendfile`` (gunicorn's zero-copy path) calls with the position after
@@ -105,7 +106,7 @@ class RangeFile:
         *,
         start: int,
         end: int,
-        on_close: Callable[[int, bool], None] | None = None,
+        on_close: Callable[[int, int], None] | None = None,
     ) -> None:
         handle.seek(start)
         self._handle = handle
@@ -145,7 +146,7 @@ class RangeFile:
             return
         self._handle.close()
         if self._on_close is not None:
-            self._on_close(self._reached - self._start, self._reached == self._end + 1)
+            self._on_close(self._reached - self._start, self._reached)
 
 
 def _common_headers(response: HttpResponseBase, archive: Archive) -> None:
@@ -165,10 +166,11 @@ def send_archive(
     *,
     byte_range: ByteRange | None,
     head: bool,
-    on_close: Callable[[int, bool], None] | None = None,
+    on_close: Callable[[int, int], None] | None = None,
 ) -> HttpResponseBase:
     """The ZIP (200) or one range of it (206), headers only for HEAD. ``on_close`` gets
-    the bytes sent and whether they reached the end of the file, once the server is done.
+    the bytes sent and the position in the file after the last one, once the server is
+    done.
 
     When storage hands out URLs of its own (a bucket), a GET is redirected to one and the
     client's ``Range`` applies there. Otherwise, with ``DOWNLOAD_ACCEL=nginx``, a GET is

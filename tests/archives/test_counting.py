@@ -75,6 +75,35 @@ def test_a_whole_download_through_sendfile_is_complete(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_ranges_that_never_reach_the_end_do_not_complete_a_download(
+    gunicorn: str, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"data.bin": os.urandom(3_000_000)})
+    size = archive.size or 0
+    url = f"{gunicorn}/api/shares/{archive.slug}/download"
+    first = requests.get(url, headers={"Range": f"bytes=0-{size // 2 - 1}"}, timeout=60)
+    grant = {"X-Download-Grant": first.headers["X-Download-Grant"]}
+
+    # The first half three times: as many bytes as the ZIP, but never its end.
+    for _ in range(2):
+        again = requests.get(
+            url, headers={"Range": f"bytes=0-{size // 2 - 1}", **grant}, timeout=60
+        )
+        assert again.status_code == 206
+    download = wait_for_transfer(
+        Download.objects.get(archive=archive), sent_at_least=3 * (size // 2)
+    )
+    assert download.bytes_sent == 3 * (size // 2)
+    assert not download.completed
+
+    rest = requests.get(url, headers={"Range": f"bytes={size // 2}-", **grant}, timeout=60)
+
+    assert rest.status_code == 206
+    download = wait_for_transfer(download, sent_at_least=3 * (size // 2) + size - size // 2)
+    assert download.completed
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_broken_download_is_started_not_completed_until_resumed(
     gunicorn: str, make_archive: Callable[..., Archive]
 ) -> None:
