@@ -97,9 +97,12 @@ class Share:
 def find_share(slug: str) -> Share:
     """The archive (and recipient link) a share slug opens; ``Http404`` for an unknown
     slug, a deleted archive or a revoked link."""
-    archive = Archive.objects.filter(slug=slug).first()
-    if archive is not None:
-        return Share(archive)
+    # get(), not first(): the slug is unique, and compiling an ORDER BY for the one row
+    # is a quarter of the lookup's time, paid by every resumed range.
+    try:
+        return Share(Archive.objects.get(slug=slug))
+    except Archive.DoesNotExist:
+        pass
     link = Link.objects.live().select_related("archive").filter(slug=slug).first()
     if link is None:
         raise Http404("No such share link.")
