@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import random
 import resource
@@ -11,7 +12,7 @@ import subprocess
 import unicodedata
 import zipfile
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.utils import timezone
@@ -324,6 +325,30 @@ def test_progress_is_written_at_a_bounded_rate(
 
     assert archive.status == Status.READY
     assert seen == []
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["ready", "failed"])
+def test_the_garbage_collector_rests_during_a_build_and_resumes_after(
+    user: User, monkeypatch: pytest.MonkeyPatch, *, fails: bool
+) -> None:
+    archive = create(user, [("a.txt", log_text(1000))])
+    seen: list[bool] = []
+    real_write = build.write_zip
+
+    def recording_write(*args: Any, **kwargs: Any) -> build.BuiltZip:
+        seen.append(gc.isenabled())
+        if fails:
+            raise build.BuildError("stop here")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(build, "write_zip", recording_write)
+    assert gc.isenabled()
+
+    archive = build_now(archive)
+
+    assert seen == [False]
+    assert archive.status == (Status.FAILED if fails else Status.READY)
+    assert gc.isenabled()
 
 
 @pytest.mark.parametrize("size", [1000, 3 * BLOCK], ids=["small", "large"])
