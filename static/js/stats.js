@@ -154,6 +154,7 @@
               borderColor: colours.success,
               backgroundColor: colours.success,
               borderDash: [6, 4],
+              borderWidth: 3,
               tension: 0.2,
               fill: false,
               // Drawn over "started", so the dashed line shows where the two are equal.
@@ -169,6 +170,11 @@
               display: true,
               labels: {
                 color: colours.text,
+                // A short stroke in each line's colour, rather than a box outlined
+                // with the dashes of "completed".
+                usePointStyle: true,
+                pointStyle: "line",
+                pointStyleWidth: 36,
                 sort: function (a, b) { return a.datasetIndex - b.datasetIndex; },
               },
             },
