@@ -17,13 +17,13 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core import signing
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.http import Http404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -303,9 +303,15 @@ def record_download(
 def record_transfer(download_id: int, *, sent: int, reached_end: bool, size: int) -> None:
     """Add ``sent`` bytes to a download; it is complete once its transfers (resumes
     included) reached the end of the ZIP and add up to its size."""
-    Download.objects.filter(pk=download_id).update(bytes_sent=F("bytes_sent") + sent)
+    changes: dict[str, Any] = {"bytes_sent": F("bytes_sent") + sent}
     if reached_end:
-        Download.objects.filter(pk=download_id, bytes_sent__gte=size).update(completed=True)
+        # In the same statement, so the bytes are never seen counted without the
+        # completion they make; SET expressions read the row as it was before.
+        changes["completed"] = Case(
+            When(bytes_sent__gte=size - sent, then=Value(value=True)),
+            default=F("completed"),
+        )
+    Download.objects.filter(pk=download_id).update(**changes)
 
 
 def record_view(share: Share) -> None:
