@@ -89,7 +89,7 @@ def read_sources(files: QuerySet[ArchiveFile]) -> list[Source]:
     without following links). Raises ``BuildError`` for a name outside the storage root."""
     rows = list(files.values_list("position", "name", "original_name", "size", "source_name"))
     try:
-        paths = list(storage.local_entries(row[4] for row in rows))
+        paths = list(storage.local_entries(source_name for *_, source_name in rows))
     except SuspiciousFileOperation as exc:
         raise BuildError("An uploaded file is stored outside the storage folder.") from exc
     return [

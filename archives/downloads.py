@@ -102,8 +102,7 @@ def find_share(slug: str) -> Share:
     try:
         return Share(Archive.objects.get(slug=slug))
     except Archive.DoesNotExist:
-        pass
-    link = Link.objects.live().select_related("archive").filter(slug=slug).first()
+        link = Link.objects.live().select_related("archive").filter(slug=slug).first()
     if link is None:
         raise Http404("No such share link.")
     return Share(link.archive, link)

@@ -18,6 +18,7 @@ from tests.conftest import (
     start_process,
     stop_process,
     streamed_body,
+    wait_until,
     web_command,
 )
 
@@ -47,14 +48,13 @@ def gunicorn(media_dir: Path, tmp_path: Path, transactional_db: None) -> Iterato
 def wait_for_transfer(download: Download, *, sent_at_least: int = 1) -> Download:
     """The server records bytes sent when it is done with the response, just after the
     client saw the last byte; poll briefly for that row."""
-    import time
 
-    deadline = time.monotonic() + 10
-    while True:
+    def recorded() -> bool:
         download.refresh_from_db()
-        if download.bytes_sent >= sent_at_least or time.monotonic() > deadline:
-            return download
-        time.sleep(0.05)
+        return download.bytes_sent >= sent_at_least
+
+    wait_until(recorded)
+    return download
 
 
 @pytest.mark.django_db(transaction=True)
@@ -80,26 +80,23 @@ def test_ranges_that_never_reach_the_end_do_not_complete_a_download(
 ) -> None:
     archive = make_archive({"data.bin": os.urandom(3_000_000)})
     size = archive.size or 0
+    half = size // 2
     url = f"{gunicorn}/api/shares/{archive.slug}/download"
-    first = requests.get(url, headers={"Range": f"bytes=0-{size // 2 - 1}"}, timeout=60)
+    first = requests.get(url, headers={"Range": f"bytes=0-{half - 1}"}, timeout=60)
     grant = {"X-Download-Grant": first.headers["X-Download-Grant"]}
 
     # The first half three times: as many bytes as the ZIP, but never its end.
     for _ in range(2):
-        again = requests.get(
-            url, headers={"Range": f"bytes=0-{size // 2 - 1}", **grant}, timeout=60
-        )
+        again = requests.get(url, headers={"Range": f"bytes=0-{half - 1}", **grant}, timeout=60)
         assert again.status_code == 206
-    download = wait_for_transfer(
-        Download.objects.get(archive=archive), sent_at_least=3 * (size // 2)
-    )
-    assert download.bytes_sent == 3 * (size // 2)
+    download = wait_for_transfer(Download.objects.get(archive=archive), sent_at_least=3 * half)
+    assert download.bytes_sent == 3 * half
     assert not download.completed
 
-    rest = requests.get(url, headers={"Range": f"bytes={size // 2}-", **grant}, timeout=60)
+    rest = requests.get(url, headers={"Range": f"bytes={half}-", **grant}, timeout=60)
 
     assert rest.status_code == 206
-    download = wait_for_transfer(download, sent_at_least=3 * (size // 2) + size - size // 2)
+    download = wait_for_transfer(download, sent_at_least=3 * half + size - half)
     assert download.completed
 
 
