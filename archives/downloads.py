@@ -17,13 +17,13 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core import signing
-from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.http import Http404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -97,15 +97,18 @@ class Share:
 def find_share(slug: str) -> Share:
     """The archive (and recipient link) a share slug opens; ``Http404`` for an unknown
     slug, a deleted archive or a revoked link."""
-    # get(), not first(): the slug is unique, and compiling an ORDER BY for the one row
-    # is a quarter of the lookup's time, paid by every resumed range.
-    try:
-        return Share(Archive.objects.get(slug=slug))
-    except Archive.DoesNotExist:
-        link = Link.objects.live().select_related("archive").filter(slug=slug).first()
+    archive = next(iter(Archive.objects.raw(_ARCHIVE_BY_SLUG, [slug])), None)
+    if archive is not None:
+        return Share(archive)
+    link = Link.objects.live().select_related("archive").filter(slug=slug).first()
     if link is None:
         raise Http404("No such share link.")
     return Share(link.archive, link)
+
+
+# Every resumed range looks its archive up by the unique slug. Written out, the query
+# costs a fifth of what the ORM takes to compile it again for each request.
+_ARCHIVE_BY_SLUG = f"SELECT * FROM {Archive._meta.db_table} WHERE slug = %s"
 
 
 def issue_grant(share: Share, *, download_id: int) -> str:
@@ -302,15 +305,22 @@ def record_download(
 def record_transfer(download_id: int, *, sent: int, reached_end: bool, size: int) -> None:
     """Add ``sent`` bytes to a download; it is complete once its transfers (resumes
     included) reached the end of the ZIP and add up to its size."""
-    changes: dict[str, Any] = {"bytes_sent": F("bytes_sent") + sent}
-    if reached_end:
-        # In the same statement, so the bytes are never seen counted without the
-        # completion they make; SET expressions read the row as it was before.
-        changes["completed"] = Case(
-            When(bytes_sent__gte=size - sent, then=Value(value=True)),
-            default=F("completed"),
-        )
-    Download.objects.filter(pk=download_id).update(**changes)
+    with connection.cursor() as cursor:
+        if reached_end:
+            cursor.execute(_ADD_BYTES_AT_END, [sent, size - sent, True, download_id])
+        else:
+            cursor.execute(_ADD_BYTES, [sent, download_id])
+
+
+# Run after every response that sends part of a counted download, so written out: the
+# ORM's UPDATE with F() and Case() took ten times as long to compile as to run. Completion
+# is set in the same statement, so the bytes are never seen counted without the
+# completion they make; SET expressions read the row as it was before the update.
+_ADD_BYTES = f"UPDATE {Download._meta.db_table} SET bytes_sent = bytes_sent + %s WHERE id = %s"
+_ADD_BYTES_AT_END = (
+    f"UPDATE {Download._meta.db_table} SET bytes_sent = bytes_sent + %s,"
+    " completed = CASE WHEN bytes_sent >= %s THEN %s ELSE completed END WHERE id = %s"
+)
 
 
 def record_view(share: Share) -> None:
