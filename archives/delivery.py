@@ -8,6 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.http import Http404
 from django.utils import timezone
 
 from archives.downloads import (
@@ -16,15 +17,24 @@ from archives.downloads import (
     Share,
     check_download,
     clean_source,
+    find_share,
     record_download,
     record_transfer,
 )
-from archives.sending import Unsatisfiable, requested_range, send_archive, send_unsatisfiable
+from archives.sending import (
+    ByteRange,
+    Unsatisfiable,
+    requested_range,
+    send_archive,
+    send_unsatisfiable,
+)
 from config import metrics
 from config.clients import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
+
+    from archives.models import Archive
 
 
 GRANT_HEADER = "X-Download-Grant"
@@ -85,57 +95,100 @@ def deliver_archive(
     """
     if is_prefetch(request):
         return Prefetch()
-    archive = share.archive
     now = timezone.now()
     client = client_ip(request.META)
-    # A grant only resumes: a request for the whole file is a new download and counts.
-    grant = None
-    if request.headers.get("Range"):
-        grant = request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE)
     decision = check_download(
-        share, password=password, client=client, now=now, grant=grant, unlocked=unlocked
+        share,
+        password=password,
+        client=client,
+        now=now,
+        grant=_resumed_grant(request),
+        unlocked=unlocked,
     )
     if not decision.allowed:
         metrics.count_refusal(decision.outcome.value)
         return Refusal(decision)
+    archive = share.archive
     try:
         byte_range = requested_range(request, archive)
     except Unsatisfiable:
         return send_unsatisfiable(archive)
+    if request.method == "HEAD" or decision.is_resume:
+        return _send(request, archive, byte_range, download_id=decision.download_id)
+    counted = record_download(
+        share,
+        client=client,
+        referer=request.headers.get("Referer", "") if referer is None else referer,
+        user_agent=request.headers.get("User-Agent", ""),
+        source=clean_source(request.GET.get("src")),
+        now=now,
+    )
+    if counted is None:
+        metrics.count_refusal(Outcome.LIMIT_REACHED.value)
+        return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
+    metrics.count_download()
+    response = _send(request, archive, byte_range, download_id=counted.id)
+    response[GRANT_HEADER] = counted.grant
+    response.set_cookie(
+        GRANT_COOKIE,
+        counted.grant,
+        max_age=settings.DOWNLOAD_GRANT_TTL,
+        path=request.path,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def resume_download(request: HttpRequest, slug: str) -> HttpResponseBase | None:
+    """The response to a resumed range that needs nothing more than the grant it carries:
+    a GET with a ``Range`` and a valid grant, of a share without a password that may be
+    downloaded now. None for every other request, which ``deliver_archive`` answers.
+
+    Without a password there is nothing to count or refuse on the way, so this decision
+    has no side effect, and a request it declines is decided afresh."""
+    if request.method != "GET" or is_prefetch(request):
+        return None
+    grant = _resumed_grant(request)
+    if grant is None:
+        return None
+    try:
+        share = find_share(slug)
+    except Http404:
+        return None
+    if share.password_hash:
+        return None
+    decision = check_download(
+        share, password=None, client=client_ip(request.META), now=timezone.now(), grant=grant
+    )
+    if not decision.is_resume:
+        return None
+    try:
+        byte_range = requested_range(request, share.archive)
+    except Unsatisfiable:
+        return send_unsatisfiable(share.archive)
+    return _send(request, share.archive, byte_range, download_id=decision.download_id)
+
+
+def _resumed_grant(request: HttpRequest) -> str | None:
+    # A grant only resumes: a request for the whole file is a new download and counts.
+    if not request.headers.get("Range"):
+        return None
+    return request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE)
+
+
+def _send(
+    request: HttpRequest, archive: Archive, byte_range: ByteRange | None, *, download_id: int | None
+) -> HttpResponseBase:
+    """The archive, or its range; the bytes sent are added to the download, if any."""
     head = request.method == "HEAD"
-    download_id = decision.download_id
-    counted = None
-    if not head and not decision.is_resume:
-        counted = record_download(
-            share,
-            client=client,
-            referer=request.headers.get("Referer", "") if referer is None else referer,
-            user_agent=request.headers.get("User-Agent", ""),
-            source=clean_source(request.GET.get("src")),
-            now=now,
-        )
-        if counted is None:
-            metrics.count_refusal(Outcome.LIMIT_REACHED.value)
-            return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
-        download_id = counted.id
-        metrics.count_download()
     on_close = None
     if download_id is not None:
         on_close = partial(_transferred, download_id=download_id, size=archive.size or 0)
     response = send_archive(archive, byte_range=byte_range, head=head, on_close=on_close)
     if not head:
         metrics.count_bytes_served(byte_range.length if byte_range else archive.size or 0)
-    if counted is not None:
-        response[GRANT_HEADER] = counted.grant
-        response.set_cookie(
-            GRANT_COOKIE,
-            counted.grant,
-            max_age=settings.DOWNLOAD_GRANT_TTL,
-            path=request.path,
-            secure=request.is_secure(),
-            httponly=True,
-            samesite="Lax",
-        )
     return response
 
 
