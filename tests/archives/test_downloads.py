@@ -14,6 +14,7 @@ from archives.downloads import (
     Outcome,
     Share,
     check_download,
+    find_share,
     granted_download,
     issue_grant,
     record_download,
@@ -35,6 +36,24 @@ def decide(archive: Archive, password: str | None = None, grant: str | None = No
     return check_download(
         Share(archive), password=password, client=CLIENT, now=timezone.now(), grant=grant
     ).outcome
+
+
+def test_a_share_finds_its_archive_as_the_orm_loads_it(
+    make_archive: Callable[..., Archive],
+) -> None:
+    made = make_archive(password="pw", max_downloads=3)
+    Archive.objects.filter(pk=made.pk).update(scrubbed_at=timezone.now())
+    loaded = Archive.objects.get(pk=made.pk)
+
+    found = find_share(made.slug).archive
+
+    assert found.slug == made.slug
+    for field in Archive._meta.concrete_fields:
+        value = getattr(found, field.attname)
+        assert value == getattr(loaded, field.attname), field.name
+        assert type(value) is type(getattr(loaded, field.attname)), field.name
+    assert found.expires_at.tzinfo is not None
+    assert found._state.adding is False
 
 
 def test_allowed_when_ready_and_open(make_archive: Callable[..., Archive]) -> None:
