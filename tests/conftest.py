@@ -255,6 +255,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.fixture
+def gunicorn(media_dir: Path, tmp_path: Path, transactional_db: None) -> Iterator[str]:
+    """The project behind gunicorn (threads, sendfile), as `make run` serves it."""
+    port = free_port()
+    process: subprocess.Popen[bytes] = start_process(
+        web_command(port), env=service_env(media_dir), log=tmp_path / "web.log",
+        ready=b"Booting worker",
+    )  # fmt: skip
+    yield f"http://127.0.0.1:{port}"
+    stop_process(process)
+
+
 @pytest.fixture(scope="module")
 def live_worker(
     django_db_setup: None,

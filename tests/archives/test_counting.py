@@ -13,36 +13,17 @@ import requests
 from accounts.services import issue_token
 from archives.models import Archive, Download
 from tests.conftest import (
-    free_port,
-    service_env,
-    start_process,
-    stop_process,
     streamed_body,
     wait_until,
-    web_command,
 )
 
 if TYPE_CHECKING:
-    import subprocess
-    from collections.abc import Callable, Iterator
-    from pathlib import Path
+    from collections.abc import Callable
 
     from django.test import Client
     from rest_framework.test import APIClient
 
     from accounts.models import User
-
-
-@pytest.fixture
-def gunicorn(media_dir: Path, tmp_path: Path, transactional_db: None) -> Iterator[str]:
-    """The project behind gunicorn (threads, sendfile), as `make run` serves it."""
-    port = free_port()
-    process: subprocess.Popen[bytes] = start_process(
-        web_command(port), env=service_env(media_dir), log=tmp_path / "web.log",
-        ready=b"Booting worker",
-    )  # fmt: skip
-    yield f"http://127.0.0.1:{port}"
-    stop_process(process)
 
 
 def wait_for_transfer(download: Download, *, sent_at_least: int = 1) -> Download:
