@@ -1,0 +1,391 @@
+"""The API's multipart parser: the same fields and files as Django's parser, in any
+block sizes, refusals for bad bodies, and gunicorn's socket read directly."""
+
+from __future__ import annotations
+
+import io
+import random
+import socket
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParser
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import SocketUnreader
+from rest_framework.exceptions import ParseError
+
+from accounts.services import issue_token
+from archives import storage
+from archives.models import Archive
+from config.parsers import (
+    READ_BYTES,
+    CutShort,
+    GunicornSocketSource,
+    StreamSource,
+    parse_multipart,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_django.fixtures import Settings as DjangoSettings
+
+    from accounts.models import User
+
+BOUNDARY = "b0undary-7Xq"
+
+
+def part(disposition: str, data: bytes, content_type: str | None = None) -> bytes:
+    head = f"--{BOUNDARY}\r\nContent-Disposition: form-data; {disposition}\r\n"
+    if content_type:
+        head += f"Content-Type: {content_type}\r\n"
+    return head.encode() + b"\r\n" + data + b"\r\n"
+
+
+def body_of(*parts: bytes, preamble: bytes = b"", epilogue: bytes = b"") -> bytes:
+    return preamble + b"".join(parts) + f"--{BOUNDARY}--\r\n".encode() + epilogue
+
+
+def tricky_bytes(size: int, seed: int) -> bytes:
+    """Random bytes sprinkled with near-misses of the delimiter."""
+    rng = random.Random(seed)
+    near = [f"\r\n--{BOUNDARY}"[:cut].encode() for cut in range(1, len(BOUNDARY) + 4)]
+    chunks: list[bytes] = []
+    total = 0
+    while total < size:
+        chunk = rng.randbytes(rng.randrange(1, 4096)) + rng.choice(near)
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)[:size]
+
+
+SAMPLE = body_of(
+    part('name="name"', "Отчёт за год".encode()),
+    part('name="description"', b"two\r\nlines"),
+    part('name="paths"', b"docs/a.txt"),
+    part('name="paths"', b"docs/b.bin"),
+    part('name="files"; filename="a.txt"', b"alpha\n", "text/plain"),
+    part('name="files"; filename="../../etc/b.bin"', tricky_bytes(300_000, 1)),
+    part("name=\"files\"; filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.pdf", b"%PDF"),
+    part('name="files"; filename=""', b"", "application/octet-stream"),  # an empty input
+    part('name="files"; filename="empty.txt"', b""),
+    part('name="latin"', "café".encode("latin-1"), "text/plain; charset=latin-1"),
+    preamble=b"ignored preamble\r\n",
+    epilogue=b"ignored epilogue",
+)
+
+
+class Trickle:
+    """A body handed over in small, uneven pieces."""
+
+    def __init__(self, data: bytes, seed: int) -> None:
+        self._data = io.BytesIO(data)
+        self._rng = random.Random(seed)
+
+    def readinto(self, view: memoryview) -> int:
+        chunk = self._data.read(min(len(view), self._rng.randrange(1, 50)))
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+    def finish(self) -> None:
+        return None
+
+
+def ours(
+    source: StreamSource | Trickle,
+) -> tuple[dict[str, list[str]], list[tuple[str, str, bytes]]]:
+    data, files = parse_multipart(source, BOUNDARY.encode(), encoding="utf-8")
+    uploads = [
+        (field, upload.name or "", upload.read())
+        for field, values in files.lists()
+        for upload in values
+    ]
+    assert all(
+        isinstance(upload, TemporaryUploadedFile)
+        for _, values in files.lists()
+        for upload in values
+    )
+    return {key: data.getlist(key) for key in data}, uploads
+
+
+def djangos(body: bytes) -> tuple[dict[str, list[str]], list[tuple[str, str, bytes]]]:
+    meta = {
+        "CONTENT_TYPE": f"multipart/form-data; boundary={BOUNDARY}",
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+    data, files = MultiPartParser(meta, io.BytesIO(body), [TemporaryFileUploadHandler()]).parse()
+    uploads = [
+        (field, upload.name or "", upload.read())
+        for field, values in files.lists()
+        for upload in values
+    ]
+    return {key: data.getlist(key) for key in data}, uploads
+
+
+def test_fields_and_files_are_those_djangos_parser_finds() -> None:
+    fields, files = ours(StreamSource(io.BytesIO(SAMPLE), len(SAMPLE)))
+
+    assert (fields, files) == djangos(SAMPLE)
+    assert fields["name"] == ["Отчёт за год"]
+    assert fields["description"] == ["two\r\nlines"]
+    assert fields["paths"] == ["docs/a.txt", "docs/b.bin"]
+    # Both read fields in the request's encoding, whatever a part says.
+    assert fields["latin"] == ["caf\ufffd"]
+    # A file input left empty is an empty field.
+    assert fields["files"] == [""]
+    assert [name for _, name, _ in files] == ["a.txt", "b.bin", "отчёт.pdf", "empty.txt"]
+    assert files[1][2] == tricky_bytes(300_000, 1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_any_block_sizes_give_the_same_result(seed: int) -> None:
+    assert ours(Trickle(SAMPLE, seed)) == ours(StreamSource(io.BytesIO(SAMPLE), len(SAMPLE)))
+
+
+def test_a_file_larger_than_the_buffer_arrives_whole() -> None:
+    data = tricky_bytes(3 * READ_BYTES + 12345, 2)
+    body = body_of(part('name="files"; filename="big.bin"', data))
+
+    _, files = ours(StreamSource(io.BytesIO(body), len(body)))
+
+    assert files == [("files", "big.bin", data)]
+
+
+def temporary_files(settings: DjangoSettings) -> list[Path]:
+    from pathlib import Path
+
+    return sorted(Path(settings.FILE_UPLOAD_TEMP_DIR).glob("*.upload*"))
+
+
+def test_a_body_cut_anywhere_is_refused_and_leaves_no_file(settings: DjangoSettings) -> None:
+    before = temporary_files(settings)
+    ends = sorted({*random.Random(3).sample(range(len(SAMPLE) - 20), 60), len(SAMPLE) - 20})
+
+    for end in ends:
+        with pytest.raises(CutShort):
+            ours(StreamSource(io.BytesIO(SAMPLE[:end]), len(SAMPLE)))
+
+    assert temporary_files(settings) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (body_of(part('filename="a.txt"', b"no field name")), ParseError),
+        (
+            f"--{BOUNDARY}\r\nContent-Disposition form-data\r\n\r\nx\r\n--{BOUNDARY}--".encode(),
+            ParseError,
+        ),
+        (f"--{BOUNDARY}junk\r\n\r\nx\r\n--{BOUNDARY}--".encode(), ParseError),
+        (body_of(part('name="a"; x="' + "y" * 20_000 + '"', b"long header")), ParseError),
+        (
+            f"--{BOUNDARY}\r\n".encode()
+            + b"X: y\r\n" * 40
+            + b"\r\nx\r\n--"
+            + BOUNDARY.encode()
+            + b"--",
+            ParseError,
+        ),
+        (body_of(*(part(f'name="f{n}"', b"v") for n in range(1001))), TooManyFieldsSent),
+        (
+            body_of(*(part(f'name="files"; filename="{n}.txt"', b"v") for n in range(1002))),
+            TooManyFilesSent,
+        ),
+        (body_of(part('name="description"', b"x" * 2_000_000)), RequestDataTooBig),
+    ],
+    ids=[
+        "no name",
+        "no colon",
+        "bad boundary line",
+        "long header",
+        "many headers",
+        "fields",
+        "files",
+        "text",
+    ],
+)
+def test_bad_bodies_are_refused_and_leave_no_file(
+    settings: DjangoSettings, body: bytes, error: type[Exception]
+) -> None:
+    before = temporary_files(settings)
+
+    with pytest.raises(error):
+        ours(StreamSource(io.BytesIO(body), len(body)))
+
+    assert temporary_files(settings) == before
+
+
+def raw_exchange(server: str, payload: bytes, *, answers: int) -> list[bytes]:
+    """Send ``payload`` on one connection; the status lines of ``answers`` responses."""
+    address = urlsplit(server)
+    assert address.hostname is not None and address.port is not None
+    with socket.create_connection((address.hostname, address.port), timeout=30) as conn:
+        conn.sendall(payload)
+        received = b""
+        while received.count(b"HTTP/1.1 ") < answers or not received.endswith(b"}"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return [line.split(b"\r\n")[0] for line in received.split(b"HTTP/1.1 ")[1:]]
+
+
+def post_head(token: str, length: int, *, close: bool = False) -> bytes:
+    return (
+        "POST /api/archives/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Token {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {length}\r\n" + ("Connection: close\r\n" if close else "") + "\r\n"
+    ).encode()
+
+
+def list_request(token: str) -> bytes:
+    return (
+        "GET /api/archives/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Token {token}\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_gunicorn_files_are_stored_byte_for_byte(gunicorn: str, user: User) -> None:
+    token = issue_token(user)
+    big = tricky_bytes(5 * READ_BYTES + 7, 4)
+    small = b"small\n" * 10
+
+    with requests.Session() as session:
+        created = session.post(
+            f"{gunicorn}/api/archives/",
+            headers={"Authorization": f"Token {token}"},
+            files=[("files", ("big.bin", big)), ("files", ("small.txt", small))],
+            data={"name": "Через gunicorn", "max_downloads": "3"},
+            timeout=60,
+        )
+        # The same connection serves the next request: the body was read to its end.
+        listed = session.get(
+            f"{gunicorn}/api/archives/", headers={"Authorization": f"Token {token}"}, timeout=30
+        )
+
+    assert created.status_code == 201, created.text
+    assert listed.status_code == 200
+    assert listed.json()["count"] == 1
+    archive = Archive.objects.get(pk=created.json()["id"])
+    assert archive.name == "Через gunicorn"
+    assert archive.max_downloads == 3
+    stored = {f.name: storage.local_path(f.source_name).read_bytes() for f in archive.files.all()}
+    assert stored == {"big.bin": big, "small.txt": small}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_gunicorn_a_request_sent_behind_the_upload_is_answered(
+    gunicorn: str, user: User
+) -> None:
+    token = issue_token(user)
+    body = body_of(part('name="files"; filename="a.txt"', b"alpha"))
+
+    answers = raw_exchange(
+        gunicorn, post_head(token, len(body)) + body + list_request(token), answers=2
+    )
+
+    assert answers == [b"201 Created", b"200 OK"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("left", "answers"), [(20_000, 2), (3 * READ_BYTES, 1)])
+def test_through_gunicorn_what_a_refused_body_leaves_is_never_read_as_a_request(
+    gunicorn: str, user: User, left: int, answers: int
+) -> None:
+    """gunicorn drops a small rest of a body and serves the next request; it closes the
+    connection rather than drain a large one."""
+    token = issue_token(user)
+    refused = body_of(part('filename="a.txt"', tricky_bytes(left, 5)))
+
+    got = raw_exchange(
+        gunicorn, post_head(token, len(refused)) + refused + list_request(token), answers=answers
+    )
+
+    assert got == [b"400 Bad Request", b"200 OK"][:answers]
+    assert not Archive.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_gunicorn_a_body_cut_short_is_400(gunicorn: str, user: User) -> None:
+    token = issue_token(user)
+    body = body_of(part('name="files"; filename="a.bin"', tricky_bytes(2 * READ_BYTES, 6)))
+    address = urlsplit(gunicorn)
+    assert address.hostname is not None and address.port is not None
+
+    with socket.create_connection((address.hostname, address.port), timeout=30) as conn:
+        conn.sendall(post_head(token, len(body), close=True) + body[: len(body) // 2])
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert b"cut off" in answer
+    assert not Archive.objects.exists()
+
+
+def gunicorn_request(
+    buffered: bytes, on_the_socket: bytes, length: int
+) -> tuple[HttpRequest, Body, socket.socket]:
+    """A request as gunicorn hands it over: ``buffered`` arrived with the headers, the
+    rest waits on the socket."""
+    ours, theirs = socket.socketpair()
+    theirs.sendall(on_the_socket)
+    unreader = SocketUnreader(ours)
+    unreader.buf.write(buffered)
+    body = Body(LengthReader(unreader, length))
+    request = HttpRequest()
+    request.META = {"gunicorn.socket": ours, "wsgi.input": body, "CONTENT_LENGTH": str(length)}
+    return request, body, theirs
+
+
+def test_gunicorns_socket_is_read_directly_and_the_rest_handed_back() -> None:
+    request, body, peer = gunicorn_request(b"0123456789", b"abcdefghijKLMNOPQRST", 30)
+    source = GunicornSocketSource.of(request, 30)
+    assert source is not None
+    view = memoryview(bytearray(64))
+
+    got = b""
+    while len(got) < 15:
+        count = source.readinto(view[: 15 - len(got)])
+        got += bytes(view[:count])
+    source.finish()
+
+    assert got == b"0123456789abcde"
+    # gunicorn's own reader has exactly the rest of the body, as if none had been read.
+    assert body.read() == b"fghijKLMNOPQRST"
+    peer.close()
+
+
+def test_a_request_behind_the_body_stays_with_gunicorn() -> None:
+    request, body, peer = gunicorn_request(b"0123456789GET / HTTP/1.1\r\n", b"", 10)
+    source = GunicornSocketSource.of(request, 10)
+    assert source is not None
+    view = memoryview(bytearray(64))
+
+    assert bytes(view[: source.readinto(view)]) == b"0123456789"
+    assert source.readinto(view) == 0
+    source.finish()
+
+    assert body.read() == b""
+    reader = body.reader
+    assert isinstance(reader, LengthReader)
+    assert reader.unreader.read() == b"GET / HTTP/1.1\r\n"
+    peer.close()
+
+
+def test_a_body_already_read_from_is_not_read_from_the_socket() -> None:
+    request, body, peer = gunicorn_request(b"0123456789", b"", 10)
+    assert body.read(3) == b"012"
+
+    assert GunicornSocketSource.of(request, 10) is None
+    peer.close()
