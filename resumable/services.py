@@ -25,10 +25,10 @@ from resumable.models import ResumableUpload
 
 if TYPE_CHECKING:
     from datetime import datetime
-    from typing import BinaryIO
 
     from accounts.models import User
     from archives.models import Archive
+    from config.bodies import BodySource
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def receive_bytes(
     upload: ResumableUpload,
     *,
     offset: int,
-    stream: BinaryIO | None,
+    body: BodySource | None,
     content_length: int | None,
     now: datetime,
 ) -> ResumableUpload:
@@ -209,7 +209,7 @@ def receive_bytes(
     try:
         written = partials.write_partial(
             upload.id,
-            stream=stream,
+            body=body,
             offset=offset,
             limit=remaining if content_length is None else content_length,
             keep_claim=keep_claim,

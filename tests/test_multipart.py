@@ -22,13 +22,8 @@ from rest_framework.exceptions import ParseError
 from accounts.services import issue_token
 from archives import storage
 from archives.models import Archive
-from config.parsers import (
-    READ_BYTES,
-    CutShort,
-    GunicornSocketSource,
-    StreamSource,
-    parse_multipart,
-)
+from config.bodies import READ_BYTES, GunicornSocketSource, StreamSource
+from config.parsers import CutShort, parse_multipart
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
+from config.bodies import body_source
 from resumable.services import (
     BadUploadRequest,
     OffsetMismatch,
@@ -150,19 +151,24 @@ class UploadView(TusView):
             raise WrongContentType
         offset = _whole_number(request, "Upload-Offset")
         declared = request.headers.get("Content-Length")
+        length = int(declared) if declared and declared.isdigit() else None
+        # The raw body, received in blocks by the service; never request.data. DRF has
+        # no stream for a body without a length.
+        stream = request.stream
+        body = None if stream is None or length is None else body_source(
+            request._request, stream, length=length
+        )  # fmt: skip
         try:
             upload = receive_bytes(
-                upload,
-                offset=offset,
-                # The raw body, read in chunks by the service; never request.data.
-                stream=request.stream,
-                content_length=int(declared) if declared and declared.isdigit() else None,
-                now=timezone.now(),
+                upload, offset=offset, body=body, content_length=length, now=timezone.now()
             )
         except OffsetMismatch as exc:
             raise Conflict(str(exc)) from exc
         except UploadBusy as exc:
             raise Locked(str(exc)) from exc
+        finally:
+            if body is not None:
+                body.finish()
         return _expiry_headers(Response(status=status.HTTP_204_NO_CONTENT), upload)
 
     def delete(self, request: Request, upload_id: str) -> Response:
