@@ -126,7 +126,6 @@ class _File:
     """A file part, written through to its temporary file."""
 
     def __init__(self, upload: TemporaryUploadedFile) -> None:
-        self.upload = upload
         self._fd = upload.fileno()
         self.size = 0
 
