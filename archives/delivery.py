@@ -186,7 +186,13 @@ def _send(
     on_close = None
     if download_id is not None:
         on_close = partial(_transferred, download_id=download_id, size=archive.size or 0)
-    response = send_archive(archive, byte_range=byte_range, head=head, on_close=on_close)
+    response = send_archive(
+        archive,
+        byte_range=byte_range,
+        head=head,
+        on_close=on_close,
+        connection=request.META.get("gunicorn.socket"),
+    )
     if not head:
         metrics.count_bytes_served(byte_range.length if byte_range else archive.size or 0)
     return response

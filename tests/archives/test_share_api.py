@@ -6,6 +6,7 @@ import io
 import ipaddress
 import os
 import random
+import socket
 import zipfile
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -299,3 +300,30 @@ def test_body_has_a_real_file_descriptor_for_sendfile(
     assert os.lseek(body.fileno(), 0, os.SEEK_CUR) == 10
     assert response["Content-Length"] == "10"
     response.close()
+
+
+def test_the_connection_is_corked_while_the_file_is_sent(
+    make_archive: Callable[..., Archive],
+) -> None:
+    """Headers and file leave in full segments (TCP_CORK) and the rest is let go once
+    the server is done with the body."""
+    archive = make_archive()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        connection, _ = listener.accept()
+        with client, connection:
+
+            def corked() -> int:
+                return connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK)
+
+            response = send_archive(archive, byte_range=None, head=False, connection=connection)
+            assert isinstance(response, FileResponse)
+            assert corked() == 1
+            body = response.file_to_stream
+            assert body is not None
+            body.close()
+            assert corked() == 0
+
+            head = send_archive(archive, byte_range=None, head=True, connection=connection)
+            assert head.status_code == 200
+            assert corked() == 0
