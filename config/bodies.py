@@ -28,7 +28,7 @@ class BodySource(Protocol):
         ...
 
     def finish(self) -> None:
-        """The parser is done, maybe before the end of the body."""
+        """The reader is done, maybe before the end of the body."""
         ...
 
 

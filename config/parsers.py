@@ -101,24 +101,34 @@ class _Reader:
         self._view.release()
 
 
-class _Field:
-    """A text field's bytes, within the request's budget for text, which counts names
-    and values as Django's parser does."""
+class _TextBudget:
+    """What the text fields may take in all (``DATA_UPLOAD_MAX_MEMORY_SIZE``, None for no
+    limit), counting names and values as Django's parser does."""
 
-    def __init__(self, budget: list[int], name: str) -> None:
+    def __init__(self, limit: int | None) -> None:
+        self._left = limit
+
+    def spend(self, count: int) -> None:
+        if self._left is None:
+            return
+        self._left -= count
+        if self._left < 0:
+            raise RequestDataTooBig
+
+
+class _Field:
+    """A text field's bytes, within the request's budget for text."""
+
+    def __init__(self, budget: _TextBudget, name: str) -> None:
         self._budget = budget
-        self._budget[0] -= len(name) + 2
+        self._budget.spend(len(name) + 2)
         self._data = bytearray()
 
     def write(self, data: memoryview) -> None:
-        self._budget[0] -= len(data)
-        if self._budget[0] < 0:
-            raise RequestDataTooBig
+        self._budget.spend(len(data))
         self._data += data
 
     def text(self, encoding: str) -> str:
-        if self._budget[0] < 0:
-            raise RequestDataTooBig
         return self._data.decode(encoding, errors="replace")
 
 
@@ -171,7 +181,7 @@ def parse_multipart(
     opened: list[TemporaryUploadedFile] = []
     reader = _Reader(source)
     delimiter = b"\r\n--" + boundary
-    text_budget = [settings.DATA_UPLOAD_MAX_MEMORY_SIZE]
+    text_budget = _TextBudget(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
     max_files = settings.DATA_UPLOAD_MAX_NUMBER_FILES
     fields = 0
