@@ -100,6 +100,8 @@ class ZipWriter:
         self._data_start = 0
         self._gathered: list[bytes | memoryview] = []
         self._gathered_size = 0
+        # The central directory and end records, once ``close`` wrote them.
+        self.directory = b""
 
     def _write(self, data: bytes | memoryview) -> None:
         self.offset += len(data)
@@ -251,22 +253,16 @@ class ZipWriter:
 
     def close(self) -> tuple[int, str]:
         """Write the central directory and end records; return the archive's size and
-        sha256 (hex)."""
+        sha256 (hex). The bytes written by this call stay in ``directory``."""
         if self._open is not None:
             raise RuntimeError("a streamed member is still open")
         start = self.offset
-        batch: list[bytes] = []
-        for entry in self.entries:
-            batch.append(self._central_header(entry))
-            if len(batch) >= 1024:
-                self._write(b"".join(batch))
-                batch.clear()
-        self._write(b"".join(batch))
-        directory_size = self.offset - start
+        pieces = [self._central_header(entry) for entry in self.entries]
+        directory_size = sum(map(len, pieces))
         count = len(self.entries)
         if count >= LIMIT_16 or directory_size >= LIMIT_32 or start >= LIMIT_32:
-            record_offset = self.offset
-            self._write(
+            record_offset = start + directory_size
+            pieces.append(
                 _ZIP64_END_RECORD.pack(
                     _ZIP64_END_SIGNATURE,
                     _ZIP64_END_RECORD.size - 12,
@@ -280,8 +276,8 @@ class ZipWriter:
                     start,
                 )
             )
-            self._write(_ZIP64_LOCATOR.pack(_ZIP64_LOCATOR_SIGNATURE, 0, record_offset, 1))
-        self._write(
+            pieces.append(_ZIP64_LOCATOR.pack(_ZIP64_LOCATOR_SIGNATURE, 0, record_offset, 1))
+        pieces.append(
             _END_RECORD.pack(
                 _END_SIGNATURE,
                 0,
@@ -293,6 +289,8 @@ class ZipWriter:
                 0,
             )
         )
+        self.directory = b"".join(pieces)
+        self._write(self.directory)
         self._write_gathered()
         self._handle.flush()
         return self.offset, self._digest.hexdigest()

@@ -434,3 +434,56 @@ def test_source_replaced_by_a_link_is_not_followed(user: User, tmp_path: Path) -
     assert archive.status == Status.FAILED
     assert archive.error.startswith("Could not read the uploaded file 'innocent.txt'")
     assert partial_files() == []
+
+
+def _truncate(path: Path) -> None:
+    with path.open("r+b") as handle:
+        handle.truncate(path.stat().st_size - 1)
+
+
+def _append(path: Path) -> None:
+    with path.open("ab") as handle:
+        handle.write(b"\0")
+
+
+def _change_directory(path: Path) -> None:
+    # The first central header's file name: one byte of the directory, same length.
+    with zipfile.ZipFile(path) as archive_zip:
+        start = archive_zip.start_dir
+    with path.open("r+b") as handle:
+        handle.seek(start + 46)
+        first = handle.read(1)
+        handle.seek(start + 46)
+        handle.write(bytes([first[0] ^ 0x20]))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "error"),
+    [
+        (_truncate, "The built archive does not have the length that was written."),
+        (_append, "The built archive does not have the length that was written."),
+        (_change_directory, "The built archive does not match the uploaded files."),
+    ],
+    ids=["truncated", "longer", "directory-changed"],
+)
+def test_a_zip_changed_after_writing_fails_the_build_and_keeps_the_sources(
+    user: User, monkeypatch: pytest.MonkeyPatch, tamper: Callable[[Path], None], error: str
+) -> None:
+    archive = create(user, [("a.txt", log_text(1000)), ("b.log", log_text(3 * BLOCK))])
+    sources = [storage.local_path(row.source_name) for row in archive.files.all()]
+    real_write = build.write_zip
+
+    def write_then_tamper(destination: Path, *args: Any, **kwargs: Any) -> build.BuiltZip:
+        built = real_write(destination, *args, **kwargs)
+        tamper(destination)
+        return built
+
+    monkeypatch.setattr(build, "write_zip", write_then_tamper)
+
+    archive = build_now(archive)
+
+    assert archive.status == Status.FAILED
+    assert archive.error == error
+    assert [path.read_bytes() for path in sources] == [log_text(1000), log_text(3 * BLOCK)]
+    assert partial_files() == []
+    assert not storage.local_path(storage.zip_name(archive.id)).exists()

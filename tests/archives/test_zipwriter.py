@@ -84,6 +84,9 @@ def test_more_than_65535_members_get_zip64_end_records(tmp_path: Path) -> None:
         writer.close()
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
+        start = archive.start_dir
+    # The ZIP64 end records are part of what the writer keeps as its directory.
+    assert path.read_bytes()[start:] == writer.directory
     assert len(names) == count
     assert names[-1] == "f69999"
     if shutil.which("unzip"):
@@ -96,6 +99,18 @@ def test_sha256_and_size_are_those_of_the_bytes_written() -> None:
     size, digest = write_sample(buffer)
     assert size == len(buffer.getvalue())
     assert digest == hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def test_directory_is_the_tail_a_reader_lists_the_members_from() -> None:
+    buffer = io.BytesIO()
+    writer = ZipWriter(buffer, stamp=STAMP)
+    assert writer.directory == b""
+    writer.write_member("a.txt", method=STORED, crc=zlib.crc32(b"a"), size=1, payload=b"a")
+    writer.close()
+    with zipfile.ZipFile(buffer) as archive:
+        start = archive.start_dir
+    assert start == 30 + len("a.txt") + 1
+    assert buffer.getvalue()[start:] == writer.directory
 
 
 def test_members_near_4_gib_are_written_as_zip64() -> None:
