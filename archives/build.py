@@ -79,28 +79,56 @@ class Source:
     position: int
     name: str
     original_name: str
-    path: str
+    # The resolved folder of the stored source, and its entry there.
+    folder: str
+    entry: str
     size: int
 
 
 def read_sources(files: QuerySet[ArchiveFile]) -> list[Source]:
-    """The members of ``files`` with the paths of their stored sources (each opened later
-    without following links). Raises ``BuildError`` for a name outside the storage root."""
+    """The members of ``files`` with the folders and entries of their stored sources (each
+    opened later without following links). Raises ``BuildError`` for a name outside the
+    storage root."""
     rows = list(files.values_list("position", "name", "original_name", "size", "source_name"))
     try:
-        paths = list(storage.local_entries(source_name for *_, source_name in rows))
+        entries = list(storage.local_entries(source_name for *_, source_name in rows))
     except SuspiciousFileOperation as exc:
         raise BuildError("An uploaded file is stored outside the storage folder.") from exc
     return [
-        Source(position, name, original_name, path, size)
-        for (position, name, original_name, size, _), path in zip(rows, paths, strict=True)
+        Source(position, name, original_name, folder, entry, size)
+        for (position, name, original_name, size, _), (folder, entry) in zip(
+            rows, entries, strict=True
+        )
     ]
 
 
-def _open_source(source: Source) -> BinaryIO:
+def _open_folders(sources: Sequence[Source]) -> dict[str, int]:
+    """A descriptor of each folder holding ``sources``, opened once for all of its files:
+    opening an entry relative to it costs less than walking the whole path again."""
+    folders: dict[str, int] = {}
+    try:
+        for source in sources:
+            if source.folder not in folders:
+                try:
+                    folders[source.folder] = storage.open_folder(source.folder)
+                except OSError as exc:
+                    raise _unreadable(source, exc) from exc
+    except BaseException:
+        _close_folders(folders)
+        raise
+    return folders
+
+
+def _close_folders(folders: dict[str, int]) -> None:
+    for descriptor in folders.values():
+        os.close(descriptor)
+
+
+def _open_entry(source: Source, folders: dict[str, int]) -> int:
     # No symbolic link is followed, so the folder check above holds for the file too.
-    descriptor = os.open(source.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    return os.fdopen(descriptor, "rb")
+    return os.open(
+        source.entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folders[source.folder]
+    )
 
 
 @dataclass(frozen=True)
@@ -232,11 +260,11 @@ def deflate_block(data: bytes, *, dictionary: bytes | None, is_last: bool, level
     return compressor.compress(data) + compressor.flush(flush)
 
 
-def _read_whole(source: Source) -> bytes:
+def _read_whole(source: Source, folders: dict[str, int]) -> bytes:
     """The whole small source, and one byte more if it grew; plain system calls, as a
     buffered file object costs more than reading a few KiB. A regular file answers a
     read short only at its end, so one read usually tells both."""
-    descriptor = os.open(source.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    descriptor = _open_entry(source, folders)
     try:
         data = os.read(descriptor, source.size + 1)
         if len(data) < source.size:
@@ -263,12 +291,12 @@ def _changed(source: Source) -> BuildError:
     )
 
 
-def _pack_small(sources: list[Source], *, level: int) -> list[_Packed]:
+def _pack_small(sources: list[Source], *, folders: dict[str, int], level: int) -> list[_Packed]:
     """Read, hash and compress whole members (each at most ``BLOCK`` bytes)."""
     packed = []
     for source in sources:
         try:
-            data = _read_whole(source)
+            data = _read_whole(source, folders)
         except OSError as exc:
             raise _unreadable(source, exc) from exc
         if len(data) != source.size:
@@ -310,6 +338,7 @@ class _Pipeline:
         self.reader = threading.Thread(target=self._read, name="zip-reader", daemon=True)
 
     def __enter__(self) -> _Pipeline:
+        self.folders = _open_folders(self.sources)
         self.reader.start()
         return self
 
@@ -317,6 +346,7 @@ class _Pipeline:
         self.stopping.set()
         self.reader.join()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        _close_folders(self.folders)
 
     def items(self) -> Iterable[_Batch | _Block]:
         """The queued items in member order; re-raises what stopped the reader."""
@@ -365,12 +395,12 @@ class _Pipeline:
             self._queue_batch(batch, batch_size)
 
     def _queue_batch(self, batch: list[Source], size: int) -> None:
-        future = self.pool.submit(_pack_small, list(batch), level=self.level)
+        future = self.pool.submit(_pack_small, list(batch), folders=self.folders, level=self.level)
         self._put(_Batch(future, size))
 
     def _queue_large(self, source: Source) -> None:
         try:
-            handle = _open_source(source)
+            handle = os.fdopen(_open_entry(source, self.folders), "rb")
         except OSError as exc:
             raise _unreadable(source, exc) from exc
         with handle:

@@ -69,13 +69,13 @@ def local_path(name: str) -> Path:
     return path
 
 
-def local_entries(names: Iterable[str]) -> Iterator[str]:
-    """The path of each storage name, for opening without following links (``O_NOFOLLOW``)
-    or unlinking, which act on the entry itself: only the folder is resolved and checked to
-    stay under the root, once for all the names in it, since resolving every path costs
-    more than reading a small file. Plain strings, as a ``Path`` per file costs as much
-    again. Raises ``SuspiciousFileOperation`` for a name outside the root or naming no
-    file."""
+def local_entries(names: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """The folder and the entry in it of each storage name, for opening or unlinking the
+    entry relative to its folder (``dir_fd``) without following links (``O_NOFOLLOW``),
+    which act on the entry itself: only the folder is resolved and checked to stay under
+    the root, once for all the names in it, since resolving every path costs more than
+    reading a small file. Plain strings, as a ``Path`` per file costs as much again.
+    Raises ``SuspiciousFileOperation`` for a name outside the root or naming no file."""
     folders: dict[str, str] = {}
     for name in names:
         folder, _, entry = name.rpartition("/")
@@ -83,7 +83,13 @@ def local_entries(names: Iterable[str]) -> Iterator[str]:
             raise SuspiciousFileOperation(f"storage name {name!r} names no file")
         if folder not in folders:
             folders[folder] = str(local_path(folder) if folder else root())
-        yield f"{folders[folder]}/{entry}"
+        yield folders[folder], entry
+
+
+def open_folder(path: str) -> int:
+    """A descriptor of the folder ``path`` (resolved already, so no link is followed),
+    to open or unlink its entries relative to it."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
 
 def source_name(archive_id: str, position: int) -> str:
@@ -130,12 +136,20 @@ class LocalFolder:
         temporary.replace(local_path(name))
 
     def delete_many(self, names: Iterable[str]) -> None:
-        folders: set[str] = set()
-        for path in local_entries(names):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)  # noqa: PTH108 (a Path per file costs more than the unlink)
-            folders.add(path.rpartition("/")[0])
-        for folder in folders:
+        entries: dict[str, list[str]] = {}
+        for folder, entry in local_entries(names):
+            entries.setdefault(folder, []).append(entry)
+        for folder, names_in_folder in entries.items():
+            try:
+                descriptor = open_folder(folder)
+            except FileNotFoundError:
+                continue
+            try:
+                for entry in names_in_folder:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry, dir_fd=descriptor)
+            finally:
+                os.close(descriptor)
             _remove_empty_folder(Path(folder))
 
     def clear_scratch(self, archive_id: str) -> None:

@@ -436,6 +436,34 @@ def test_source_replaced_by_a_link_is_not_followed(user: User, tmp_path: Path) -
     assert partial_files() == []
 
 
+def test_source_folder_replaced_by_a_link_is_not_followed(user: User, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    archive = create(user, [("innocent.txt", b"hello")])
+    source = storage.local_path(archive.files.get().source_name)
+    (outside / source.name).write_bytes(b"not yours")
+    shutil.rmtree(source.parent)
+    source.parent.symlink_to(outside)
+
+    archive = build_now(archive)
+
+    assert archive.status == Status.FAILED
+    assert archive.error == "An uploaded file is stored outside the storage folder."
+
+
+def test_missing_source_folder_fails_the_build(user: User) -> None:
+    archive = create(user, [("first.txt", b"one"), ("second.txt", b"two")])
+    shutil.rmtree(storage.local_path(archive.files.all()[0].source_name).parent)
+
+    archive = build_now(archive)
+
+    assert archive.status == Status.FAILED
+    assert archive.error == (
+        "Could not read the uploaded file 'first.txt': No such file or directory."
+    )
+    assert partial_files() == []
+
+
 def _truncate(path: Path) -> None:
     with path.open("r+b") as handle:
         handle.truncate(path.stat().st_size - 1)
