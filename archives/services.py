@@ -247,7 +247,7 @@ def finish_build(
     members: list[MemberResult],
     now: datetime,
 ) -> bool:
-    """Mark the build ready (building → ready) and let its sources leave storage.
+    """Mark the build ready (building → ready) and queue the removal of its sources.
 
     Returns False, and leaves everything as it was, when the archive was deleted or reset
     meanwhile; the caller then removes the ZIP it built.
@@ -264,35 +264,57 @@ def finish_build(
         )
         if done != 1:
             return False
-        built = {member.position for member in members}
-        sources = [
-            source
-            for position, source in ArchiveFile.objects.filter(archive_id=archive_id).values_list(
-                "position", "source_name"
-            )
-            if position in built and source
-        ]
         _record_member_hashes(archive_id, members)
-        transaction.on_commit(lambda: storage.delete_many(sources))
+        transaction.on_commit(lambda: enqueue_source_removal(archive_id))
         notify(Event.READY, Archive.objects.get(pk=archive_id), now=now)
     return True
 
 
 def _record_member_hashes(archive_id: str, members: list[MemberResult]) -> None:
-    """Each member's sha256, its source name cleared. One statement run for every member
-    (executemany): an archive may hold tens of thousands of files, and ``bulk_update``
-    would build and resolve a CASE expression over all of them in Python."""
+    """Each member's sha256. One statement run for every member (executemany): an archive
+    may hold tens of thousands of files, and ``bulk_update`` would build and resolve a
+    CASE expression over all of them in Python."""
     quote = connection.ops.quote_name
-    table, sha256, source, archive, position = map(
-        quote,
-        (ArchiveFile._meta.db_table, "sha256", "source_name", "archive_id", "position"),
+    table, sha256, archive, position = map(
+        quote, (ArchiveFile._meta.db_table, "sha256", "archive_id", "position")
     )
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {table} SET {sha256} = %s, {source} = '' "
-            f"WHERE {archive} = %s AND {position} = %s",
+            f"UPDATE {table} SET {sha256} = %s WHERE {archive} = %s AND {position} = %s",
             [(member.sha256, archive_id, member.position) for member in members],
         )
+
+
+def enqueue_source_removal(archive_id: str) -> None:
+    """Queue the removal of a built archive's sources. A broker that is down leaves them
+    named by their rows, so purging or deleting the archive removes them later."""
+    from archives.tasks import remove_sources_task
+
+    try:
+        remove_sources_task.delay(archive_id)
+    except Exception:  # kombu raises several unrelated types for an unreachable broker
+        logger.warning("could not queue the removal of the sources of %s", archive_id)
+
+
+def remove_sources(archive_id: str) -> int:
+    """Remove the stored sources of a ready archive, then forget their names; return how
+    many there were.
+
+    The rows name the sources until the files are gone, so a worker that dies midway
+    leaves them for the next run, or for purging the archive, instead of in storage for
+    good. Safe to run twice; does nothing for an archive that is not ready.
+    """
+    files = ArchiveFile.objects.filter(archive_id=archive_id, archive__status=Status.READY).exclude(
+        source_name=""
+    )
+    names = list(files.values_list("source_name", flat=True))
+    if names:
+        storage.delete_many(names)
+        # A ready archive's sources never change: these are the rows just listed.
+        ArchiveFile.objects.filter(archive_id=archive_id).exclude(source_name="").update(
+            source_name=""
+        )
+    return len(names)
 
 
 def fail_build(archive_id: str, *, error: str, now: datetime) -> bool:

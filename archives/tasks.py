@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from archives.build import build_archive
 from archives.integrity import scrub_archives
-from archives.services import purge_expired, purge_old_downloads, requeue_stalled_builds
+from archives.services import (
+    purge_expired,
+    purge_old_downloads,
+    remove_sources,
+    requeue_stalled_builds,
+)
 
 
 # acks_late + reject_on_worker_lost: on Redis a worker killed mid-build returns the
@@ -16,6 +21,12 @@ from archives.services import purge_expired, purge_old_downloads, requeue_stalle
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def build_archive_task(archive_id: str) -> None:
     build_archive(archive_id)
+
+
+# Redelivered if its worker dies midway: the rows name the sources until they are gone.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def remove_sources_task(archive_id: str) -> int:
+    return remove_sources(archive_id)
 
 
 @shared_task

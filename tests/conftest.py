@@ -98,6 +98,16 @@ def _media_root(settings: DjangoSettings, media_dir: Path) -> Iterator[None]:
         shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
+@pytest.fixture(autouse=True)
+def _sources_removed_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The removal of a built archive's sources, queued once it is ready, runs at once in
+    the test's own process, as a worker runs it (``tests/archives/test_worker.py`` and the
+    fault tests see real workers do it)."""
+    from archives.tasks import remove_sources_task
+
+    monkeypatch.setattr(remove_sources_task, "delay", remove_sources_task)
+
+
 @pytest.fixture
 def password() -> str:
     return "correct horse battery staple"
