@@ -106,16 +106,14 @@ def _open_folders(sources: Sequence[Source]) -> dict[str, int]:
     """A descriptor of each folder holding ``sources``, opened once for all of its files:
     opening an entry relative to it costs less than walking the whole path again."""
     folders: dict[str, int] = {}
-    try:
-        for source in sources:
-            if source.folder not in folders:
-                try:
-                    folders[source.folder] = storage.open_folder(source.folder)
-                except OSError as exc:
-                    raise _unreadable(source, exc) from exc
-    except BaseException:
-        _close_folders(folders)
-        raise
+    for source in sources:
+        if source.folder in folders:
+            continue
+        try:
+            folders[source.folder] = storage.open_folder(source.folder)
+        except OSError as exc:
+            _close_folders(folders)
+            raise _unreadable(source, exc) from exc
     return folders
 
 

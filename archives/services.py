@@ -310,10 +310,7 @@ def remove_sources(archive_id: str) -> int:
     names = list(files.values_list("source_name", flat=True))
     if names:
         storage.delete_many(names)
-        # A ready archive's sources never change: these are the rows just listed.
-        ArchiveFile.objects.filter(archive_id=archive_id).exclude(source_name="").update(
-            source_name=""
-        )
+        files.update(source_name="")
     return len(names)
 
 
