@@ -16,7 +16,7 @@ export UV_PYTHON_PREFERENCE := only-system
 
 help:
 	@echo "make run    serve on http://127.0.0.1:$(PORT) (web, worker, beat)"
-	@echo "make test   ruff, pyrefly, migrations check, pytest"
+	@echo "make test   ruff, lint-imports, pyrefly, migrations check, pytest"
 	@echo "make bench  speed and memory against reference tools"
 	@echo "make validate  Dockerfiles, compose.yaml, k8s overlays, nginx config (no engine needed)"
 	@echo "make build / up / compose-test / kube  images, compose stack, suite in compose, minikube"
@@ -75,6 +75,7 @@ run: install
 lint: python-deps
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen lint-imports --no-cache
 
 types: python-deps
 	$(UV) run --frozen pyrefly check

@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.services import LoginThrottled, authenticate_user
-from archives.forms import StyledFormMixin
-from config.clients import client_ip
+from core.clients import client_ip
+from core.forms import StyledFormMixin
 
 
 class LoginForm(StyledFormMixin, AuthenticationForm):

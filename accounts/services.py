@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from accounts.throttle import forget_failures, record_failure, seconds_blocked
+from core.throttle import forget_failures, record_failure, seconds_blocked
 
 if TYPE_CHECKING:
     from datetime import datetime

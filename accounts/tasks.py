@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from accounts.throttle import purge_failure_windows
+from core.throttle import purge_failure_windows
 
 # Longer than any throttle window, so a purge never shortens a pause.
 KEEP_WINDOWS = timedelta(days=1)

@@ -28,8 +28,8 @@ from archives.sending import (
     send_archive,
     send_unsatisfiable,
 )
-from config import metrics
-from config.clients import client_ip
+from core import metrics
+from core.clients import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase

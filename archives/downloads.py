@@ -28,9 +28,9 @@ from django.db.models import F, Q
 from django.http import Http404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from accounts.throttle import record_failure, seconds_blocked
 from archives.models import Archive, Download, Link, Status
-from config.clients import anonymize_ip
+from core.clients import anonymize_ip
+from core.throttle import record_failure, seconds_blocked
 from notifications.models import Event
 from notifications.services import notify
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from archives.names import BadArchiveName, clean_archive_name
+from core.forms import StyledFormMixin
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -34,31 +35,6 @@ UNIT_CHOICES: list[tuple[str, _StrPromise]] = [
     (str(HOUR), _("hours")),
     (str(DAY), _("days")),
 ]
-
-
-class StyledFormMixin(forms.Form):
-    """Gives every widget its Bootstrap class, and ``is-invalid`` once it has an error.
-
-    Django itself adds ``aria-invalid`` and ``aria-describedby`` (help text and errors).
-    """
-
-    def style_widgets(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = css
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
 
 
 class MultipleFileInput(forms.ClearableFileInput):

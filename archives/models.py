@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core.tokens import new_token
+
 if TYPE_CHECKING:
     from datetime import datetime
 
     from accounts.models import User
-
-
-def new_token() -> str:
-    """Return an unguessable URL-safe token of 144 random bits (24 characters)."""
-    return secrets.token_urlsafe(18)
 
 
 class Status(models.TextChoices):

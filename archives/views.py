@@ -40,7 +40,6 @@ from archives.downloads import (
     unlock_mark,
 )
 from archives.forms import EditForm, LinkEditForm, LinkForm, PasswordForm, UploadForm
-from archives.limits import LimitExceeded
 from archives.models import Archive
 from archives.names import name_from_file
 from archives.services import (
@@ -53,7 +52,8 @@ from archives.services import (
     update_archive,
     update_link,
 )
-from config.clients import client_ip
+from core.clients import client_ip
+from core.limits import LimitExceeded
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "accounts",
     "archives",
     "resumable",
@@ -77,9 +78,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so every log record of the request carries its id.
-    "config.middleware.RequestIdMiddleware",
+    "core.requests.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.security.SecurityHeadersMiddleware",
+    "core.security.SecurityHeadersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Below the headers every response gets, above what a resumed range does not need.
     "archives.middleware.ResumedRangeMiddleware",
@@ -258,14 +259,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
-        "config.parsers.StreamingMultiPartParser",
+        "core.parsers.StreamingMultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.StrictPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.handle_api_exception",
+    "EXCEPTION_HANDLER": "core.exceptions.handle_api_exception",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -279,7 +280,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.add_error_responses",
+        "core.schema.add_error_responses",
     ],
 }
 
@@ -358,16 +359,16 @@ if IS_PRODUCTION:
     CSRF_COOKIE_SECURE = True
 
 # Operations: logs (plain or one JSON object a line, each with its request id) and the
-# Prometheus /metrics endpoint (config/metrics.py).
+# Prometheus /metrics endpoint (core/metrics.py).
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_choice("DJANGO_LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {"()": "config.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -5,9 +5,9 @@ from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.exceptions import api_not_found
-from config.health import healthz
-from config.metrics import metrics_view
+from core.exceptions import api_not_found
+from core.health import healthz
+from core.metrics import metrics_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

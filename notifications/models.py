@@ -9,7 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from archives.models import new_token
+from core.tokens import new_token
 
 
 def new_secret() -> str:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from archives.models import new_token
+from core.tokens import new_token
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 from django.core.files.uploadedfile import UploadedFile
 
 from archives import storage
-from config.bodies import READ_BYTES
+from core.bodies import READ_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from config.bodies import BodySource
+    from core.bodies import BodySource
 
 
 def partial_name(upload_id: str) -> str:

@@ -16,10 +16,11 @@ from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone
 
-from archives.limits import LimitExceeded, check_upload_limits, format_bytes, used_quota
-from archives.models import new_token
+from archives.limits import check_upload_limits, used_quota
 from archives.names import name_from_file
 from archives.services import create_archive
+from core.limits import LimitExceeded, format_bytes
+from core.tokens import new_token
 from resumable import partials
 from resumable.models import ResumableUpload
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from accounts.models import User
     from archives.models import Archive
-    from config.bodies import BodySource
+    from core.bodies import BodySource
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from rest_framework.exceptions import ParseError
 from accounts.services import issue_token
 from archives import storage
 from archives.models import Archive
-from config.bodies import READ_BYTES, GunicornSocketSource, StreamSource
-from config.parsers import CutShort, parse_multipart
+from core.bodies import READ_BYTES, GunicornSocketSource, StreamSource
+from core.parsers import CutShort, parse_multipart
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,9 +14,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from prometheus_client import REGISTRY
 
-from config import metrics
-from config.logging import JsonFormatter, RequestIdFilter, request_id
-from config.middleware import choose_request_id
+from core import metrics
+from core.logging import JsonFormatter, RequestIdFilter, request_id
+from core.requests import choose_request_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -208,7 +208,7 @@ def test_metrics_add_up_every_process_sharing_the_multiprocess_folder(tmp_path: 
         "VAR_DIR": str(tmp_path / "var"),
     }
     count = (
-        "import django; django.setup(); from config import metrics; "
+        "import django; django.setup(); from core import metrics; "
         "metrics.count_build('ready', seconds=2.0)"
     )
     scrape = (

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from core.serializers import StrictSerializer
 
 
 class CredentialsSerializer(StrictSerializer):

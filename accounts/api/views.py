@@ -19,7 +19,7 @@ from accounts.services import (
     issue_token,
     register_user,
 )
-from config.clients import client_ip
+from core.clients import client_ip
 
 if TYPE_CHECKING:
     from rest_framework.request import Request

@@ -19,7 +19,7 @@ from archives.names import (
     BadArchiveName,
     clean_archive_name,
 )
-from config.serializers import StrictSerializer
+from core.serializers import StrictSerializer
 
 if TYPE_CHECKING:
     from rest_framework.request import Request

@@ -47,7 +47,7 @@ from archives.services import (
     update_link,
 )
 from archives.stats import archive_stats
-from config import metrics
+from core import metrics
 from resumable.services import UploadsNotUsable, create_archive_from_uploads
 
 if TYPE_CHECKING:

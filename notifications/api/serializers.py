@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from config.serializers import StrictSerializer
+from core.serializers import StrictSerializer
 from notifications.models import DeliveryAttempt, EmailChoice, Event, Webhook, WebhookDelivery
 
 

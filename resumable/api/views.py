@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
-from config.bodies import body_source
+from core.bodies import body_source
 from resumable.services import (
     BadUploadRequest,
     OffsetMismatch,

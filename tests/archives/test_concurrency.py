@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from accounts.models import FailureWindow
 from archives.downloads import Share, share_scope
 from archives.models import Archive, Download
+from core.models import FailureWindow
 
 if TYPE_CHECKING:
     from collections.abc import Callable

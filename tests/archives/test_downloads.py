@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import FailureWindow
 from archives.downloads import (
     Outcome,
     Share,
@@ -21,7 +20,8 @@ from archives.downloads import (
     share_scope,
 )
 from archives.models import Archive, Download, Status
-from config.clients import client_ip
+from core.clients import client_ip
+from core.models import FailureWindow
 
 if TYPE_CHECKING:
     from collections.abc import Callable

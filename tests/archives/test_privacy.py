@@ -14,7 +14,7 @@ from django.utils import timezone
 from archives.downloads import Share, record_download
 from archives.models import Download
 from archives.services import purge_old_downloads
-from config.clients import anonymize_ip
+from core.clients import anonymize_ip
 from tests.conftest import streamed_body
 
 if TYPE_CHECKING:

@@ -12,10 +12,10 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils import timezone
 
-from accounts.models import FailureWindow
 from archives import storage
 from archives.middleware import ResumedRangeMiddleware
 from archives.models import Archive, Download
+from core.models import FailureWindow
 from tests.conftest import streamed_body
 
 if TYPE_CHECKING:

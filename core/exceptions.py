@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from archives.limits import LimitExceeded
+from core.limits import LimitExceeded
 
 if TYPE_CHECKING:
     from typing import Any

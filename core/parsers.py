@@ -1,7 +1,7 @@
 """The multipart parser of the API: uploads streamed to disk in large blocks.
 
 Each file part goes to a temporary file (``FILE_UPLOAD_TEMP_DIR``) that storage then
-renames into place, so a large upload is received once (``config.bodies``) and written
+renames into place, so a large upload is received once (``core.bodies``) and written
 once to disk, a block of up to ``READ_BYTES`` at a time, and memory stays flat.
 
 Fields, files and their names follow Django's multipart parser, and so do its limits
@@ -25,7 +25,7 @@ from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, DataAndFiles
 
-from config.bodies import READ_BYTES, BodySource, body_source
+from core.bodies import READ_BYTES, BodySource, body_source
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -1,7 +1,7 @@
 """Log records as one JSON object a line (``DJANGO_LOG_FORMAT=json``), and the request id
 of the request being served in every record.
 
-The request id lives in a context variable that ``config.middleware.RequestIdMiddleware``
+The request id lives in a context variable that ``core.requests.RequestIdMiddleware``
 sets for the length of a request; ``RequestIdFilter`` copies it onto each record, so
 records from Django, DRF and our own modules alike carry it.
 """

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.core.signals import request_finished
 
-from config.logging import NO_REQUEST, request_id
+from core.logging import NO_REQUEST, request_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,4 +51,4 @@ def forget_request_id(**kwargs: object) -> None:
     request_id.set(NO_REQUEST)
 
 
-request_finished.connect(forget_request_id, dispatch_uid="config.middleware.forget_request_id")
+request_finished.connect(forget_request_id, dispatch_uid="core.requests.forget_request_id")

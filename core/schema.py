@@ -50,7 +50,7 @@ def _errors_of(path: str, operation: dict[str, Any]) -> list[str]:
 
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: document the error answers, and that request
-    bodies refuse fields they do not know (config.serializers.StrictSerializer)."""
+    bodies refuse fields they do not know (core.serializers.StrictSerializer)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for name, component in schemas.items():
         if name.endswith("Request"):

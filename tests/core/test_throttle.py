@@ -10,8 +10,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from accounts.models import FailureWindow
-from accounts.throttle import purge_failure_windows, record_failure, seconds_blocked
+from core.models import FailureWindow
+from core.throttle import purge_failure_windows, record_failure, seconds_blocked
 
 if TYPE_CHECKING:
     from pytest_django.fixtures import Settings as DjangoSettings

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from celery import current_app
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-
-from config.celery import app
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -29,7 +28,7 @@ def database_state() -> str:
 
 def broker_state() -> str:
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # kombu raises transport-specific types
         logger.warning("health: broker unreachable: %s", exc)

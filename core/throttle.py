@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from accounts.models import FailureWindow
+from core.models import FailureWindow
 
 if TYPE_CHECKING:
     from datetime import datetime
