@@ -4,11 +4,14 @@ from __future__ import annotations
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
+from config.serve import prepare_local_state
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.management import execute_from_command_line
-
+    prepare_local_state()
     execute_from_command_line(sys.argv)
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import beat_init, worker_init, worker_ready
 from django.conf import settings
 
+from config.serve import prepare_local_state
 from core import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -21,3 +22,11 @@ def start_metrics_exporter(**kwargs: object) -> None:
     serves its own build metrics for Prometheus on that port."""
     if settings.METRICS_ENABLED and settings.METRICS_WORKER_PORT:
         metrics.start_exporter(settings.METRICS_WORKER_PORT)
+
+
+@worker_init.connect
+@beat_init.connect
+def prepare_worker_state(**kwargs: object) -> None:
+    """A worker or beat started on its own (the images, compose, Kubernetes) makes what
+    var/ must hold, as ``manage.py`` and ``make run`` do."""
+    prepare_local_state()

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+# The checkout: where var/ lies unless VAR_DIR says otherwise.
+BASE_DIR = Path(__file__).resolve().parent.parent
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -87,3 +90,13 @@ def env_networks(
 def env_path(name: str, default: Path) -> Path:
     value = env_str(name)
     return Path(value).resolve() if value else default
+
+
+def var_dir() -> Path:
+    """The folder of the embedded default's state (``VAR_DIR``, else ``var/``)."""
+    return env_path("VAR_DIR", BASE_DIR / "var")
+
+
+def secret_key_file() -> Path:
+    """Where the secret key generated for a machine without ``SECRET_KEY`` is kept."""
+    return var_dir() / "secret_key"

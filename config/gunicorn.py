@@ -11,6 +11,8 @@ from pathlib import Path
 
 from gunicorn.http.unreader import SocketUnreader
 
+from config.serve import prepare_local_state
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
@@ -36,3 +38,9 @@ control_socket_disable = True
 # a time. API uploads and tus chunks are received from the socket itself
 # (config/bodies.py).
 SocketUnreader.max_body_chunk = 128 * 1024
+
+
+def on_starting(server: object) -> None:
+    """The web server's own start: what var/ must hold exists before a worker loads the
+    settings (the image starts gunicorn without ``manage.py``)."""
+    prepare_local_state()

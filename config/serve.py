@@ -7,6 +7,7 @@ for them, so nothing is left running.
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,15 +16,46 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
+from config.env import BASE_DIR, env_int, env_str, secret_key_file, var_dir
+
 if TYPE_CHECKING:
     from types import FrameType
 
-from config.env import env_int, env_path, env_str
-
 logger = logging.getLogger("serve")
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 25.0
+
+
+def prepare_local_state() -> None:
+    """Make what the embedded default keeps under ``var/``: the folder itself, the
+    secret key (when ``SECRET_KEY`` is not set, generated once), and the folders the
+    settings name (collected static files, npm packages, upload scratch, the filesystem
+    broker). The settings only read; ``manage.py``, ``make run``, the web server and the
+    Celery processes call this before anything reads them."""
+    var_dir().mkdir(parents=True, exist_ok=True)
+    if not env_str("SECRET_KEY"):
+        _generate_secret_key(secret_key_file())
+    folders = [settings.STATIC_ROOT, settings.VENDOR_DIR, Path(settings.FILE_UPLOAD_TEMP_DIR)]
+    transport = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    folders += [
+        Path(transport[key])
+        for key in ("data_folder_in", "processed_folder", "control_folder")
+        if key in transport
+    ]
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def _generate_secret_key(path: Path) -> None:
+    # O_EXCL: two processes starting at once must not write two different keys.
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    except FileExistsError:
+        pass
 
 
 def _commands(var_dir: Path) -> dict[str, list[str]]:
@@ -74,7 +106,7 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    var_dir = env_path("VAR_DIR", BASE_DIR / "var")
+    prepare_local_state()
     port = env_int("PORT", 8000, minimum=1)
     host = env_str("HOST", "127.0.0.1")
     url = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
@@ -87,7 +119,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    for name, command in _commands(var_dir).items():
+    for name, command in _commands(settings.VAR_DIR).items():
         # Own process groups: a Ctrl-C reaches only this supervisor, which then stops
         # each child in order and waits for it.
         processes[name] = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)

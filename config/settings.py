@@ -7,13 +7,11 @@ to PostgreSQL, Redis and the rest.
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
+    BASE_DIR,
     env_bool,
     env_choice,
     env_int,
@@ -21,11 +19,11 @@ from config.env import (
     env_networks,
     env_path,
     env_str,
+    secret_key_file,
+    var_dir,
 )
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR = var_dir()
 
 DJANGO_ENV = env_choice("DJANGO_ENV", "development", ("development", "test", "production"))
 IS_PRODUCTION = DJANGO_ENV == "production"
@@ -33,22 +31,20 @@ IS_TEST = DJANGO_ENV == "test"
 
 
 def _secret_key() -> str:
-    """Return ``SECRET_KEY``, or the key generated once into ``var/secret_key``."""
+    """Return ``SECRET_KEY``, or the key generated once into ``var/secret_key`` by the
+    command that started this process (``config.serve.prepare_local_state``)."""
     given = env_str("SECRET_KEY")
     if given:
         return given
     if IS_PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        # O_EXCL: two processes starting at once must not write two different keys.
-        try:
-            with path.open("x", encoding="utf-8") as handle:
-                handle.write(secrets.token_urlsafe(50))
-            path.chmod(0o600)
-        except FileExistsError:
-            pass
-    return path.read_text(encoding="utf-8").strip()
+    try:
+        return secret_key_file().read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is not set and {secret_key_file()} does not exist: start with "
+            "`make run` or `python manage.py ...`, which generate it, or set SECRET_KEY."
+        ) from None
 
 
 SECRET_KEY = _secret_key()
@@ -163,18 +159,15 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 # Tests and development find static files where they lie; production serves the
 # collected, hashed copies.
 WHITENOISE_USE_FINDERS = IS_TEST or DEBUG
 # Front-end packages from npm, copied by `make` into var/vendor (never committed).
 # Not under VAR_DIR: a test run with its own VAR_DIR still finds them.
 VENDOR_DIR = BASE_DIR / "var" / "vendor"
-VENDOR_DIR.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", VENDOR_DIR)]
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
-Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_PERMISSIONS = 0o640
 # Where archives' files live (archives/storage.py): "local" keeps them under MEDIA_ROOT;
 # "s3" keeps them in a bucket of S3-compatible storage, and MEDIA_ROOT then holds only a
@@ -288,8 +281,6 @@ SPECTACULAR_SETTINGS = {
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL", "filesystem://"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in ("queue", "processed", "control"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),

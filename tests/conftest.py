@@ -26,6 +26,7 @@ from accounts.services import issue_token
 from archives.build import build_archive
 from archives.models import Archive, Status
 from archives.services import create_archive
+from config.serve import prepare_local_state
 from tests.browser import support
 from tests.factories import UserFactory
 
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # What make run and manage.py make under var/ before anything reads the settings.
+    prepare_local_state()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

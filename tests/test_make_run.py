@@ -35,7 +35,7 @@ def test_make_run_serves_and_stops_everything(tmp_path: Path, stop: str) -> None
     port = free_port()
     var_dir = tmp_path / "var"
     env = {**os.environ, "PORT": str(port), "VAR_DIR": str(var_dir)}
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_ENV"):
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_ENV", "SECRET_KEY"):
         env.pop(name, None)
     log = tmp_path / "run.log"
     with log.open("wb") as output:
