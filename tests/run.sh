@@ -10,8 +10,9 @@ REDIS_URL_TEST=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 ci=false
 case "${CI:-}" in 1|true|TRUE|yes) ci=true ;; esac
 
-echo "== pytest: SQLite + filesystem broker"
-env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL "${PYTEST[@]}" -m "not server" "$@"
+echo "== pytest: SQLite + filesystem broker, with branch coverage (floor in pyproject.toml)"
+env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL "${PYTEST[@]}" -m "not server" \
+  --cov --cov-report=term "$@"
 
 servers_up() {
   .venv/bin/python - "$PG_URL" "$REDIS_URL_TEST" <<'PY'
