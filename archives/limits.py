@@ -21,11 +21,12 @@ def used_quota(user: User) -> int:
     return int(total or 0)
 
 
-def check_upload_limits(user: User, *, sizes: list[int]) -> None:
+def check_upload_limits(user: User, *, sizes: list[int], reserved: int = 0) -> None:
     """Raise ``LimitExceeded`` when files of ``sizes`` may not be stored for ``user``.
 
     Checks the number of files (400), the size of each file, of the archive and of the
-    user's quota (413), in that order.
+    user's quota (413), in that order. ``reserved`` is what uploads still open hold against
+    the quota (resumable uploads announce their length before their bytes arrive).
     """
     if not sizes:
         raise LimitExceeded("Add at least one file.", status_code=400)
@@ -47,11 +48,17 @@ def check_upload_limits(user: User, *, sizes: list[int]) -> None:
             f"The files add up to {format_bytes(total)}, over the limit of "
             f"{format_bytes(settings.ARCHIVE_MAX_BYTES)} per archive (ARCHIVE_MAX_BYTES)."
         )
-    used = used_quota(user)
-    if used + total > settings.USER_QUOTA_BYTES:
-        raise LimitExceeded(
-            f"This upload of {format_bytes(total)} would take your storage to "
-            f"{format_bytes(used + total)}, over your quota of "
-            f"{format_bytes(settings.USER_QUOTA_BYTES)} (USER_QUOTA_BYTES). "
-            "Delete archives you no longer share to make room."
-        )
+    used = used_quota(user) + reserved
+    if used + total <= settings.USER_QUOTA_BYTES:
+        return
+    held = f", with the uploads still open ({format_bytes(reserved)})," if reserved else ""
+    advice = (
+        "Finish or cancel open uploads, or delete archives you no longer share."
+        if reserved
+        else "Delete archives you no longer share to make room."
+    )
+    raise LimitExceeded(
+        f"This upload of {format_bytes(total)} would take your storage{held} to "
+        f"{format_bytes(used + total)}, over your quota of "
+        f"{format_bytes(settings.USER_QUOTA_BYTES)} (USER_QUOTA_BYTES). {advice}"
+    )

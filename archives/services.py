@@ -16,9 +16,10 @@ from django.shortcuts import get_object_or_404
 from archives import storage
 from archives.limits import check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
-from archives.names import recordable_original, unique_names
+from archives.names import name_from_file, recordable_original, unique_names
 from notifications.models import Event
 from notifications.services import notify
+from resumable.services import take_finished_uploads
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -110,6 +111,40 @@ def create_archive(
         storage.delete_many(stored)
         raise
     return archive
+
+
+def create_archive_from_uploads(
+    owner: User,
+    *,
+    upload_ids: list[str],
+    name: str,
+    description: str,
+    password: str,
+    ttl: int,
+    max_downloads: int | None,
+    now: datetime,
+) -> Archive:
+    """Create a pending archive of ``owner`` from finished resumable uploads, in the order
+    given, and queue its build.
+
+    The uploads' files are renamed into the archive's storage (no copy) and the uploads
+    are consumed. Raises ``UploadsNotUsable`` for unknown, unfinished, expired or others'
+    ids and ``LimitExceeded`` for an archive over a limit; then nothing is stored and the
+    uploads stay.
+    """
+    with transaction.atomic():
+        uploads = take_finished_uploads(owner, upload_ids, now=now)
+        return create_archive(
+            owner,
+            files=[upload.file for upload in uploads],
+            name=name or name_from_file(uploads[0].filename),
+            description=description,
+            password=password,
+            ttl=ttl,
+            max_downloads=max_downloads,
+            now=now,
+            paths=[upload.relative_path or upload.filename for upload in uploads],
+        )
 
 
 def update_archive(

@@ -30,6 +30,8 @@ from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+from core.media import local_path, root
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
@@ -48,25 +50,6 @@ class StorageError(OSError):
     """Object storage refused or failed a transfer; ``str()`` says which and why.
 
     An ``OSError``, so callers handle it as they handle a failing disk."""
-
-
-def root() -> Path:
-    return _resolved(settings.MEDIA_ROOT)
-
-
-@functools.lru_cache(maxsize=8)
-def _resolved(media_root: str) -> Path:
-    # Resolved once per setting value, not for every file of an archive.
-    return Path(media_root).resolve()
-
-
-def local_path(name: str) -> Path:
-    """Return the absolute path of storage ``name``; raise if it would leave the root."""
-    base = root()
-    path = (base / name).resolve()
-    if not path.is_relative_to(base) or path == base:
-        raise SuspiciousFileOperation(f"storage name {name!r} leaves the storage root")
-    return path
 
 
 def local_entries(names: Iterable[str]) -> Iterator[tuple[str, str]]:

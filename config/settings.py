@@ -242,6 +242,9 @@ DOWNLOAD_ACCEL_LOCATION = env_str("DOWNLOAD_ACCEL_LOCATION", "/protected/")
 # most TUS_CHUNK_BYTES (a proxy in front may cap request bodies).
 TUS_EXPIRE_SECONDS = env_int("TUS_EXPIRE_SECONDS", 24 * 3600, minimum=60)
 TUS_CHUNK_BYTES = env_int("TUS_CHUNK_BYTES", 64 * 1024**2, minimum=1024**2)
+# The limits a new upload must pass: the archives' (count, sizes, quota), told what the
+# uploads still open hold. resumable knows the callable by this name only.
+RESUMABLE_UPLOAD_CHECK = "archives.limits.check_upload_limits"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,7 +1,7 @@
 """The bytes of uploads in progress: ``partials/<id>`` under the storage root.
 
-Partial files sit on the same file system as ``uploads/``, so handing a finished one to an
-archive is a rename (archives.storage.save_source), never a copy.
+Partial files sit under the same root as the files of the app they are handed to, so
+handing a finished one on is a rename, never a copy.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from django.core.files.uploadedfile import UploadedFile
 
-from archives import storage
 from core.bodies import READ_BYTES
+from core.media import local_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +29,7 @@ def partial_name(upload_id: str) -> str:
 
 def partial_path(upload_id: str) -> Path:
     """The absolute path of the upload's partial file (checked to stay under the root)."""
-    return storage.local_path(partial_name(upload_id))
+    return local_path(partial_name(upload_id))
 
 
 def create_partial(upload_id: str) -> None:
@@ -90,8 +90,8 @@ def write_partial(
 
 
 class FinishedUpload(UploadedFile):
-    """A completed partial file, shaped like a file Django spooled to disk, so that
-    ``create_archive`` moves it into place by renaming it (``temporary_file_path``)."""
+    """A completed partial file, shaped like a file Django spooled to disk, so that the
+    app it is handed to moves it into place by renaming it (``temporary_file_path``)."""
 
     def __init__(self, upload_id: str, *, name: str, size: int) -> None:
         self._path = partial_path(upload_id)

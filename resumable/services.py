@@ -1,25 +1,29 @@
 """Every write of resumable uploads: create, receive bytes, terminate, expire, and hand
-finished uploads to a new archive."""
+finished uploads over.
+
+The app the uploads are for stays out of view: its limits come in as the callable named by
+``RESUMABLE_UPLOAD_CHECK`` (a setting, as Django names its pluggable backends), and it
+takes finished uploads with ``take_finished_uploads`` inside its own transaction.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from archives.limits import check_upload_limits, used_quota
-from archives.names import name_from_file
-from archives.services import create_archive
-from core.limits import LimitExceeded, format_bytes
+from core.limits import LimitExceeded
 from core.tokens import new_token
 from resumable import partials
 from resumable.models import ResumableUpload
@@ -28,7 +32,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from accounts.models import User
-    from archives.models import Archive
     from core.bodies import BodySource
 
 logger = logging.getLogger(__name__)
@@ -99,7 +102,21 @@ def parse_metadata(header: str) -> Metadata:
     return Metadata(filename=filename, relative_path=relative_path)
 
 
-def _check_reservation(owner: User, *, length: int, now: datetime) -> None:
+class UploadCheck(Protocol):
+    """The limits of the app the uploads are for: raises ``LimitExceeded`` when files of
+    ``sizes`` may not be stored for ``user`` while uploads still open hold ``reserved``
+    bytes."""
+
+    def __call__(self, user: User, /, *, sizes: list[int], reserved: int) -> None: ...
+
+
+@functools.cache
+def _upload_check(path: str) -> UploadCheck:
+    check: UploadCheck = import_string(path)
+    return check
+
+
+def _check_limits(owner: User, *, length: int, now: datetime) -> None:
     """Unfinished uploads hold their announced length against the quota, so many large
     uploads started at once cannot fill the disk past it."""
     reserved = (
@@ -108,15 +125,8 @@ def _check_reservation(owner: User, *, length: int, now: datetime) -> None:
         .aggregate(total=Sum("length"))["total"]
         or 0
     )
-    used = used_quota(owner) + int(reserved)
-    if used + length > settings.USER_QUOTA_BYTES:
-        raise LimitExceeded(
-            f"This upload of {format_bytes(length)} would take your storage, with the "
-            f"uploads still open ({format_bytes(int(reserved))}), to "
-            f"{format_bytes(used + length)}, over your quota of "
-            f"{format_bytes(settings.USER_QUOTA_BYTES)} (USER_QUOTA_BYTES). "
-            "Finish or cancel open uploads, or delete archives you no longer share."
-        )
+    check = _upload_check(settings.RESUMABLE_UPLOAD_CHECK)
+    check(owner, sizes=[length], reserved=int(reserved))
 
 
 def _expiry(now: datetime) -> datetime:
@@ -128,11 +138,10 @@ def create_upload(
 ) -> ResumableUpload:
     """Start an upload of ``length`` bytes for ``owner`` with an empty partial file.
 
-    Raises ``LimitExceeded`` (per-file limit, archive size, quota including open uploads)
+    Raises ``LimitExceeded`` (``RESUMABLE_UPLOAD_CHECK``, told what open uploads hold)
     before anything is stored.
     """
-    check_upload_limits(owner, sizes=[length])
-    _check_reservation(owner, length=length, now=now)
+    _check_limits(owner, length=length, now=now)
     upload = ResumableUpload(
         owner=owner,
         length=length,
@@ -280,40 +289,33 @@ def _usable_uploads(owner: User, upload_ids: list[str], *, now: datetime) -> lis
     return [found[upload_id] for upload_id in upload_ids]
 
 
-def create_archive_from_uploads(
-    owner: User,
-    *,
-    upload_ids: list[str],
-    name: str,
-    description: str,
-    password: str,
-    ttl: int,
-    max_downloads: int | None,
-    now: datetime,
-) -> Archive:
-    """Create a pending archive of ``owner`` from finished uploads, in the order given.
+@dataclass(frozen=True)
+class TakenUpload:
+    """A finished upload handed over: its bytes as a file that moves into place by a
+    rename, its file name, and its path in a dropped folder (empty for a single file)."""
 
-    The partial files are renamed into the archive's storage (no copy) and the uploads are
-    consumed. Raises ``UploadsNotUsable`` for unknown, unfinished, expired or others' ids
-    and ``LimitExceeded`` for an archive over a limit; then nothing is stored and the
-    uploads stay.
+    file: partials.FinishedUpload
+    filename: str
+    relative_path: str
+
+
+def take_finished_uploads(
+    owner: User, upload_ids: list[str], *, now: datetime
+) -> list[TakenUpload]:
+    """The finished uploads ``upload_ids`` of ``owner``, in the order given, consumed.
+
+    Run it inside the caller's ``transaction.atomic()``: the rows are locked and deleted
+    in it, so a caller that fails afterwards rolls back and the uploads stay. The caller
+    moves each file away (a rename): with its row gone, nothing else removes it. Raises
+    ``UploadsNotUsable`` for unknown, unfinished, expired or others' ids.
     """
-    with transaction.atomic():
-        uploads = _usable_uploads(owner, upload_ids, now=now)
-        files = [
-            partials.FinishedUpload(upload.id, name=upload.filename, size=upload.length)
-            for upload in uploads
-        ]
-        archive = create_archive(
-            owner,
-            files=list(files),
-            name=name or name_from_file(uploads[0].filename),
-            description=description,
-            password=password,
-            ttl=ttl,
-            max_downloads=max_downloads,
-            now=now,
-            paths=[upload.relative_path or upload.filename for upload in uploads],
+    uploads = _usable_uploads(owner, upload_ids, now=now)
+    ResumableUpload.objects.filter(pk__in=[upload.pk for upload in uploads]).delete()
+    return [
+        TakenUpload(
+            file=partials.FinishedUpload(upload.id, name=upload.filename, size=upload.length),
+            filename=upload.filename,
+            relative_path=upload.relative_path,
         )
-        ResumableUpload.objects.filter(pk__in=[upload.pk for upload in uploads]).delete()
-    return archive
+        for upload in uploads
+    ]

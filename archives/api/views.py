@@ -38,6 +38,7 @@ from archives.models import Archive, AuditEntry, Link
 from archives.names import name_from_file
 from archives.services import (
     create_archive,
+    create_archive_from_uploads,
     create_link,
     delete_archive,
     get_owned_archive,
@@ -48,7 +49,7 @@ from archives.services import (
 )
 from archives.stats import archive_stats
 from core import metrics
-from resumable.services import UploadsNotUsable, create_archive_from_uploads
+from resumable.services import UploadsNotUsable
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
