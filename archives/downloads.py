@@ -28,11 +28,11 @@ from django.db.models import F, Q
 from django.http import Http404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from archives.events import notify
 from archives.models import Archive, Download, Link, Status
 from core.clients import anonymize_ip
 from core.throttle import record_failure, seconds_blocked
 from notifications.models import Event
-from notifications.services import notify
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -14,11 +14,11 @@ from django.db.models import F, Max
 from django.shortcuts import get_object_or_404
 
 from archives import storage
+from archives.events import notify
 from archives.limits import check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from archives.names import name_from_file, recordable_original, unique_names
 from notifications.models import Event
-from notifications.services import notify
 from resumable.services import take_finished_uploads
 
 if TYPE_CHECKING:

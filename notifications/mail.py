@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from archives.models import Archive
 from notifications.models import EmailChoice, Event
-from notifications.services import share_url
+
+if TYPE_CHECKING:
+    from notifications.models import ArchivePayload
 
 
 def _subject(event: str, name: str) -> str:
@@ -24,24 +27,23 @@ def _subject(event: str, name: str) -> str:
     return subjects[Event(event)] % {"name": name}
 
 
-def send_notification_email(user_id: str, *, event: str, archive_id: str) -> bool:
-    """Mail ``event`` about the archive to the user's address. Returns False, sending
-    nothing, when the user or archive is gone, the user has no address, or no longer
-    chose ``event``; raises what the mail backend raises when sending fails."""
+def send_notification_email(user_id: str, *, event: str, archive: ArchivePayload) -> bool:
+    """Mail ``event`` about ``archive`` (as it was when the event happened) to the user's
+    address. Returns False, sending nothing, when the user is gone, has no address, or no
+    longer chose ``event``; raises what the mail backend raises when sending fails."""
     user = User.objects.filter(pk=user_id).first()
-    archive = Archive.objects.filter(pk=archive_id, owner_id=user_id).first()
     choice = EmailChoice.objects.filter(user_id=user_id).first()
-    if user is None or archive is None or choice is None or not user.email:
+    if user is None or choice is None or not user.email:
         return False
     if event not in choice.events:
         return False
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _subject(event, archive.name)
+        subject = _subject(event, archive["name"])
         lines = [
             subject + ".",
             "",
-            _("Share page: %(url)s") % {"url": share_url(archive.slug)},
-            _("Downloads: %(count)s") % {"count": archive.download_count},
+            _("Share page: %(url)s") % {"url": archive["share_url"]},
+            _("Downloads: %(count)s") % {"count": archive["download_count"]},
             "",
             _("You get this e-mail because you chose it on the notifications page."),
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -23,6 +24,22 @@ class Event(models.TextChoices):
     DOWNLOADED = "archive.downloaded", _("Someone downloaded it")
     LIMIT_REACHED = "archive.limit_reached", _("The download limit is reached")
     EXPIRED = "archive.expired", _("The archive expired")
+
+
+class ArchivePayload(TypedDict):
+    """What a notification says about an archive: public facts and the share link, as
+    the app that owns archives describes them."""
+
+    id: str
+    slug: str
+    name: str
+    status: str
+    size: int | None
+    sha256: str
+    download_count: int
+    max_downloads: int | None
+    expires_at: str
+    share_url: str
 
 
 # Sent by "send a test" only; no one subscribes to it.

@@ -1,7 +1,7 @@
-"""Notifications: the one entry point ``notify`` that archive code calls, and every write
-to webhooks and e-mail choices.
+"""Notifications: the one entry point ``notify_owner`` that the app above calls with a
+typed payload, and every write to webhooks and e-mail choices.
 
-``notify`` only records and queues; the sending happens in Celery tasks
+``notify_owner`` only records and queues; the sending happens in Celery tasks
 (notifications/tasks.py) once the caller's transaction commits, so a rolled-back change
 never notifies and a slow receiver never slows a build or a download.
 """
@@ -10,28 +10,28 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 
 from notifications.models import (
     TEST_EVENT,
+    ArchivePayload,
     EmailChoice,
     Event,
     Webhook,
     WebhookDelivery,
 )
 from notifications.targets import check_target
+from notifications.tasks import deliver_webhook_task, send_notification_email_task
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from accounts.models import User
-    from archives.models import Archive
 
 logger = logging.getLogger(__name__)
 
@@ -40,46 +40,21 @@ class TooManyWebhooks(Exception):
     """The owner already has WEBHOOK_MAX_PER_USER webhooks."""
 
 
-class ArchivePayload(TypedDict):
-    id: str
-    slug: str
-    name: str
-    status: str
-    size: int | None
-    sha256: str
-    download_count: int
-    max_downloads: int | None
-    expires_at: str
-    share_url: str
-
-
-def archive_payload(archive: Archive, *, now: datetime) -> ArchivePayload:
-    """What a notification says about ``archive``: public facts and the share link."""
-    return {
-        "id": archive.id,
-        "slug": archive.slug,
-        "name": archive.name,
-        "status": archive.public_status(now=now),
-        "size": archive.size,
-        "sha256": archive.sha256,
-        "download_count": archive.download_count,
-        "max_downloads": archive.max_downloads,
-        "expires_at": archive.expires_at.isoformat(),
-        "share_url": share_url(archive.slug),
-    }
-
-
-def share_url(slug: str) -> str:
-    return f"{settings.SITE_URL}{reverse('archives:share', args=[slug])}"
-
-
 def _as_json(payload: dict[str, Any]) -> dict[str, Any]:
     # Datetimes, decimals and the like in ``extra`` become the text JSON receivers get.
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
-def notify(event: str, archive: Archive, *, now: datetime, extra: dict | None = None) -> None:
-    """Tell ``archive``'s owner that ``event`` (an ``Event`` value) happened.
+def notify_owner(
+    owner_id: str,
+    event: str,
+    *,
+    archive: ArchivePayload,
+    now: datetime,
+    extra: dict | None = None,
+) -> None:
+    """Tell the user ``owner_id`` that ``event`` (an ``Event`` value) happened to
+    ``archive``.
 
     Creates a pending WebhookDelivery for each of the owner's active webhooks subscribed
     to ``event`` and queues each delivery, and queues an e-mail when the owner chose
@@ -91,14 +66,8 @@ def notify(event: str, archive: Archive, *, now: datetime, extra: dict | None = 
     if event not in Event.values:
         raise ValueError(f"unknown event {event!r}")
     payload = _as_json(
-        {
-            **(extra or {}),
-            "event": event,
-            "occurred_at": now.isoformat(),
-            "archive": archive_payload(archive, now=now),
-        }
+        {**(extra or {}), "event": event, "occurred_at": now.isoformat(), "archive": archive}
     )
-    owner_id: str = archive.owner.pk
     webhooks = [
         webhook
         for webhook in Webhook.objects.filter(owner_id=owner_id, is_active=True)
@@ -109,7 +78,7 @@ def notify(event: str, archive: Archive, *, now: datetime, extra: dict | None = 
             WebhookDelivery(
                 webhook=webhook,
                 event=event,
-                archive_id=archive.id,
+                archive_id=archive["id"],
                 payload=payload,
                 created_at=now,
             )
@@ -118,7 +87,8 @@ def notify(event: str, archive: Archive, *, now: datetime, extra: dict | None = 
         for delivery in deliveries:
             _queue_delivery_on_commit(delivery.id)
         if _wants_email(owner_id, event):
-            transaction.on_commit(lambda: _queue_email(owner_id, event, archive.id))
+            described = payload["archive"]
+            transaction.on_commit(lambda: _queue_email(owner_id, event, described))
 
 
 def _wants_email(user_id: str, event: str) -> bool:
@@ -131,19 +101,15 @@ def _queue_delivery_on_commit(delivery_id: str) -> None:
 
 
 def _queue_delivery(delivery_id: str) -> None:
-    from notifications.tasks import deliver_webhook_task
-
     try:
         deliver_webhook_task.delay(delivery_id)
     except Exception:  # kombu raises several unrelated types for an unreachable broker
         logger.warning("could not queue webhook delivery %s", delivery_id)
 
 
-def _queue_email(user_id: str, event: str, archive_id: str) -> None:
-    from notifications.tasks import send_notification_email_task
-
+def _queue_email(user_id: str, event: str, archive: ArchivePayload) -> None:
     try:
-        send_notification_email_task.delay(user_id, event, archive_id)
+        send_notification_email_task.delay(user_id, event, archive)
     except Exception:  # kombu raises several unrelated types for an unreachable broker
         logger.warning("could not queue the %s e-mail to %s", event, user_id)
 

@@ -15,6 +15,8 @@ from notifications.mail import send_notification_email
 if TYPE_CHECKING:
     from celery import Task
 
+    from notifications.models import ArchivePayload
+
 
 # max_retries=None: attempt_delivery counts the attempts against WEBHOOK_MAX_ATTEMPTS.
 @shared_task(bind=True, max_retries=None)
@@ -39,5 +41,5 @@ def deliver_webhook_task(self: Task, delivery_id: str) -> str:
     retry_backoff=60,
     max_retries=3,
 )
-def send_notification_email_task(user_id: str, event: str, archive_id: str) -> bool:
-    return send_notification_email(user_id, event=event, archive_id=archive_id)
+def send_notification_email_task(user_id: str, event: str, archive: ArchivePayload) -> bool:
+    return send_notification_email(user_id, event=event, archive=archive)

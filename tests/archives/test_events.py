@@ -1,5 +1,5 @@
 """The archive's life raises the notification events: ready, failed, downloaded, limit
-reached, expired (notifications.services.notify turns them into deliveries)."""
+reached, expired (archives.events.notify hands them to notifications)."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import pytest
 from django.utils import timezone
 
+from archives.events import notify
 from notifications.delivery import Outcome, attempt_delivery, retry_delay, sign
 from notifications.models import DeliveryStatus, Event, Webhook, WebhookDelivery
-from notifications.services import notify
 from notifications.tasks import deliver_webhook_task
 from tests.conftest import free_port
 from tests.notifications.receiver import Receiver, run_receiver

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import pytest
 from django.utils import timezone
 
+from archives.events import archive_payload, notify
 from notifications.models import Event, Webhook, WebhookDelivery
 from notifications.services import (
     create_webhook,
-    notify,
     update_email_choice,
     update_webhook,
 )
@@ -164,7 +164,9 @@ def test_the_e_mail_task_sends_nothing_once_the_event_is_unchosen(
     archive = make_archive()
     update_email_choice(user, events=[], email="me@example.org")
 
-    sent = send_notification_email_task.apply(args=(user.pk, Event.READY, archive.id)).get()
+    sent = send_notification_email_task.apply(
+        args=(user.pk, Event.READY, archive_payload(archive, now=NOW))
+    ).get()
 
     assert sent is False
     assert mailoutbox == []

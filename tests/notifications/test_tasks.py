@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 from django.utils import timezone
 
+from archives.events import notify
 from notifications.models import DeliveryStatus, Event, Webhook, WebhookDelivery
-from notifications.services import notify
 from tests.conftest import _purge_broker, service_env, start_process, stop_process, worker_command
 from tests.notifications.receiver import Receiver, run_receiver
 
