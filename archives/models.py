@@ -28,9 +28,6 @@ class ArchiveQuerySet(models.QuerySet["Archive"]):
     def owned_by(self, user: User) -> ArchiveQuerySet:
         return self.filter(owner=user)
 
-    def used_up(self) -> ArchiveQuerySet:
-        return self.filter(max_downloads__isnull=False, download_count__gte=F("max_downloads"))
-
     def expired(self, *, now: datetime) -> ArchiveQuerySet:
         """Archives past their lifetime or with their download limit used."""
         return self.filter(

@@ -107,9 +107,6 @@ class LocalFolder:
     def open(self, name: str) -> BinaryIO:
         return local_path(name).open("rb")
 
-    def size(self, name: str) -> int:
-        return local_path(name).stat().st_size
-
     @contextlib.contextmanager
     def staged(self, names: Iterable[str], *, keep_alive: Callable[[], None]) -> Iterator[None]:
         # The sources already are where the build reads them.
@@ -185,14 +182,6 @@ class Bucket:
                 raise FileNotFoundError(f"{name} is not in the bucket") from exc
             raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
         except _S3_ERRORS as exc:
-            raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
-
-    def size(self, name: str) -> int:
-        try:
-            return int(self._object(name).content_length)
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                raise FileNotFoundError(f"{name} is not in the bucket") from exc
             raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
 
     @contextlib.contextmanager
@@ -362,10 +351,6 @@ def save_source(name: str, upload: UploadedFile) -> None:
 def open_stored(name: str) -> BinaryIO:
     """The stored file's bytes as a stream; ``FileNotFoundError`` when it is gone."""
     return backend().open(name)
-
-
-def size_of(name: str) -> int:
-    return backend().size(name)
 
 
 def staged_sources(
