@@ -241,10 +241,15 @@ def delete_archive(archive: Archive, *, now: datetime) -> None:
     with transaction.atomic():
         _audit(archive, action="delete", now=now)
         archive.delete()
-        transaction.on_commit(lambda: _remove_files(archive_id, names))
+        transaction.on_commit(lambda: remove_archive_files(archive_id, names))
 
 
-def _remove_files(archive_id: str, names: list[str]) -> None:
+def remove_archive_files(archive_id: str, names: list[str]) -> None:
+    """Remove the stored files ``names`` of an archive and what its dead builds left.
+
+    Missing files are no error, so this is safe to repeat; raises ``OSError``
+    (``StorageError`` for a bucket) when storage fails.
+    """
     storage.delete_many(names)
     storage.remove_partial_builds(archive_id)
 
@@ -403,35 +408,62 @@ def requeue_stalled_builds(*, now: datetime) -> int:
 
 
 def purge_expired(*, now: datetime) -> int:
-    """Remove the files of expired and used-up archives; keep the rows. Return how many.
+    """Remove the files of expired and used-up archives; keep the rows. Return how many
+    archives were purged.
 
     A used-up archive waits ``DOWNLOAD_GRANT_TTL`` after its last download, so the holder
-    of a download grant can still resume. Safe to run twice or beside downloads: each
-    archive is claimed by a conditional UPDATE first.
+    of a download grant can still resume. Each archive is first marked expired by a
+    conditional UPDATE (its owner is told once), then its files are removed, and only
+    then are their names forgotten and the archive marked purged: when storage fails,
+    the names stay and the next run tries again. Safe to run twice or beside downloads.
     """
     grace = now - timedelta(seconds=settings.DOWNLOAD_GRANT_TTL)
     candidates = (
-        Archive.objects.expired(now=now)
+        (Archive.objects.expired(now=now) | Archive.objects.filter(status=Status.EXPIRED))
         .filter(purged_at__isnull=True)
         .annotate(last_download=Max("downloads__at"))
-        .values_list("pk", "expires_at", "zip_name", "last_download")
+        .values_list("pk", "status", "expires_at", "last_download")
     )
     count = 0
-    for archive_id, expires_at, zip_file, last_download in candidates:
-        if expires_at > now and last_download is not None and last_download > grace:
+    for archive_id, status, expires_at, last_download in candidates:
+        waits_for_grants = last_download is not None and last_download > grace
+        if status != Status.EXPIRED and expires_at > now and waits_for_grants:
             continue
-        claimed = Archive.objects.filter(pk=archive_id, purged_at__isnull=True).update(
-            status=Status.EXPIRED, purged_at=now, zip_name=""
+        expired = (
+            Archive.objects.filter(pk=archive_id, purged_at__isnull=True)
+            .exclude(status=Status.EXPIRED)
+            .update(status=Status.EXPIRED)
         )
-        if claimed != 1:
+        if expired == 1:
+            notify(Event.EXPIRED, Archive.objects.get(pk=archive_id), now=now)
+        try:
+            purged = _remove_expired_files(archive_id, now=now)
+        except OSError:
+            logger.warning(
+                "could not remove the files of expired archive %s; the next purge retries",
+                archive_id,
+                exc_info=True,
+            )
             continue
-        files = ArchiveFile.objects.filter(archive_id=archive_id)
-        sources = list(files.values_list("source_name", flat=True))
-        files.update(source_name="")
-        _remove_files(archive_id, [zip_file, *sources])
-        notify(Event.EXPIRED, Archive.objects.get(pk=archive_id), now=now)
-        count += 1
+        count += purged
     return count
+
+
+def _remove_expired_files(archive_id: str, *, now: datetime) -> bool:
+    """Remove the stored files of an expired archive, then forget their names and mark it
+    purged; False when another run purged it first. Raises ``OSError`` when storage
+    fails, leaving the names for the next run."""
+    files = ArchiveFile.objects.filter(archive_id=archive_id).exclude(source_name="")
+    sources = list(files.values_list("source_name", flat=True))
+    zip_file = Archive.objects.filter(pk=archive_id).values_list("zip_name", flat=True).first()
+    if zip_file is None:  # deleted meanwhile: the deletion removes the files
+        return False
+    remove_archive_files(archive_id, [zip_file, *sources])
+    files.filter(source_name__in=sources).update(source_name="")
+    purged = Archive.objects.filter(pk=archive_id, purged_at__isnull=True).update(
+        zip_name="", purged_at=now
+    )
+    return purged == 1
 
 
 def get_owned_archive(user: User, archive_id: str) -> Archive:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -102,6 +103,46 @@ def _media_root(settings: DjangoSettings, media_dir: Path) -> Iterator[None]:
     yield
     for child in media_dir.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+class MediaMount:
+    """A small file system mounted as ``MEDIA_ROOT`` that a test can make read-only, so
+    removing a stored file fails as on a disk gone read-only (even for root)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _remount(self, mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(self.path)], check=True)
+
+    @contextlib.contextmanager
+    def read_only(self) -> Iterator[None]:
+        """Within the block every write to the mount fails with ``EROFS``."""
+        self._remount("ro")
+        try:
+            yield
+        finally:
+            self._remount("rw")
+
+
+@pytest.fixture
+def media_mount(settings: DjangoSettings, tmp_path: Path) -> Iterator[MediaMount]:
+    """``MEDIA_ROOT`` on a file system of its own (see ``MediaMount``)."""
+    mount_point = tmp_path / "media"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        if IN_CI:
+            pytest.fail(f"cannot mount a tmpfs: {mounted.stderr}")
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr}")
+    settings.MEDIA_ROOT = str(mount_point)
+    yield MediaMount(mount_point)
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from pytest_django import DjangoCaptureOnCommitCallbacks as CaptureCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
 
+    from tests.conftest import MediaMount
+
 pytestmark = pytest.mark.django_db
 
 
@@ -51,6 +53,33 @@ def test_purge_removes_files_of_expired_archives_and_keeps_rows(
     assert expired.purged_at is not None
     assert Download.objects.filter(archive=expired).count() == 1
     assert storage.local_path(alive.zip_name).exists()
+
+
+def test_purge_keeps_the_names_of_files_it_could_not_remove_and_retries(
+    make_archive: Callable[..., Archive], media_mount: MediaMount
+) -> None:
+    archive = make_archive({"a.txt": b"alpha"}, build=False, ttl=60)
+    build_archive(archive.id)  # the sources stay, as when their removal was not queued
+    archive.refresh_from_db()
+    names = [archive.zip_name, *_sources(archive)]
+    later = timezone.now() + timedelta(minutes=5)
+
+    with media_mount.read_only():
+        assert purge_expired(now=later) == 0
+
+    assert all(storage.local_path(name).exists() for name in names)
+    archive.refresh_from_db()
+    assert [archive.zip_name, *_sources(archive)] == names
+    assert archive.status == Status.EXPIRED
+    assert archive.purged_at is None
+
+    assert purge_expired(now=later) == 1
+
+    assert not any(storage.local_path(name).exists() for name in names)
+    archive.refresh_from_db()
+    assert [archive.zip_name, *_sources(archive)] == ["", ""]
+    assert archive.purged_at == later
+    assert purge_expired(now=later) == 0
 
 
 def test_purge_of_used_up_archive_waits_for_grants(
