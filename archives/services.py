@@ -235,13 +235,40 @@ def _audit(
 
 def delete_archive(archive: Archive, *, now: datetime) -> None:
     """Delete the archive, its log and, once committed, its files; the audit keeps a
-    row of the deletion."""
+    row of the deletion.
+
+    The deletion stands when storage fails after the commit: the files' removal is then
+    queued for a task that retries it, and nothing is raised.
+    """
     names = [archive.zip_name, *archive.files.values_list("source_name", flat=True)]
     archive_id = archive.id
     with transaction.atomic():
         _audit(archive, action="delete", now=now)
         archive.delete()
-        transaction.on_commit(lambda: remove_archive_files(archive_id, names))
+        transaction.on_commit(lambda: _remove_deleted_files(archive_id, names))
+
+
+def _remove_deleted_files(archive_id: str, names: list[str]) -> None:
+    try:
+        remove_archive_files(archive_id, names)
+    except OSError:
+        logger.warning(
+            "could not remove the files of deleted archive %s; a task retries",
+            archive_id,
+            exc_info=True,
+        )
+        enqueue_file_removal(archive_id, names)
+
+
+def enqueue_file_removal(archive_id: str, names: list[str]) -> None:
+    """Queue the removal of a deleted archive's files. With the broker down too, they
+    stay in storage, and the log names them."""
+    from archives.tasks import remove_archive_files_task
+
+    try:
+        remove_archive_files_task.delay(archive_id, names)
+    except Exception:  # kombu raises several unrelated types for an unreachable broker
+        logger.error("could not queue the removal of %s of deleted archive %s", names, archive_id)
 
 
 def remove_archive_files(archive_id: str, names: list[str]) -> None:

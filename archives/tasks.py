@@ -11,6 +11,7 @@ from archives.integrity import scrub_archives
 from archives.services import (
     purge_expired,
     purge_old_downloads,
+    remove_archive_files,
     remove_sources,
     requeue_stalled_builds,
 )
@@ -27,6 +28,19 @@ def build_archive_task(archive_id: str) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def remove_sources_task(archive_id: str) -> int:
     return remove_sources(archive_id)
+
+
+# Storage that failed (a bucket's outage, a disk remounted read-only) often answers
+# again later: retried with growing pauses, for about a day. Removing twice is harmless.
+@shared_task(
+    autoretry_for=(OSError,),  # StorageError for a bucket; OSError from a local disk
+    retry_backoff=60,
+    retry_backoff_max=6 * 3600,
+    retry_jitter=True,
+    max_retries=12,
+)
+def remove_archive_files_task(archive_id: str, names: list[str]) -> None:
+    remove_archive_files(archive_id, names)
 
 
 @shared_task

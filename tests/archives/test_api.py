@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from archives import storage
 from archives.models import Archive, ArchiveFile
+from archives.tasks import remove_archive_files_task
 from tests.conftest import streamed_body, upload
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from rest_framework.test import APIClient
 
     from accounts.models import User
+    from tests.conftest import MediaMount
 
 pytestmark = pytest.mark.django_db
 
@@ -264,6 +266,28 @@ def test_delete_removes_files_and_link(
     assert not ArchiveFile.objects.filter(archive_id=archive.pk).exists()
     assert anon.get(f"/api/shares/{archive.slug}/").status_code == 404
     assert anon.get(f"/api/shares/{archive.slug}/download").status_code == 404
+
+
+def test_delete_answers_204_when_storage_fails_and_queues_the_removal(
+    api: APIClient,
+    make_archive: Callable[..., Archive],
+    media_mount: MediaMount,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    queued: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(
+        remove_archive_files_task, "delay", lambda *arguments: queued.append(arguments)
+    )
+    archive = make_archive()
+
+    with media_mount.read_only(), django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(f"/api/archives/{archive.id}/")
+
+    assert response.status_code == 204
+    assert not Archive.objects.filter(pk=archive.pk).exists()
+    assert [archive_id for archive_id, _ in queued] == [archive.id]
+    assert storage.local_path(archive.zip_name).exists()
 
 
 def test_downloads_log_is_paginated_newest_first(

@@ -16,11 +16,13 @@ from archives.build import build_archive
 from archives.downloads import Share, record_download
 from archives.models import Archive, Download, Status
 from archives.services import (
+    delete_archive,
     purge_expired,
     remove_sources,
     requeue_stalled_builds,
     start_build,
 )
+from archives.tasks import remove_archive_files_task
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -288,3 +290,28 @@ def test_sources_whose_removal_could_not_be_queued_go_when_the_archive_is_purged
 
     assert not storage.local_path(names[0]).exists()
     assert _sources(archive) == [""]
+
+
+def test_deletion_stands_when_storage_fails_and_a_task_removes_the_files(
+    make_archive: Callable[..., Archive],
+    media_mount: MediaMount,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> None:
+    queued: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(
+        remove_archive_files_task, "delay", lambda *arguments: queued.append(arguments)
+    )
+    archive = make_archive({"a.txt": b"alpha"})
+    archive_id, names = archive.id, [archive.zip_name, *_sources(archive)]
+
+    with media_mount.read_only(), django_capture_on_commit_callbacks(execute=True):
+        delete_archive(archive, now=timezone.now())
+
+    assert not Archive.objects.filter(pk=archive_id).exists()
+    assert queued == [(archive_id, names)]
+    assert all(storage.local_path(name).exists() for name in names)
+
+    remove_archive_files_task(*queued[0])
+
+    assert not any(storage.local_path(name).exists() for name in names)

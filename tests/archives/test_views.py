@@ -14,14 +14,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from archives.models import Archive, Download, Status
+from archives.tasks import remove_archive_files_task
 from tests.conftest import streamed_body, upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
 
     from accounts.models import User
+    from tests.conftest import MediaMount
 
 pytestmark = pytest.mark.django_db
 
@@ -359,6 +362,28 @@ def test_delete_asks_then_deletes(client_in: Client, make_archive: Callable[...,
     response = client_in.post(url)
     assert response.status_code == 302
     assert not Archive.objects.filter(pk=archive.pk).exists()
+
+
+def test_delete_redirects_when_storage_fails_and_queues_the_removal(
+    client_in: Client,
+    make_archive: Callable[..., Archive],
+    media_mount: MediaMount,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    queued: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(
+        remove_archive_files_task, "delay", lambda *arguments: queued.append(arguments)
+    )
+    archive = make_archive()
+
+    with media_mount.read_only(), django_capture_on_commit_callbacks(execute=True):
+        response = client_in.post(reverse("archives:delete", args=[archive.id]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("archives:dashboard")
+    assert not Archive.objects.filter(pk=archive.pk).exists()
+    assert [archive_id for archive_id, _ in queued] == [archive.id]
 
 
 def test_stats_page_points_at_the_api(
