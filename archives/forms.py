@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from archives.names import BadArchiveName, clean_archive_name
+from archives.services import default_ttl
 from core.forms import StyledFormMixin
 
 if TYPE_CHECKING:
@@ -73,6 +74,18 @@ class LifetimeFields(forms.Form):
         lifetime = self.fields["lifetime"]
         assert isinstance(lifetime, forms.ChoiceField)
         lifetime.choices = self.lifetime_choices
+
+    def preselect_lifetime(self, seconds: int) -> None:
+        """Show ``seconds`` as the chosen lifetime: its entry of the list, or else a custom
+        lifetime in the largest unit that divides it (minutes, rounded, when none does)."""
+        lifetime = self.fields["lifetime"]
+        if str(seconds) in {value for value, _ in self.lifetime_choices}:
+            lifetime.initial = str(seconds)
+            return
+        unit = next((unit for unit in (DAY, HOUR, 60) if seconds % unit == 0), 60)
+        lifetime.initial = CUSTOM
+        self.fields["custom_lifetime"].initial = max(round(seconds / unit), 1)
+        self.fields["custom_unit"].initial = str(unit)
 
     def lifetime_seconds(self) -> int | None:
         """The lifetime chosen, in seconds; None when the form keeps the current one."""
@@ -170,7 +183,7 @@ class UploadForm(StyledFormMixin, LifetimeFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lifetime"].initial = str(7 * DAY)
+        self.preselect_lifetime(default_ttl())
         self.style_widgets()
 
     def clean_name(self) -> str:

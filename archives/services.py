@@ -18,6 +18,7 @@ from archives.events import notify
 from archives.limits import check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from archives.names import name_from_file, recordable_original, unique_names
+from core import metrics
 from notifications.models import Event
 from resumable.services import take_finished_uploads
 
@@ -56,17 +57,20 @@ def create_archive(
     name: str,
     description: str,
     password: str,
-    ttl: int,
+    ttl: int | None,
     max_downloads: int | None,
     now: datetime,
     paths: list[str] | None = None,
 ) -> Archive:
-    """Store ``files`` as a new pending archive of ``owner`` and queue its build.
+    """Store ``files`` as a new pending archive of ``owner``, queue its build and count
+    the upload (``core.metrics``) once committed.
 
-    ``paths``, when given, are the files' relative paths (a dropped folder keeps its
-    structure inside the ZIP); otherwise the files' own names are used. Raises
-    ``LimitExceeded`` before anything is stored. On any error while storing, the files
-    already stored are removed and no row remains.
+    An empty ``name`` gives the default name (``name_from_file`` of the first file), a
+    ``ttl`` of None the default lifetime (``default_ttl``). ``paths``, when given, are
+    the files' relative paths (a dropped folder keeps its structure inside the ZIP);
+    otherwise the files' own names are used. Raises ``LimitExceeded`` before anything is
+    stored. On any error while storing, the files already stored are removed and no row
+    remains.
     """
     sizes = [upload.size or 0 for upload in files]
     check_upload_limits(owner, sizes=sizes)
@@ -74,10 +78,10 @@ def create_archive(
     names = unique_names(wanted)
     archive = Archive(
         owner=owner,
-        name=name,
+        name=name or name_from_file(files[0].name),
         description=description,
         password=make_password(password) if password else "",
-        expires_at=now + timedelta(seconds=ttl),
+        expires_at=now + timedelta(seconds=ttl or default_ttl()),
         max_downloads=max_downloads,
         source_size=sum(sizes),
         created_at=now,
@@ -107,6 +111,9 @@ def create_archive(
             if password:
                 _audit(archive, action="update", field="password", now=now, new="set")
             transaction.on_commit(lambda: enqueue_build(archive.id))
+            transaction.on_commit(
+                lambda: metrics.count_upload(files=len(rows), size=archive.source_size)
+            )
     except BaseException:
         storage.delete_many(stored)
         raise
@@ -120,7 +127,7 @@ def create_archive_from_uploads(
     name: str,
     description: str,
     password: str,
-    ttl: int,
+    ttl: int | None,
     max_downloads: int | None,
     now: datetime,
 ) -> Archive:
@@ -137,7 +144,7 @@ def create_archive_from_uploads(
         return create_archive(
             owner,
             files=[upload.file for upload in uploads],
-            name=name or name_from_file(uploads[0].filename),
+            name=name,
             description=description,
             password=password,
             ttl=ttl,
@@ -145,6 +152,13 @@ def create_archive_from_uploads(
             now=now,
             paths=[upload.relative_path or upload.filename for upload in uploads],
         )
+
+
+def default_ttl() -> int:
+    """The lifetime in seconds of an archive whose owner chose none
+    (``ARCHIVE_DEFAULT_TTL``): the API's when ``ttl`` is left out, the upload page's
+    preselected one."""
+    return settings.ARCHIVE_DEFAULT_TTL
 
 
 def update_archive(

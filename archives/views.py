@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -41,7 +40,6 @@ from archives.downloads import (
 )
 from archives.forms import EditForm, LinkEditForm, LinkForm, PasswordForm, UploadForm
 from archives.models import Archive
-from archives.names import name_from_file
 from archives.services import (
     create_archive,
     create_link,
@@ -84,10 +82,10 @@ def upload(request: HttpRequest) -> HttpResponse:
             archive = create_archive(
                 authenticated_user(request),
                 files=data["uploads"],
-                name=data["name"] or name_from_file(data["uploads"][0].name),
+                name=data["name"],
                 description=data["description"],
                 password=data["password"],
-                ttl=form.lifetime_seconds() or settings.ARCHIVE_DEFAULT_TTL,
+                ttl=form.lifetime_seconds(),
                 max_downloads=data.get("max_downloads"),
                 now=timezone.now(),
             )

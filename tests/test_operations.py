@@ -14,6 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from prometheus_client import REGISTRY
 
+from archives.tasks import build_archive_task
 from core import metrics
 from core.logging import JsonFormatter, RequestIdFilter, request_id
 from core.requests import choose_request_id
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from django.test import Client
+    from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
     from rest_framework.test import APIClient
 
@@ -172,7 +174,12 @@ def test_metrics_need_the_bearer_token_when_one_is_set(
     assert right.status_code == 200
 
 
-def test_an_upload_through_the_api_is_counted(api: APIClient) -> None:
+def test_an_upload_through_the_api_is_counted(
+    api: APIClient,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    monkeypatch.setattr(build_archive_task, "delay", lambda archive_id: None)
     before = REGISTRY.get_sample_value("awaiting_death_uploads_total") or 0.0
     files_before = REGISTRY.get_sample_value("awaiting_death_uploaded_files_total") or 0.0
     files = [
@@ -180,7 +187,8 @@ def test_an_upload_through_the_api_is_counted(api: APIClient) -> None:
         SimpleUploadedFile("b.txt", b"b" * 20),
     ]
 
-    response = api.post("/api/archives/", {"files": files, "name": "x"}, format="multipart")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/archives/", {"files": files, "name": "x"}, format="multipart")
 
     assert response.status_code == 201, response.content
     assert REGISTRY.get_sample_value("awaiting_death_uploads_total") == before + 1

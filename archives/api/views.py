@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -35,7 +34,6 @@ from archives.delivery import Prefetch, Refusal, deliver_archive
 from archives.downloads import Outcome, Share, find_share
 from archives.exports import write_downloads_csv
 from archives.models import Archive, AuditEntry, Link
-from archives.names import name_from_file
 from archives.services import (
     create_archive,
     create_archive_from_uploads,
@@ -48,7 +46,6 @@ from archives.services import (
     update_link,
 )
 from archives.stats import archive_stats
-from core import metrics
 from resumable.services import UploadsNotUsable
 
 if TYPE_CHECKING:
@@ -92,13 +89,12 @@ class ArchiveViewSet(
                     name=given.get("name", ""),
                     description=given["description"],
                     password=given["password"],
-                    ttl=given.get("ttl") or _default_ttl(),
+                    ttl=given.get("ttl"),
                     max_downloads=given.get("max_downloads"),
                     now=timezone.now(),
                 )
             except UploadsNotUsable as exc:
                 raise ValidationError({"uploads": [str(exc)]}) from exc
-            metrics.count_upload(files=len(given["uploads"]), size=archive.source_size)
             archive = Archive.objects.prefetch_related("files").get(pk=archive.pk)
             body = ArchiveSerializer(archive, context=self.get_serializer_context()).data
             return Response(body, status=status.HTTP_201_CREATED)
@@ -109,15 +105,14 @@ class ArchiveViewSet(
         archive = create_archive(
             authenticated_user(request),
             files=files,
-            name=data.get("name") or name_from_file(files[0].name),
+            name=data.get("name", ""),
             description=data["description"],
             password=data["password"],
-            ttl=data.get("ttl") or _default_ttl(),
+            ttl=data.get("ttl"),
             max_downloads=data.get("max_downloads"),
             now=timezone.now(),
             paths=data.get("paths"),
         )
-        metrics.count_upload(files=len(files), size=sum(upload.size or 0 for upload in files))
         archive = Archive.objects.prefetch_related("files").get(pk=archive.pk)
         body = ArchiveSerializer(archive, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
@@ -223,10 +218,6 @@ class LinkViewSet(
     def destroy(self, request: Request, archive_id: str, pk: str) -> Response:
         revoke_link(self.get_object(), now=timezone.now())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _default_ttl() -> int:
-    return settings.ARCHIVE_DEFAULT_TTL
 
 
 class ShareView(APIView):

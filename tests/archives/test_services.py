@@ -16,6 +16,8 @@ from archives.build import build_archive
 from archives.downloads import Share, record_download
 from archives.models import Archive, Download, Status
 from archives.services import (
+    create_archive,
+    default_ttl,
     delete_archive,
     purge_expired,
     remove_sources,
@@ -23,6 +25,7 @@ from archives.services import (
     start_build,
 )
 from archives.tasks import remove_archive_files_task
+from tests.conftest import upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from pytest_django import DjangoCaptureOnCommitCallbacks as CaptureCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
 
+    from accounts.models import User
     from tests.conftest import MediaMount
 
 pytestmark = pytest.mark.django_db
@@ -315,3 +319,25 @@ def test_deletion_stands_when_storage_fails_and_a_task_removes_the_files(
     remove_archive_files_task(*queued[0])
 
     assert not any(storage.local_path(name).exists() for name in names)
+
+
+def test_an_archive_without_a_name_or_lifetime_gets_the_defaults(
+    user: User, settings: DjangoSettings
+) -> None:
+    settings.ARCHIVE_DEFAULT_TTL = 3 * 86400
+    now = timezone.now()
+
+    archive = create_archive(
+        user,
+        files=[upload("Report 2024.pdf", b"x"), upload("notes.txt", b"y")],
+        name="",
+        description="",
+        password="",
+        ttl=None,
+        max_downloads=None,
+        now=now,
+    )
+
+    assert default_ttl() == 3 * 86400
+    assert archive.name == "Report 2024"
+    assert archive.expires_at == now + timedelta(days=3)

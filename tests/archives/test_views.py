@@ -12,9 +12,10 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from archives.models import Archive, Download, Status
-from archives.tasks import remove_archive_files_task
+from archives.tasks import build_archive_task, remove_archive_files_task
 from tests.conftest import streamed_body, upload
 
 if TYPE_CHECKING:
@@ -96,6 +97,39 @@ def test_upload_without_files_is_refused_with_message(client_in: Client) -> None
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
     assert Archive.objects.count() == 0
+
+
+def test_an_upload_through_the_page_is_counted(
+    client_in: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    monkeypatch.setattr(build_archive_task, "delay", lambda archive_id: None)
+    counters = ("uploads", "uploaded_files", "uploaded_bytes")
+    before = [REGISTRY.get_sample_value(f"awaiting_death_{name}_total") or 0.0 for name in counters]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_in.post(
+            reverse("archives:upload"),
+            {
+                "uploads": [upload("a.txt", b"a" * 10), upload("b.txt", b"b" * 20)],
+                "lifetime": "3600",
+            },
+        )
+
+    assert response.status_code == 302
+    after = [REGISTRY.get_sample_value(f"awaiting_death_{name}_total") for name in counters]
+    assert after == [before[0] + 1, before[1] + 2, before[2] + 30]
+
+
+def test_upload_without_a_name_is_named_after_its_first_file(client_in: Client, user: User) -> None:
+    response = client_in.post(
+        reverse("archives:upload"),
+        {"uploads": [upload("Holiday.tar.gz", b"x"), upload("b.txt", b"y")], "lifetime": "3600"},
+    )
+
+    assert response.status_code == 302
+    assert Archive.objects.get(owner=user).name == "Holiday.tar"
 
 
 def test_upload_with_custom_lifetime_missing_says_what_to_fix(client_in: Client) -> None:
