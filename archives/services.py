@@ -181,25 +181,49 @@ def update_archive(
         changes["name"] = name
     if description is not None:
         changes["description"] = description
+    expires_at = _UNSET if ttl is None else now + timedelta(seconds=ttl)
+    _apply_changes(
+        archive, changes, password=password, expires_at=expires_at,
+        max_downloads=max_downloads, now=now,
+    )  # fmt: skip
+    return Archive.objects.get(pk=archive.pk)
+
+
+def _apply_changes(
+    target: Archive | Link,
+    changes: dict[str, object],
+    *,
+    password: object,
+    expires_at: object,
+    max_downloads: object,
+    now: datetime,
+) -> None:
+    """Write ``changes`` and the access changes given (``_UNSET``: unchanged) to the
+    named columns of ``target`` only, with an audit row for each field that changed,
+    in one transaction. A new password is stored hashed; ``""`` clears it."""
     if password is not _UNSET:
         changes["password"] = make_password(str(password)) if password else ""
-    if ttl is not None:
-        changes["expires_at"] = now + timedelta(seconds=ttl)
+    if expires_at is not _UNSET:
+        changes["expires_at"] = expires_at
     if max_downloads is not _UNSET:
         changes["max_downloads"] = max_downloads
     with transaction.atomic():
         if changes:
-            Archive.objects.filter(pk=archive.pk).update(**changes)
+            type(target).objects.filter(pk=target.pk).update(**changes)
         for field, value in changes.items():
-            before = getattr(archive, field)
+            before = getattr(target, field)
             if field == "password":
-                _audit_password(archive, before=str(before), after=str(value), now=now)
+                _audit_password(target, before=str(before), after=str(value), now=now)
             elif before != value:
-                _audit(
-                    archive, action="update", field=field, now=now,
-                    old=_shown(before), new=_shown(value),
-                )  # fmt: skip
-    return Archive.objects.get(pk=archive.pk)
+                _audit_change(target, field, old=_shown(before), new=_shown(value), now=now)
+
+
+def _audit_change(target: Archive | Link, field: str, *, old: str, new: str, now: datetime) -> None:
+    if isinstance(target, Archive):
+        _audit(target, action="update", field=field, now=now, old=old, new=new)
+    else:
+        _audit(target.archive, action="link_updated", field=f"link {target.label}: {field}",
+               now=now, old=old, new=new)  # fmt: skip
 
 
 def _shown(value: object) -> str:
@@ -548,26 +572,18 @@ def update_link(
     ttl: object = _UNSET,
 ) -> Link:
     """Change a recipient link; ``password=""`` clears it, ``ttl=None`` falls back to
-    the archive's lifetime. Each change gets an audit row."""
+    the archive's lifetime. Each change gets an audit row. Returns the link as stored
+    afterwards."""
     changes: dict[str, object] = {}
     if label is not None:
         changes["label"] = label
-    if password is not _UNSET:
-        changes["password"] = make_password(str(password)) if password else ""
-    if max_downloads is not _UNSET:
-        changes["max_downloads"] = max_downloads
+    expires_at: object = _UNSET
     if ttl is not _UNSET:
-        changes["expires_at"] = now + timedelta(seconds=int(str(ttl))) if ttl else None
-    with transaction.atomic():
-        if changes:
-            Link.objects.filter(pk=link.pk).update(**changes)
-        for field, value in changes.items():
-            before = getattr(link, field)
-            if field == "password":
-                _audit_password(link, before=str(before), after=str(value), now=now)
-            elif before != value:
-                _audit(link.archive, action="link_updated", field=f"link {link.label}: {field}",
-                       now=now, old=_shown(before), new=_shown(value))  # fmt: skip
+        expires_at = now + timedelta(seconds=int(str(ttl))) if ttl else None
+    _apply_changes(
+        link, changes, password=password, expires_at=expires_at,
+        max_downloads=max_downloads, now=now,
+    )  # fmt: skip
     return Link.objects.select_related("archive").get(pk=link.pk)
 
 

@@ -8,21 +8,26 @@ from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
+from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 
 from archives import storage
 from archives.build import build_archive
 from archives.downloads import Share, record_download
-from archives.models import Archive, Download, Status
+from archives.models import Archive, AuditEntry, Download, Link, Status
 from archives.services import (
     create_archive,
+    create_link,
     default_ttl,
     delete_archive,
     purge_expired,
     remove_sources,
     requeue_stalled_builds,
     start_build,
+    update_archive,
+    update_link,
 )
 from archives.tasks import remove_archive_files_task
 from tests.conftest import upload
@@ -341,3 +346,40 @@ def test_an_archive_without_a_name_or_lifetime_gets_the_defaults(
     assert default_ttl() == 3 * 86400
     assert archive.name == "Report 2024"
     assert archive.expires_at == now + timedelta(days=3)
+
+
+@pytest.mark.parametrize("target", ["archive", "link"])
+def test_access_changes_write_their_columns_only_and_audit_each(
+    make_archive: Callable[..., Archive], target: str
+) -> None:
+    archive = make_archive(ttl=3600)
+    now = timezone.now()
+    link = create_link(archive, label="Alice", password="", max_downloads=None, ttl=None, now=now)
+    subject: Archive | Link = archive if target == "archive" else link
+    # A download counted after the owner's page was loaded must survive the edit.
+    type(subject).objects.filter(pk=subject.pk).update(download_count=F("download_count") + 1)
+    expires_at = now + timedelta(seconds=7200)
+
+    if isinstance(subject, Archive):
+        updated: Archive | Link = update_archive(
+            subject, now=now, password="new-secret", ttl=7200, max_downloads=4
+        )
+    else:
+        updated = update_link(subject, now=now, password="new-secret", ttl=7200, max_downloads=4)
+
+    assert updated.download_count == 1
+    assert check_password("new-secret", updated.password)
+    assert (updated.expires_at, updated.max_downloads) == (expires_at, 4)
+    prefix = "" if target == "archive" else "link Alice: "
+    audited = AuditEntry.objects.filter(archive_id=archive.pk, field__startswith=prefix)
+    assert set(audited.filter(action__in=["update", "link_updated"]).values_list(
+        "field", "old", "new"
+    )) == {
+        (f"{prefix}password", "none", "set"),
+        (f"{prefix}expires_at", _shown_expiry(subject), expires_at.isoformat()),
+        (f"{prefix}max_downloads", "none", "4"),
+    }  # fmt: skip
+
+
+def _shown_expiry(subject: Archive | Link) -> str:
+    return subject.expires_at.isoformat() if subject.expires_at else "none"
