@@ -132,7 +132,8 @@ def create_archive_from_uploads(
     now: datetime,
 ) -> Archive:
     """Create a pending archive of ``owner`` from finished resumable uploads, in the order
-    given, and queue its build.
+    given, and queue its build; an empty ``name`` or a ``ttl`` of None get the defaults
+    of ``create_archive``.
 
     The uploads' files are renamed into the archive's storage (no copy) and the uploads
     are consumed. Raises ``UploadsNotUsable`` for unknown, unfinished, expired or others'
