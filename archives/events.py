@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.urls import reverse
-
+from archives.addresses import share_url
 from notifications.services import notify_owner
 
 if TYPE_CHECKING:
@@ -28,7 +26,7 @@ def archive_payload(archive: Archive, *, now: datetime) -> ArchivePayload:
         "download_count": archive.download_count,
         "max_downloads": archive.max_downloads,
         "expires_at": archive.expires_at.isoformat(),
-        "share_url": f"{settings.SITE_URL}{reverse('archives:share', args=[archive.slug])}",
+        "share_url": share_url(archive.slug),
     }
 
 

@@ -50,6 +50,15 @@ else:
     ArchiveManager = models.Manager.from_queryset(ArchiveQuerySet)
 
 
+def remaining_downloads(*, limit: int | None, count: int) -> int | None:
+    """The downloads ``limit`` still allows after ``count`` of them, for an archive and a
+    recipient link alike: None without a limit, never below 0 (a limit lowered under the
+    count)."""
+    if limit is None:
+        return None
+    return max(limit - count, 0)
+
+
 class Archive(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=new_token, editable=False)
     slug = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
@@ -109,14 +118,12 @@ class Archive(models.Model):
         return self.expires_at <= now
 
     @property
-    def is_used_up(self) -> bool:
-        return self.max_downloads is not None and self.download_count >= self.max_downloads
+    def downloads_left(self) -> int | None:
+        return remaining_downloads(limit=self.max_downloads, count=self.download_count)
 
     @property
-    def downloads_left(self) -> int | None:
-        if self.max_downloads is None:
-            return None
-        return max(self.max_downloads - self.download_count, 0)
+    def is_used_up(self) -> bool:
+        return self.downloads_left == 0
 
     def public_status(self, *, now: datetime) -> str:
         """The status a reader sees: ``expired`` once the lifetime or the limit is used."""
@@ -197,14 +204,20 @@ class Link(models.Model):
         return self.expires_at is not None and self.expires_at <= now
 
     @property
-    def is_used_up(self) -> bool:
-        return self.max_downloads is not None and self.download_count >= self.max_downloads
+    def effective_expiry(self) -> datetime:
+        """The expiry that applies: the link's own or its archive's, whichever comes
+        first."""
+        if self.expires_at is not None and self.expires_at < self.archive.expires_at:
+            return self.expires_at
+        return self.archive.expires_at
 
     @property
     def downloads_left(self) -> int | None:
-        if self.max_downloads is None:
-            return None
-        return max(self.max_downloads - self.download_count, 0)
+        return remaining_downloads(limit=self.max_downloads, count=self.download_count)
+
+    @property
+    def is_used_up(self) -> bool:
+        return self.downloads_left == 0
 
 
 class Download(models.Model):

@@ -20,8 +20,4 @@ urlpatterns = [
         views.link_revoke,
         name="link-revoke",
     ),
-    path("s/<str:slug>/", views.share, name="share"),
-    path("s/<str:slug>/unlock", views.unlock, name="unlock"),
-    path("s/<str:slug>/download", views.download, name="download"),
-    path("s/<str:slug>/qr.svg", views.share_qr, name="share-qr"),
 ]

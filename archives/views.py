@@ -1,44 +1,22 @@
-"""The archive pages: home, upload, share page and its download, dashboard, edit, delete,
-statistics, recipient links; and the site's error pages.
-
-Downloads from the share page go through ``deliver_archive`` and the share page asks
-``check_download``, so the page and the API obey one rule function. A share password
-is only ever POSTed; once accepted, the visitor's session keeps a mark of it (never the
-password itself), so the Download link and a browser resuming it need not ask again.
-"""
+"""The owner's archive pages: home, upload, dashboard, edit, delete, statistics, recipient
+links; and the site's error pages. The pages a share link opens are in ``sharing``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from io import BytesIO
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from typing import TYPE_CHECKING
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.api.auth import authenticated_user
-from archives.delivery import Prefetch, Refusal, deliver_archive, is_prefetch
-from archives.downloads import (
-    DownloadDecision,
-    Outcome,
-    Share,
-    check_download,
-    clean_source,
-    find_share,
-    record_view,
-    unlock_mark,
-)
-from archives.forms import EditForm, LinkEditForm, LinkForm, PasswordForm, UploadForm
+from archives.addresses import qr_svg, share_url
+from archives.forms import EditForm, LinkEditForm, LinkForm, UploadForm
 from archives.models import Archive
 from archives.services import (
     create_archive,
@@ -50,18 +28,15 @@ from archives.services import (
     update_archive,
     update_link,
 )
-from core.clients import client_ip
 from core.limits import LimitExceeded
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from django.http import HttpRequest, HttpResponseBase
+    from django.http import HttpRequest, HttpResponse
 
     from archives.models import Link
 
-SESSION_UNLOCKED = "unlocked_shares"
-SESSION_REFERERS = "share_referers"
 DASHBOARD_PAGE_SIZE = 10
 STATS_DAYS = (7, 30, 90)
 
@@ -92,170 +67,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         except LimitExceeded as exc:
             form.add_error("uploads", str(exc))
         else:
-            return redirect("archives:share", slug=archive.slug)
+            return redirect("sharing:share", slug=archive.slug)
     status = 400 if form.errors else 200
     return render(request, "archives/upload.html", {"form": form}, status=status)
-
-
-def share_url_of(request: HttpRequest, slug: str) -> str:
-    return request.build_absolute_uri(reverse("archives:share", args=[slug]))
-
-
-def qr_svg(url: str) -> str:
-    """The QR code of ``url`` as inline SVG: black on white whatever the colour mode, with
-    the quiet zone scanners need, sized by CSS (class ``qr-code``)."""
-    code = segno.make(url, error="m")
-    return code.svg_inline(
-        scale=1, border=4, dark="#000", light="#fff", omitsize=True, svgclass="qr-code"
-    )
-
-
-def _unlocked(request: HttpRequest, share: Share) -> str | None:
-    return (request.session.get(SESSION_UNLOCKED) or {}).get(share.slug)
-
-
-def _remember_unlocked(request: HttpRequest, share: Share) -> None:
-    marks = dict(request.session.get(SESSION_UNLOCKED) or {})
-    marks[share.slug] = unlock_mark(share)
-    request.session[SESSION_UNLOCKED] = marks
-
-
-def _remember_referer(request: HttpRequest, share: Share) -> None:
-    """Keep the page that led a visitor to the share page, so the download they start
-    from it is logged with that referer rather than with the share page itself."""
-    referer = request.headers.get("Referer", "")
-    if referer and urlsplit(referer).netloc != request.get_host():
-        referers = dict(request.session.get(SESSION_REFERERS) or {})
-        referers[share.slug] = referer[:512]
-        request.session[SESSION_REFERERS] = referers
-
-
-def _referer_for_download(request: HttpRequest, share: Share) -> str | None:
-    """The referer to log: the one kept by the share page when the download comes from
-    it, else the request's own (None)."""
-    referer = request.headers.get("Referer", "")
-    if referer and urlsplit(referer).netloc == request.get_host():
-        return (request.session.get(SESSION_REFERERS) or {}).get(share.slug, "")
-    return None
-
-
-# The status of the share page for each decision: the page itself stays 200 while there
-# is something to do on it (wait for the build, enter the password, download).
-PAGE_STATUS = {
-    Outcome.ALLOWED: 200,
-    Outcome.NOT_READY: 200,
-    Outcome.DAMAGED: 409,
-    Outcome.PASSWORD_REQUIRED: 200,
-    Outcome.WRONG_PASSWORD: 403,
-    Outcome.THROTTLED: 429,
-    Outcome.EXPIRED: 410,
-    Outcome.LIMIT_REACHED: 410,
-}
-
-
-def _render_share(
-    request: HttpRequest,
-    share: Share,
-    decision: DownloadDecision,
-    *,
-    status: int,
-    form: PasswordForm | None = None,
-) -> HttpResponse:
-    now = timezone.now()
-    archive = share.archive
-    url = share_url_of(request, share.slug)
-    source = clean_source(request.GET.get("src"))
-    limits = [share.archive.max_downloads, share.link.max_downloads if share.link else None]
-    context: dict[str, Any] = {
-        "archive": archive,
-        "share_slug": share.slug,
-        "share_expires_at": share.expires_at(),
-        "share_downloads_left": share.downloads_left(),
-        "share_limit": min((limit for limit in limits if limit is not None), default=0),
-        "used_up": share.downloads_left() == 0,
-        "download_query": f"?{urlencode({'src': source})}" if source else "",
-        "files": archive.files.all(),
-        "outcome": decision.outcome.value,
-        "decision": decision,
-        "share_url": url,
-        "qr_svg": qr_svg(url),
-        "form": form or PasswordForm(),
-        "public_status": archive.public_status(now=now),
-    }
-    if decision.retry_after is not None:
-        context["retry_at"] = now + timedelta(seconds=decision.retry_after)
-        context["retry_minutes"] = max(1, -(-decision.retry_after // 60))
-    response = render(request, "archives/share.html", context, status=status)
-    if decision.outcome is Outcome.THROTTLED:
-        response["Retry-After"] = str(decision.retry_after)
-    return response
-
-
-@require_safe
-def share(request: HttpRequest, slug: str) -> HttpResponse:
-    share = find_share(slug)
-    decision = check_download(
-        share,
-        password=None,
-        unlocked=_unlocked(request, share),
-        client=client_ip(request.META),
-        now=timezone.now(),
-    )
-    if request.method == "GET" and not is_prefetch(request):
-        record_view(share)
-        _remember_referer(request, share)
-    return _render_share(request, share, decision, status=PAGE_STATUS[decision.outcome])
-
-
-@require_POST
-def unlock(request: HttpRequest, slug: str) -> HttpResponse:
-    """Check a share password (POSTed, never in a URL) and keep it for the download."""
-    share = find_share(slug)
-    form = PasswordForm(request.POST)
-    if not form.is_valid():
-        decision = DownloadDecision(Outcome.PASSWORD_REQUIRED)
-        return _render_share(request, share, decision, status=401, form=form)
-    password = form.cleaned_data["password"]
-    decision = check_download(
-        share, password=password, client=client_ip(request.META), now=timezone.now()
-    )
-    if decision.outcome is Outcome.WRONG_PASSWORD:
-        form.add_error("password", _("Wrong password. Check it and try again."))
-        return _render_share(request, share, decision, status=403, form=form)
-    if decision.outcome is Outcome.THROTTLED:
-        return _render_share(request, share, decision, status=429)
-    _remember_unlocked(request, share)
-    source = clean_source(request.GET.get("src"))
-    page = reverse("archives:share", args=[share.slug])
-    return redirect(f"{page}?{urlencode({'src': source})}" if source else page)
-
-
-@require_http_methods(["GET", "HEAD"])
-def download(request: HttpRequest, slug: str) -> HttpResponseBase:
-    """The ZIP, or a page saying why not, with the status of DESIGN section 4."""
-    share = find_share(slug)
-    result = deliver_archive(
-        request,
-        share,
-        password=None,
-        unlocked=_unlocked(request, share),
-        referer=_referer_for_download(request, share),
-    )
-    if isinstance(result, Prefetch):
-        return render(request, "archives/prefetch.html", {"archive": share.archive}, status=503)
-    if isinstance(result, Refusal):
-        return _render_share(request, share, result.decision, status=result.status)
-    return result
-
-
-@require_safe
-def share_qr(request: HttpRequest, slug: str) -> HttpResponse:
-    """The share link's QR code as an SVG image (the upload page shows it)."""
-    share = find_share(slug)
-    code = segno.make(share_url_of(request, share.slug), error="m")
-    image = BytesIO()
-    code.save(image, kind="svg", scale=8, border=4, dark="#000", light="#fff")
-    return HttpResponse(image.getvalue(), content_type="image/svg+xml")
 
 
 @login_required
@@ -264,7 +78,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     archives = Archive.objects.owned_by(authenticated_user(request))
     page = Paginator(archives, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
-    rows = [(archive, archive.public_status(now=now)) for archive in page.object_list]
+    rows = [
+        (archive, archive.public_status(now=now), share_url(archive.slug, request=request))
+        for archive in page.object_list
+    ]
     return render(request, "archives/dashboard.html", {"page": page, "rows": rows})
 
 
@@ -323,8 +140,8 @@ class LinkRow:
 def _link_rows(request: HttpRequest, archive: Archive) -> list[LinkRow]:
     rows = []
     for link in archive.links.all():
-        url = share_url_of(request, link.slug)
-        expires_at = Share(archive, link).expires_at()
+        url = share_url(link.slug, request=request)
+        expires_at = link.effective_expiry
         follows = expires_at == archive.expires_at
         rows.append(LinkRow(link, url, qr_svg(url), expires_at, follows_archive=follows))
     return rows
@@ -357,7 +174,7 @@ def link_edit(request: HttpRequest, archive_id: str, link_id: str) -> HttpRespon
             % {"label": form.cleaned_data["label"]},
         )
         return redirect("archives:links", archive_id=link.archive_id)
-    expires_at = Share(link.archive, link).expires_at()
+    expires_at = link.effective_expiry
     context = {
         "archive": link.archive,
         "link": link,

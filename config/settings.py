@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "archives",
+    "sharing",
     "resumable",
     "notifications",
 ]
@@ -78,8 +79,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.security.SecurityHeadersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Below the headers every response gets, above what a resumed range does not need.
-    "archives.middleware.ResumedRangeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -217,7 +216,7 @@ BUILD_PROGRESS_INTERVAL = 0.5
 BUILD_STALL_SECONDS = env_int("BUILD_STALL_SECONDS", 120, minimum=10)
 BUILD_MAX_ATTEMPTS = env_int("BUILD_MAX_ATTEMPTS", 3, minimum=1)
 
-# Download rules (archives/downloads.py).
+# Download rules (sharing/downloads.py).
 PASSWORD_ATTEMPTS_LIMIT = env_int("PASSWORD_ATTEMPTS_LIMIT", 5, minimum=1)
 PASSWORD_ATTEMPTS_WINDOW = env_int("PASSWORD_ATTEMPTS_WINDOW", 900, minimum=1)
 # Failed logins (page and API token) before a pause, per username and per address.

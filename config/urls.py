@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/auth/", include("accounts.api.urls")),
     path("api/", include("archives.api.urls")),
+    path("api/", include("sharing.api.urls")),
     path("api/uploads/", include("resumable.api.urls")),
     path("api/", include("notifications.api.urls")),
     re_path(r"^api/", api_not_found),
@@ -25,4 +26,5 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
     path("", include("archives.urls")),
+    path("", include("sharing.urls")),
 ]

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime  # noqa: TC003 (drf-spectacular reads the hints at run time)
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from archives.downloads import Share  # noqa: TC001 (drf-spectacular reads the hints at run time)
-from archives.models import Archive, ArchiveFile, AuditEntry, Link, Status
+from archives.addresses import share_download_url, share_url
+from archives.models import Archive, ArchiveFile, AuditEntry, Link
 from archives.names import (
     NAME_MESSAGE,
     READABLE_CHARACTER,
@@ -20,9 +19,6 @@ from archives.names import (
     clean_archive_name,
 )
 from core.serializers import StrictSerializer
-
-if TYPE_CHECKING:
-    from rest_framework.request import Request
 
 MAX_DESCRIPTION = 10_000
 
@@ -155,66 +151,18 @@ class ArchiveFileSerializer(serializers.ModelSerializer):
 
 
 class AbsoluteUrls:
-    """Absolute URLs from the request in the context, or from SITE_URL without one."""
+    """Share URLs on the host of the request in the context, or on SITE_URL without one."""
 
     context: dict[str, Any]
 
-    def _absolute(self, path: str) -> str:
-        request: Request | None = self.context.get("request")
-        if request is not None:
-            return request.build_absolute_uri(path)
-        return f"{settings.SITE_URL}{path}"
-
     def _share_url(self, slug: str) -> str:
-        return self._absolute(reverse("archives:share", args=[slug]))
+        return share_url(slug, request=self.context.get("request"))
 
     def _download_url(self, slug: str) -> str:
-        return self._absolute(reverse("archives-api:share-download", args=[slug]))
+        return share_download_url(slug, request=self.context.get("request"))
 
     def _now(self) -> datetime:
         return self.context.get("now") or timezone.now()
-
-
-class ShareSerializer(AbsoluteUrls, serializers.Serializer):
-    """What anyone holding a link sees: the archive through that link, nothing about the
-    owner."""
-
-    slug = serializers.CharField()
-    name = serializers.CharField(source="archive.name")
-    description = serializers.CharField(source="archive.description")
-    status = serializers.SerializerMethodField()
-    progress = serializers.IntegerField(source="archive.progress")
-    error = serializers.CharField(source="archive.error")
-    size = serializers.IntegerField(source="archive.size", allow_null=True)
-    sha256 = serializers.CharField(source="archive.sha256")
-    files = ArchiveFileSerializer(source="archive.files", many=True)
-    has_password = serializers.SerializerMethodField()
-    expires_at = serializers.SerializerMethodField()
-    downloads_left = serializers.SerializerMethodField()
-    share_url = serializers.SerializerMethodField()
-    download_url = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField(source="archive.created_at")
-
-    def get_status(self, share: Share) -> str:
-        now = self._now()
-        if share.link is not None and (share.link.is_expired(now=now) or share.link.is_used_up):
-            return Status.EXPIRED
-        return share.archive.public_status(now=now)
-
-    def get_has_password(self, share: Share) -> bool:
-        return bool(share.password_hash)
-
-    def get_expires_at(self, share: Share) -> datetime:
-        return share.expires_at()
-
-    def get_downloads_left(self, share: Share) -> int | None:
-        return share.downloads_left()
-
-    def get_share_url(self, share: Share) -> str:
-        return self._share_url(share.slug)
-
-    def get_download_url(self, share: Share) -> str:
-        return self._download_url(share.slug)
 
 
 class ArchiveSerializer(AbsoluteUrls, serializers.ModelSerializer):

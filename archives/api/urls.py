@@ -3,13 +3,7 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from archives.api.views import (
-    ArchiveViewSet,
-    DownloadsCsvView,
-    LinkViewSet,
-    ShareDownloadView,
-    ShareView,
-)
+from archives.api.views import ArchiveViewSet, DownloadsCsvView, LinkViewSet
 
 app_name = "archives-api"
 
@@ -24,6 +18,4 @@ urlpatterns = [
     path("archives/<str:pk>/downloads.csv", DownloadsCsvView.as_view(), name="downloads-csv"),
     path("archives/<str:archive_id>/links/", links, name="archive-links"),
     path("archives/<str:archive_id>/links/<str:pk>/", link, name="archive-link"),
-    path("shares/<str:slug>/", ShareView.as_view(), name="share"),
-    path("shares/<str:slug>/download", ShareDownloadView.as_view(), name="share-download"),
 ]

@@ -6,11 +6,10 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,16 +21,12 @@ from archives.api.serializers import (
     ArchiveUpdateSerializer,
     AuditEntrySerializer,
     DownloadSerializer,
-    ErrorSerializer,
     LinkCreateSerializer,
     LinkSerializer,
     LinkUpdateSerializer,
-    ShareSerializer,
     StatsQuerySerializer,
     StatsSerializer,
 )
-from archives.delivery import Prefetch, Refusal, deliver_archive
-from archives.downloads import Outcome, Share, find_share
 from archives.exports import write_downloads_csv
 from archives.models import Archive, AuditEntry, Link
 from archives.services import (
@@ -50,7 +45,6 @@ from resumable.services import UploadsNotUsable
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
-    from django.http import HttpResponseBase
     from rest_framework.request import Request
 
 
@@ -218,87 +212,3 @@ class LinkViewSet(
     def destroy(self, request: Request, archive_id: str, pk: str) -> Response:
         revoke_link(self.get_object(), now=timezone.now())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ShareView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-
-    @extend_schema(responses={200: ShareSerializer, 404: ErrorSerializer}, auth=[])
-    def get(self, request: Request, slug: str) -> Response:
-        return Response(ShareSerializer(find_share(slug), context={"request": request}).data)
-
-
-REFUSAL_DETAIL = {
-    Outcome.NOT_READY: "The archive is not ready: it is {status}.",
-    Outcome.DAMAGED: "The stored archive is damaged and is not served: {integrity_error}",
-    Outcome.PASSWORD_REQUIRED: "This archive needs a password: send it in X-Archive-Password.",
-    Outcome.WRONG_PASSWORD: "Wrong password.",
-    Outcome.THROTTLED: "Too many wrong passwords: try again in {retry_after} seconds.",
-    Outcome.EXPIRED: "The archive expired at {expires_at}.",
-    Outcome.LIMIT_REACHED: "The download limit of this archive is reached.",
-}
-
-
-class ShareDownloadView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("X-Archive-Password", str, OpenApiParameter.HEADER),
-            OpenApiParameter("X-Download-Grant", str, OpenApiParameter.HEADER),
-            OpenApiParameter("Range", str, OpenApiParameter.HEADER),
-        ],
-        responses={
-            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
-            (206, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            410: ErrorSerializer,
-            416: None,
-            429: ErrorSerializer,
-            503: ErrorSerializer,
-        },
-        auth=[],
-    )
-    def get(self, request: Request, slug: str) -> HttpResponseBase:
-        share = find_share(slug)
-        password = request.headers.get("X-Archive-Password")
-        result = deliver_archive(request._request, share, password=password)
-        if isinstance(result, Prefetch):
-            return Response(
-                {"detail": "Prefetches and link previews are not served; open the link."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-        if isinstance(result, Refusal):
-            return _refusal_response(share, result)
-        return result
-
-
-def _refusal_response(share: Share, refusal: Refusal) -> Response:
-    archive = share.archive
-    decision = refusal.decision
-    expires_at = share.expires_at().isoformat()
-    body: dict[str, object] = {
-        "detail": REFUSAL_DETAIL[decision.outcome].format(
-            status=archive.status,
-            retry_after=decision.retry_after,
-            expires_at=expires_at,
-            integrity_error=archive.integrity_error,
-        ),
-        "reason": decision.outcome.value,
-    }
-    headers = {}
-    if decision.outcome is Outcome.NOT_READY:
-        body.update(status=archive.status, progress=archive.progress, error=archive.error)
-    elif decision.outcome is Outcome.DAMAGED:
-        body["error"] = archive.integrity_error
-    elif decision.outcome is Outcome.EXPIRED:
-        body["expires_at"] = expires_at
-    elif decision.outcome is Outcome.THROTTLED:
-        body["retry_after"] = decision.retry_after
-        headers["Retry-After"] = str(decision.retry_after)
-    return Response(body, status=refusal.status, headers=headers)

@@ -79,7 +79,7 @@ def test_links_page_lists_links_with_url_qr_and_counts(
     assert response.status_code == 200
     body = response.content.decode()
     assert "Alice" in body
-    assert f"http://testserver{reverse('archives:share', args=[link.slug])}" in body
+    assert f"http://testserver{reverse('sharing:share', args=[link.slug])}" in body
     assert 'class="qr-code"' in body
     assert "1 / 3" in body
     assert "data-link-views>4<" in body
@@ -262,10 +262,10 @@ def test_revoke_asks_then_revokes_and_the_link_is_404(
     assert "The link “Gone” is revoked." in page
     gone_row = page.split(f'data-link-row="{gone.id}"')[1].split("</article>")[0]
     assert "revoked" in gone_row
-    assert reverse("archives:share", args=[gone.slug]) not in gone_row
+    assert reverse("sharing:share", args=[gone.slug]) not in gone_row
     assert revoke_url(gone) not in gone_row
-    assert client.get(reverse("archives:share", args=[gone.slug])).status_code == 404
-    assert client.get(reverse("archives:share", args=[kept.slug])).status_code == 200
+    assert client.get(reverse("sharing:share", args=[gone.slug])).status_code == 404
+    assert client.get(reverse("sharing:share", args=[kept.slug])).status_code == 200
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -309,7 +309,7 @@ def test_a_script_label_is_escaped_on_every_page_that_shows_it(
         links_url(archive),
         edit_url(link),
         revoke_url(link),
-        reverse("archives:share", args=[link.slug]),
+        reverse("sharing:share", args=[link.slug]),
     ]
     escaped = "&lt;script&gt;alert(&#x27;label&#x27;)&lt;/script&gt;"
     for url in pages:
@@ -344,14 +344,3 @@ def test_export_csv_link_works_with_the_session(
     assert response.status_code == 200
     header = response.content.decode().splitlines()[0]
     assert header == "at,ip,referer,user_agent,source,recipient,bytes_sent,completed"
-
-
-def test_share_page_building_carries_the_download_button_data(
-    client: Client, make_archive: Callable[..., Archive]
-) -> None:
-    archive = make_archive(build=False)
-    link = new_link(archive)
-    body = client.get(reverse("archives:share", args=[link.slug]) + "?src=mail").content.decode()
-    assert "data-share-poll" in body
-    assert f'data-download-url="{reverse("archives:download", args=[link.slug])}?src=mail"' in body
-    assert "data-download-label=" in body

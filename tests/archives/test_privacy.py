@@ -11,10 +11,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from archives.downloads import Share, record_download
 from archives.models import Download
 from archives.services import purge_old_downloads
 from core.clients import anonymize_ip
+from sharing.downloads import Share, record_download
 from tests.conftest import streamed_body
 
 if TYPE_CHECKING:

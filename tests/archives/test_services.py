@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from archives import storage
 from archives.build import build_archive
-from archives.downloads import Share, record_download
 from archives.models import Archive, AuditEntry, Download, Link, Status
 from archives.services import (
     create_archive,
@@ -30,6 +29,7 @@ from archives.services import (
     update_link,
 )
 from archives.tasks import remove_archive_files_task
+from sharing.downloads import Share, record_download
 from tests.conftest import upload
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from archives.downloads import Share, record_download
 from archives.stats import archive_stats, referring_host
+from sharing.downloads import Share, record_download
 
 if TYPE_CHECKING:
     from collections.abc import Callable

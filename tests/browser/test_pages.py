@@ -57,11 +57,11 @@ def decode_qr(page: Page) -> str:
 
 
 def share_path(archive: Archive) -> str:
-    return reverse("archives:share", args=[archive.slug])
+    return reverse("sharing:share", args=[archive.slug])
 
 
 def download_path(archive: Archive) -> str:
-    return reverse("archives:download", args=[archive.slug])
+    return reverse("sharing:download", args=[archive.slug])
 
 
 def test_register_upload_three_files_share_and_download(

@@ -85,7 +85,7 @@ def test_two_recipient_links_downloads_stats_csv_and_audit(
     expect(rows).to_have_count(2)
     alice_row = page.locator(f"[data-link-row='{alice.id}']")
     bob_row = page.locator(f"[data-link-row='{bob.id}']")
-    alice_url = f"{live_server.url}{reverse('archives:share', args=[alice.slug])}"
+    alice_url = f"{live_server.url}{reverse('sharing:share', args=[alice.slug])}"
     expect(alice_row.locator("[data-link-url]")).to_have_value(alice_url)
     expect(alice_row.locator("[data-link-downloads]")).to_have_text("0 / 3")
     expect(alice_row.locator("[data-link-password]")).to_have_text("no")
@@ -98,13 +98,13 @@ def test_two_recipient_links_downloads_stats_csv_and_audit(
 
     # Alice downloads it all from a newsletter; Bob's first try stops after 100 bytes.
     whole = requests.get(
-        f"{live_server.url}{reverse('archives:download', args=[alice.slug])}?src=newsletter",
+        f"{live_server.url}{reverse('sharing:download', args=[alice.slug])}?src=newsletter",
         headers={"User-Agent": "AliceAgent/1"},
         timeout=10,
     )
     assert whole.status_code == 200
     part = requests.get(
-        f"{live_server.url}{reverse('archives-api:share-download', args=[bob.slug])}?src=chat",
+        f"{live_server.url}{reverse('sharing-api:share-download', args=[bob.slug])}?src=chat",
         headers={"X-Archive-Password": "bob's word", "Range": "bytes=0-99"},
         timeout=10,
     )
@@ -173,9 +173,7 @@ def test_two_recipient_links_downloads_stats_csv_and_audit(
     expect(bob_row.locator("[data-link-state]")).to_have_text("revoked")
     expect(bob_row.locator("[data-link-url]")).to_have_count(0)
     shot(page, "r05-links-after-revoke")
-    gone = requests.get(
-        f"{live_server.url}{reverse('archives:share', args=[bob.slug])}", timeout=10
-    )
+    gone = requests.get(f"{live_server.url}{reverse('sharing:share', args=[bob.slug])}", timeout=10)
     assert gone.status_code == 404
     kept = requests.get(alice_url, timeout=10)
     assert kept.status_code == 200
@@ -234,7 +232,7 @@ def test_building_share_page_turns_into_the_download_in_place(
     page = open_page()
     loads: list[str] = []
     page.on("load", lambda loaded: loads.append(loaded.url))
-    path = f"{reverse('archives:share', args=[link.slug])}?src=qr"
+    path = f"{reverse('sharing:share', args=[link.slug])}?src=qr"
     page.goto(path)
     expect(page.locator("[data-build-progress]")).to_be_visible()
     expect(page.locator("[data-download-button]")).to_have_count(0)
@@ -270,7 +268,7 @@ def test_building_share_page_with_a_password_reloads_into_the_form(
         status=Status.BUILDING, progress=20, heartbeat_at=timezone.now()
     )
     page = open_page()
-    page.goto(reverse("archives:share", args=[archive.slug]))
+    page.goto(reverse("sharing:share", args=[archive.slug]))
     expect(page.locator("[data-build-progress]")).to_be_visible()
     Archive.objects.filter(pk=archive.pk).update(status=Status.PENDING, progress=0)
     build_archive(archive.id)
@@ -287,7 +285,7 @@ def test_damaged_archive_page_and_dashboard_badge(
     archive = make_archive(name="Bit rot")
     Archive.objects.filter(pk=archive.pk).update(integrity_error="sha256 does not match")
     page = open_page()
-    response = page.goto(reverse("archives:share", args=[archive.slug]))
+    response = page.goto(reverse("sharing:share", args=[archive.slug]))
     assert response is not None
     assert response.status == 409
     expect(page.get_by_text("The stored archive is damaged")).to_be_visible()

@@ -90,7 +90,7 @@ def test_chosen_folder_keeps_its_structure_and_the_link_comes_before_the_build(
     expect(share).to_be_visible()
     archive = Archive.objects.get(owner=user)
     assert archive.status == Status.PENDING
-    url = f"{live_server.url}{reverse('archives:share', args=[archive.slug])}"
+    url = f"{live_server.url}{reverse('sharing:share', args=[archive.slug])}"
     expect(page.locator("[data-result-url]")).to_have_value(url)
     wait_until(
         page,

@@ -8,28 +8,26 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.http import Http404
 from django.utils import timezone
 
-from archives.downloads import (
+from core import metrics
+from core.clients import client_ip
+from sharing.downloads import (
     DownloadDecision,
     Outcome,
     Share,
     check_download,
     clean_source,
-    find_share,
     record_download,
     record_transfer,
 )
-from archives.sending import (
+from sharing.sending import (
     ByteRange,
     Unsatisfiable,
     requested_range,
     send_archive,
     send_unsatisfiable,
 )
-from core import metrics
-from core.clients import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
@@ -67,6 +65,14 @@ class Refusal:
 @dataclass(frozen=True)
 class Prefetch:
     """A prefetch or link preview: answered without serving or counting anything."""
+
+
+def refusal_headers(decision: DownloadDecision) -> dict[str, str]:
+    """The headers a refusal carries, on the page and in the API alike: ``Retry-After``
+    (seconds) when the client is throttled."""
+    if decision.outcome is Outcome.THROTTLED and decision.retry_after is not None:
+        return {"Retry-After": str(decision.retry_after)}
+    return {}
 
 
 def is_prefetch(request: HttpRequest) -> bool:
@@ -139,36 +145,6 @@ def deliver_archive(
         samesite="Lax",
     )
     return response
-
-
-def resume_download(request: HttpRequest, slug: str) -> HttpResponseBase | None:
-    """The response to a resumed range that needs nothing more than the grant it carries:
-    a GET with a ``Range`` and a valid grant, of a share without a password that may be
-    downloaded now. None for every other request, which ``deliver_archive`` answers.
-
-    Without a password there is nothing to count or refuse on the way, so this decision
-    has no side effect, and a request it declines is decided afresh."""
-    if request.method != "GET" or is_prefetch(request):
-        return None
-    grant = _resumed_grant(request)
-    if grant is None:
-        return None
-    try:
-        share = find_share(slug)
-    except Http404:
-        return None
-    if share.password_hash:
-        return None
-    decision = check_download(
-        share, password=None, client=client_ip(request.META), now=timezone.now(), grant=grant
-    )
-    if not decision.is_resume:
-        return None
-    try:
-        byte_range = requested_range(request, share.archive)
-    except Unsatisfiable:
-        return send_unsatisfiable(share.archive)
-    return _send(request, share.archive, byte_range, download_id=decision.download_id)
 
 
 def _resumed_grant(request: HttpRequest) -> str | None:

@@ -9,7 +9,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from archives.downloads import (
+from archives.models import Archive, Download, Status
+from archives.services import create_link
+from core.clients import client_ip
+from core.models import FailureWindow
+from sharing.downloads import (
     Outcome,
     Share,
     check_download,
@@ -17,11 +21,9 @@ from archives.downloads import (
     granted_download,
     issue_grant,
     record_download,
+    record_transfer,
     share_scope,
 )
-from archives.models import Archive, Download, Status
-from core.clients import client_ip
-from core.models import FailureWindow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -227,3 +229,61 @@ def test_client_ip_trusts_forwarded_only_from_trusted_proxies(
     meta = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded}
 
     assert client_ip(meta) == expected
+
+
+def test_share_status_is_expired_once_the_link_runs_out_else_the_archives(
+    make_archive: Callable[..., Archive],
+) -> None:
+    now = timezone.now()
+    archive = make_archive()
+    building = make_archive(build=False)
+    link = create_link(archive, label="Bob", password="", max_downloads=1, ttl=60, now=now)
+
+    assert Share(archive).status(now=now) == Status.READY
+    assert Share(building).status(now=now) == Status.PENDING
+    assert Share(archive, link).status(now=now) == Status.READY
+    assert Share(archive, link).status(now=now + timedelta(minutes=2)) == Status.EXPIRED
+    link.download_count = 1
+    assert Share(archive, link).status(now=now) == Status.EXPIRED
+    assert Share(archive).status(now=now) == Status.READY
+
+
+def test_share_downloads_left_is_the_smaller_of_both_limits(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive(max_downloads=5)
+    link = create_link(
+        archive, label="Bob", password="", max_downloads=2, ttl=None, now=timezone.now()
+    )
+
+    assert Share(archive).downloads_left() == 5
+    assert Share(archive, link).downloads_left() == 2
+    link.download_count = 2
+    assert Share(archive, link).is_used_up
+    assert not Share(archive).is_used_up
+
+
+def test_record_transfer_adds_bytes_and_completes_only_at_the_end_with_every_byte(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive()
+    counted = record_download(
+        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now()
+    )
+    assert counted is not None
+    download = Download.objects.get(pk=counted.id)
+
+    record_transfer(download.pk, sent=40, reached_end=False, size=100)
+    # The tail first: the end is reached, but 40 bytes in the middle are still missing.
+    record_transfer(download.pk, sent=20, reached_end=True, size=100)
+    download.refresh_from_db()
+    assert (download.bytes_sent, download.completed) == (60, False)
+
+    record_transfer(download.pk, sent=40, reached_end=True, size=100)
+    download.refresh_from_db()
+    assert (download.bytes_sent, download.completed) == (100, True)
+
+    # A later partial resume adds its bytes and leaves the download complete.
+    record_transfer(download.pk, sent=10, reached_end=False, size=100)
+    download.refresh_from_db()
+    assert (download.bytes_sent, download.completed) == (110, True)

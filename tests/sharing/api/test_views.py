@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import io
 import ipaddress
-import os
 import random
-import socket
 import zipfile
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
-from django.http import FileResponse
 from django.utils import timezone
 
 from archives import storage
 from archives.models import Archive, Download
-from archives.sending import ByteRange, send_archive
 from tests.conftest import streamed_body
 
 if TYPE_CHECKING:
@@ -283,47 +279,3 @@ def test_log_row_records_forwarded_ip_only_from_trusted_proxy(
     ips = list(Download.objects.filter(archive=archive).order_by("at").values_list("ip", flat=True))
 
     assert ips == ["198.51.100.2", "203.0.113.5"]
-
-
-def test_body_has_a_real_file_descriptor_for_sendfile(
-    make_archive: Callable[..., Archive],
-) -> None:
-    """gunicorn sends a body with a fileno() through os.sendfile (zero-copy), from the
-    range's first byte for Content-Length bytes."""
-    archive = make_archive()
-
-    response = send_archive(archive, byte_range=ByteRange(10, 19), head=False)
-
-    assert isinstance(response, FileResponse)
-    body = response.file_to_stream
-    assert body is not None
-    assert os.lseek(body.fileno(), 0, os.SEEK_CUR) == 10
-    assert response["Content-Length"] == "10"
-    response.close()
-
-
-def test_the_connection_is_corked_while_the_file_is_sent(
-    make_archive: Callable[..., Archive],
-) -> None:
-    """Headers and file leave in full segments (TCP_CORK) and the rest is let go once
-    the server is done with the body."""
-    archive = make_archive()
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname())
-        connection, _ = listener.accept()
-        with client, connection:
-
-            def corked() -> int:
-                return connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK)
-
-            response = send_archive(archive, byte_range=None, head=False, connection=connection)
-            assert isinstance(response, FileResponse)
-            assert corked() == 1
-            body = response.file_to_stream
-            assert body is not None
-            body.close()
-            assert corked() == 0
-
-            head = send_archive(archive, byte_range=None, head=True, connection=connection)
-            assert head.status_code == 200
-            assert corked() == 0

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from archives.downloads import Share, share_scope
 from archives.models import Archive, Download
 from core.models import FailureWindow
+from sharing.downloads import Share, share_scope
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -18,13 +18,12 @@ import enum
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core import signing
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.http import Http404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -36,9 +35,6 @@ from notifications.models import Event
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-    from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models.expressions import Col
 
 GRANT_SALT = "archives.download-grant"
 UNLOCK_SALT = "archives.share-unlock"
@@ -86,71 +82,39 @@ class Share:
         return self.link.password if self.link else self.archive.password
 
     def expires_at(self) -> datetime:
-        if self.link and self.link.expires_at and self.link.expires_at < self.archive.expires_at:
-            return self.link.expires_at
-        return self.archive.expires_at
+        return self.link.effective_expiry if self.link else self.archive.expires_at
 
     def downloads_left(self) -> int | None:
+        """The downloads the archive's limit and the link's both still allow; None when
+        neither has a limit."""
         lefts = [self.archive.downloads_left]
         if self.link:
             lefts.append(self.link.downloads_left)
         known = [left for left in lefts if left is not None]
         return min(known) if known else None
 
+    @property
+    def is_used_up(self) -> bool:
+        return self.downloads_left() == 0
+
+    def status(self, *, now: datetime) -> str:
+        """The status a holder of this link sees: the archive's public status, or
+        ``expired`` once the link's own lifetime or limit is used."""
+        if self.link is not None and (self.link.is_expired(now=now) or self.link.is_used_up):
+            return Status.EXPIRED
+        return self.archive.public_status(now=now)
+
 
 def find_share(slug: str) -> Share:
     """The archive (and recipient link) a share slug opens; ``Http404`` for an unknown
     slug, a deleted archive or a revoked link."""
-    archive = _archive_by_slug(slug)
+    archive = Archive.objects.filter(slug=slug).first()
     if archive is not None:
         return Share(archive)
     link = Link.objects.live().select_related("archive").filter(slug=slug).first()
     if link is None:
         raise Http404("No such share link.")
     return Share(link.archive, link)
-
-
-# Every resumed range looks its archive up by the unique slug. The ORM took five times
-# as long to compile the query as to run it, so it is written out, and its values are
-# converted as the ORM converts them, with the converters of each connection found once.
-_ARCHIVE_FIELDS = Archive._meta.concrete_fields
-_ARCHIVE_ATTNAMES = [field.attname for field in _ARCHIVE_FIELDS]
-_ARCHIVE_BY_SLUG = (
-    f"SELECT {', '.join(str(field.column) for field in _ARCHIVE_FIELDS)}"
-    f" FROM {Archive._meta.db_table} WHERE slug = %s"
-)
-_converters_of: WeakKeyDictionary[BaseDatabaseWrapper, list[tuple[int, Col, list[Any]]]] = (
-    WeakKeyDictionary()
-)
-
-
-def _archive_by_slug(slug: str) -> Archive | None:
-    # The connection of this thread itself, not the proxy to it: converters are per
-    # connection.
-    wrapper = connections[DEFAULT_DB_ALIAS]
-    with wrapper.cursor() as cursor:
-        cursor.execute(_ARCHIVE_BY_SLUG, [slug])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for index, column, converters in _archive_converters(wrapper):
-        for convert in converters:
-            values[index] = convert(values[index], column, wrapper)
-    return Archive.from_db(wrapper.alias, _ARCHIVE_ATTNAMES, values)
-
-
-def _archive_converters(wrapper: BaseDatabaseWrapper) -> list[tuple[int, Col, list[Any]]]:
-    found = _converters_of.get(wrapper)
-    if found is None:
-        found = []
-        for index, field in enumerate(_ARCHIVE_FIELDS):
-            column = field.get_col(Archive._meta.db_table)
-            converters = wrapper.ops.get_db_converters(column) + column.get_db_converters(wrapper)
-            if converters:
-                found.append((index, column, converters))
-        _converters_of[wrapper] = found
-    return found
 
 
 def issue_grant(share: Share, *, download_id: int) -> str:
@@ -232,8 +196,7 @@ def check_download(
     if retry_after is not None:
         return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
     resumed = granted_download(share, grant)
-    used_up = archive.is_used_up or (link is not None and link.is_used_up)
-    if used_up and resumed is None:
+    if share.is_used_up and resumed is None:
         # Said before asking for the password: no password would change it.
         return DownloadDecision(Outcome.LIMIT_REACHED)
     if share.password_hash and not (
@@ -347,22 +310,14 @@ def record_download(
 def record_transfer(download_id: int, *, sent: int, reached_end: bool, size: int) -> None:
     """Add ``sent`` bytes to a download; it is complete once its transfers (resumes
     included) reached the end of the ZIP and add up to its size."""
-    with connection.cursor() as cursor:
-        if reached_end:
-            cursor.execute(_ADD_BYTES_AT_END, [sent, size - sent, True, download_id])
-        else:
-            cursor.execute(_ADD_BYTES, [sent, download_id])
-
-
-# Run after every response that sends part of a counted download, so written out: the
-# ORM's UPDATE with F() and Case() took ten times as long to compile as to run. Completion
-# is set in the same statement, so the bytes are never seen counted without the
-# completion they make; SET expressions read the row as it was before the update.
-_ADD_BYTES = f"UPDATE {Download._meta.db_table} SET bytes_sent = bytes_sent + %s WHERE id = %s"
-_ADD_BYTES_AT_END = (
-    f"UPDATE {Download._meta.db_table} SET bytes_sent = bytes_sent + %s,"
-    " completed = CASE WHEN bytes_sent >= %s THEN %s ELSE completed END WHERE id = %s"
-)
+    changes: dict[str, Any] = {"bytes_sent": F("bytes_sent") + sent}
+    if reached_end:
+        # One statement, so the bytes are never seen counted without the completion they
+        # make; its SET expressions read the row as it was before the update.
+        changes["completed"] = Case(
+            When(bytes_sent__gte=size - sent, then=Value(value=True)), default=F("completed")
+        )
+    Download.objects.filter(pk=download_id).update(**changes)
 
 
 def record_view(share: Share) -> None:

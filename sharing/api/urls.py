@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from sharing.api.views import ShareDownloadView, ShareView
+
+app_name = "sharing-api"
+
+urlpatterns = [
+    path("shares/<str:slug>/", ShareView.as_view(), name="share"),
+    path("shares/<str:slug>/download", ShareDownloadView.as_view(), name="share-download"),
+]

@@ -1,0 +1,104 @@
+"""The public share API: what a link opens (``/api/shares/<slug>/``) and its download
+(``/api/shares/<slug>/download``), for anyone holding the link."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from archives.api.serializers import ErrorSerializer
+from sharing.api.serializers import ShareSerializer
+from sharing.delivery import Prefetch, Refusal, deliver_archive, refusal_headers
+from sharing.downloads import Outcome, Share, find_share
+
+if TYPE_CHECKING:
+    from django.http import HttpResponseBase
+    from rest_framework.request import Request
+
+
+class ShareView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: ShareSerializer, 404: ErrorSerializer}, auth=[])
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(ShareSerializer(find_share(slug), context={"request": request}).data)
+
+
+REFUSAL_DETAIL = {
+    Outcome.NOT_READY: "The archive is not ready: it is {status}.",
+    Outcome.DAMAGED: "The stored archive is damaged and is not served: {integrity_error}",
+    Outcome.PASSWORD_REQUIRED: "This archive needs a password: send it in X-Archive-Password.",
+    Outcome.WRONG_PASSWORD: "Wrong password.",
+    Outcome.THROTTLED: "Too many wrong passwords: try again in {retry_after} seconds.",
+    Outcome.EXPIRED: "The archive expired at {expires_at}.",
+    Outcome.LIMIT_REACHED: "The download limit of this archive is reached.",
+}
+
+
+class ShareDownloadView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("X-Archive-Password", str, OpenApiParameter.HEADER),
+            OpenApiParameter("X-Download-Grant", str, OpenApiParameter.HEADER),
+            OpenApiParameter("Range", str, OpenApiParameter.HEADER),
+        ],
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
+            (206, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            410: ErrorSerializer,
+            416: None,
+            429: ErrorSerializer,
+            503: ErrorSerializer,
+        },
+        auth=[],
+    )
+    def get(self, request: Request, slug: str) -> HttpResponseBase:
+        share = find_share(slug)
+        password = request.headers.get("X-Archive-Password")
+        result = deliver_archive(request, share, password=password)
+        if isinstance(result, Prefetch):
+            return Response(
+                {"detail": "Prefetches and link previews are not served; open the link."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        if isinstance(result, Refusal):
+            return _refusal_response(share, result)
+        return result
+
+
+def _refusal_response(share: Share, refusal: Refusal) -> Response:
+    archive = share.archive
+    decision = refusal.decision
+    expires_at = share.expires_at().isoformat()
+    body: dict[str, object] = {
+        "detail": REFUSAL_DETAIL[decision.outcome].format(
+            status=archive.status,
+            retry_after=decision.retry_after,
+            expires_at=expires_at,
+            integrity_error=archive.integrity_error,
+        ),
+        "reason": decision.outcome.value,
+    }
+    if decision.outcome is Outcome.NOT_READY:
+        body.update(status=archive.status, progress=archive.progress, error=archive.error)
+    elif decision.outcome is Outcome.DAMAGED:
+        body["error"] = archive.integrity_error
+    elif decision.outcome is Outcome.EXPIRED:
+        body["expires_at"] = expires_at
+    elif decision.outcome is Outcome.THROTTLED:
+        body["retry_after"] = decision.retry_after
+    return Response(body, status=refusal.status, headers=refusal_headers(decision))

@@ -1,0 +1,227 @@
+"""``deliver_archive``, the one entry point of a download from the share page and the share
+API: what it counts, what a grant resumes, what it refuses and with which headers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+import time_machine
+from django.test import RequestFactory
+from django.utils import timezone
+
+from archives import storage
+from archives.models import Archive, Download
+from core.models import FailureWindow
+from sharing.delivery import (
+    GRANT_COOKIE,
+    GRANT_HEADER,
+    Prefetch,
+    Refusal,
+    deliver_archive,
+    refusal_headers,
+)
+from sharing.downloads import DownloadDecision, Outcome, find_share
+from tests.conftest import streamed_body
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.http import HttpResponseBase
+    from django.test import Client
+    from pytest_django.fixtures import Settings as DjangoSettings
+    from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def api_url(archive: Archive) -> str:
+    return f"/api/shares/{archive.slug}/download"
+
+
+def page_url(archive: Archive) -> str:
+    return f"/s/{archive.slug}/download"
+
+
+def counted_grant(client: APIClient, archive: Archive, *, password: str = "") -> str:
+    first = client.get(api_url(archive), HTTP_RANGE="bytes=0-9", HTTP_X_ARCHIVE_PASSWORD=password)
+    assert first.status_code == 206
+    assert len(streamed_body(first)) == 10
+    return first["X-Download-Grant"]
+
+
+def served(result: HttpResponseBase | Refusal | Prefetch) -> HttpResponseBase:
+    assert not isinstance(result, Refusal | Prefetch), result
+    return result
+
+
+def test_a_new_download_is_counted_and_carries_its_grant(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive()
+    request = RequestFactory().get(api_url(archive), HTTP_REFERER="https://example.org/post")
+
+    response = served(deliver_archive(request, find_share(archive.slug), password=None))
+
+    assert response.status_code == 200
+    assert streamed_body(response) == storage.local_path(archive.zip_name).read_bytes()
+    download = Download.objects.get(archive=archive)
+    assert download.referer == "https://example.org/post"
+    assert response[GRANT_HEADER] == response.cookies[GRANT_COOKIE].value
+    assert response.cookies[GRANT_COOKIE]["path"] == api_url(archive)
+    assert response.cookies[GRANT_COOKIE]["httponly"]
+    assert Archive.objects.get(pk=archive.pk).download_count == 1
+
+
+def test_a_resumed_range_is_sent_and_not_counted_again(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"a.bin": bytes(range(256)) * 40})
+    whole = storage.local_path(archive.zip_name).read_bytes()
+    grant = counted_grant(anon, archive)
+    factory = RequestFactory()
+
+    for path in (api_url(archive), page_url(archive)):
+        request = factory.get(path, HTTP_RANGE="bytes=100-199", HTTP_X_DOWNLOAD_GRANT=grant)
+        response = served(deliver_archive(request, find_share(archive.slug), password=None))
+        assert response.status_code == 206
+        assert response["Content-Range"] == f"bytes 100-199/{len(whole)}"
+        assert streamed_body(response) == whole[100:200]
+        assert GRANT_HEADER not in response
+    # By the grant cookie alone, as a browser resumes.
+    factory.cookies[GRANT_COOKIE] = grant
+    by_cookie = deliver_archive(
+        factory.get(page_url(archive), HTTP_RANGE="bytes=5-9"),
+        find_share(archive.slug),
+        password=None,
+    )
+    assert streamed_body(served(by_cookie)) == whole[5:10]
+
+    assert Download.objects.filter(archive=archive).count() == 1
+    assert Archive.objects.get(pk=archive.pk).download_count == 1
+
+
+def test_a_grant_without_a_range_or_a_forged_one_is_a_new_download(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    grant = counted_grant(anon, archive)
+    factory = RequestFactory()
+
+    for request in (
+        factory.get(api_url(archive), HTTP_X_DOWNLOAD_GRANT=grant),
+        factory.get(api_url(archive), HTTP_RANGE="bytes=0-9", HTTP_X_DOWNLOAD_GRANT=grant + "x"),
+    ):
+        served(deliver_archive(request, find_share(archive.slug), password=None))
+
+    assert Download.objects.filter(archive=archive).count() == 3
+
+
+def test_head_and_prefetch_count_nothing(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive()
+    factory = RequestFactory()
+    share = find_share(archive.slug)
+
+    head = served(deliver_archive(factory.head(api_url(archive)), share, password=None))
+    prefetch = deliver_archive(
+        factory.get(api_url(archive), HTTP_SEC_PURPOSE="prefetch;prerender"), share, password=None
+    )
+
+    assert head.status_code == 200
+    assert head["Content-Length"] == str(archive.size)
+    assert isinstance(prefetch, Prefetch)
+    assert not Download.objects.exists()
+
+
+def test_a_resume_past_the_lifetime_is_refused(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    grant = counted_grant(anon, archive)
+    request = RequestFactory().get(
+        api_url(archive), HTTP_RANGE="bytes=0-9", HTTP_X_DOWNLOAD_GRANT=grant
+    )
+
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        refused = deliver_archive(request, find_share(archive.slug), password=None)
+
+    assert isinstance(refused, Refusal)
+    assert (refused.decision.outcome, refused.status) == (Outcome.EXPIRED, 410)
+
+
+def test_only_a_throttled_refusal_carries_retry_after() -> None:
+    throttled = DownloadDecision(Outcome.THROTTLED, retry_after=42)
+
+    assert refusal_headers(throttled) == {"Retry-After": "42"}
+    for outcome in Outcome:
+        if outcome is not Outcome.THROTTLED:
+            assert refusal_headers(DownloadDecision(outcome)) == {}
+
+
+def test_the_page_and_the_api_send_the_same_retry_after(
+    client: Client,
+    anon: APIClient,
+    make_archive: Callable[..., Archive],
+    settings: DjangoSettings,
+) -> None:
+    settings.PASSWORD_ATTEMPTS_LIMIT = 2
+    archive = make_archive(password="pw")
+    for _ in range(2):
+        anon.get(api_url(archive), HTTP_X_ARCHIVE_PASSWORD="wrong")
+
+    api = anon.get(api_url(archive), HTTP_X_ARCHIVE_PASSWORD="pw")
+    page = client.post(f"/s/{archive.slug}/unlock", {"password": "pw"})
+
+    assert (api.status_code, page.status_code) == (429, 429)
+    assert int(api["Retry-After"]) > 0
+    assert abs(int(page["Retry-After"]) - int(api["Retry-After"])) <= 1
+
+
+def test_a_resumed_range_has_the_headers_of_every_response(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    first = anon.get(api_url(archive), HTTP_RANGE="bytes=0-9")
+
+    resumed = anon.get(
+        api_url(archive), HTTP_RANGE="bytes=10-19", HTTP_X_DOWNLOAD_GRANT=first["X-Download-Grant"]
+    )
+
+    assert resumed.status_code == 206
+    for header in (
+        "Content-Type",
+        "Content-Disposition",
+        "ETag",
+        "Accept-Ranges",
+        "Cache-Control",
+        "X-Content-Type-Options",
+        "Content-Security-Policy",
+        "Permissions-Policy",
+        "Cross-Origin-Resource-Policy",
+        "Cross-Origin-Opener-Policy",
+        "Referrer-Policy",
+        "X-Frame-Options",
+    ):
+        assert resumed[header] == first[header], header
+    assert resumed["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert resumed["X-Frame-Options"] == "DENY"
+    assert resumed["X-Request-ID"]
+    assert resumed["X-Request-ID"] != first["X-Request-ID"]
+
+
+def test_a_wrong_password_with_a_grant_is_counted_once(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(password="pw")
+    grant = counted_grant(anon, archive, password="pw")
+
+    refused = anon.get(
+        api_url(archive),
+        HTTP_RANGE="bytes=10-19",
+        HTTP_X_DOWNLOAD_GRANT=grant,
+        HTTP_X_ARCHIVE_PASSWORD="wrong",
+    )
+
+    assert refused.status_code == 403
+    assert FailureWindow.objects.get().failures == 1

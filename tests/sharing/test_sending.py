@@ -1,0 +1,91 @@
+"""Sending a built ZIP: the range a header asks for, and a body gunicorn can send with
+``sendfile`` on a corked connection."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+from django.http import FileResponse
+
+from sharing.sending import ByteRange, Unsatisfiable, parse_range, send_archive
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from archives.models import Archive
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-9", ByteRange(0, 9)),
+        ("bytes = 10 - 19", ByteRange(10, 19)),
+        ("bytes=-10", ByteRange(90, 99)),
+        ("bytes=-1000", ByteRange(0, 99)),
+        ("bytes=50-", ByteRange(50, 99)),
+        ("bytes=90-1000", ByteRange(90, 99)),
+        ("bytes=9-5", None),
+        ("bytes=-", None),
+        ("bytes=0-1,5-6", None),
+        ("items=0-9", None),
+    ],
+)
+def test_parse_range_reads_one_range_and_ignores_the_rest(
+    header: str, expected: ByteRange | None
+) -> None:
+    assert parse_range(header, size=100) == expected
+
+
+@pytest.mark.parametrize("header", ["bytes=100-", "bytes=-0", "bytes=250-300"])
+def test_parse_range_past_the_end_is_unsatisfiable(header: str) -> None:
+    with pytest.raises(Unsatisfiable):
+        parse_range(header, size=100)
+
+
+@pytest.mark.django_db
+def test_body_has_a_real_file_descriptor_for_sendfile(
+    make_archive: Callable[..., Archive],
+) -> None:
+    """gunicorn sends a body with a fileno() through os.sendfile (zero-copy), from the
+    range's first byte for Content-Length bytes."""
+    archive = make_archive()
+
+    response = send_archive(archive, byte_range=ByteRange(10, 19), head=False)
+
+    assert isinstance(response, FileResponse)
+    body = response.file_to_stream
+    assert body is not None
+    assert os.lseek(body.fileno(), 0, os.SEEK_CUR) == 10
+    assert response["Content-Length"] == "10"
+    response.close()
+
+
+@pytest.mark.django_db
+def test_the_connection_is_corked_while_the_file_is_sent(
+    make_archive: Callable[..., Archive],
+) -> None:
+    """Headers and file leave in full segments (TCP_CORK) and the rest is let go once
+    the server is done with the body."""
+    archive = make_archive()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        connection, _ = listener.accept()
+        with client, connection:
+
+            def corked() -> int:
+                return connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK)
+
+            response = send_archive(archive, byte_range=None, head=False, connection=connection)
+            assert isinstance(response, FileResponse)
+            assert corked() == 1
+            body = response.file_to_stream
+            assert body is not None
+            body.close()
+            assert corked() == 0
+
+            head = send_archive(archive, byte_range=None, head=True, connection=connection)
+            assert head.status_code == 200
+            assert corked() == 0
