@@ -1,5 +1,10 @@
-"""One HTTP download of a share link, for the share API and the share page alike: apply
-the download rules, count the download, and send the ZIP or a refusal."""
+"""One HTTP download of a share link: ``deliver_archive`` is the one entry point the share
+page and the share API call. It applies the download rules, counts a new download or
+resumes a granted one, and sends the ZIP or says why not.
+
+A resumed range takes the whole request cycle like any other request, so there is one
+path: answering it before the session, locale, CSRF and API framework layers saved well
+under a millisecond of CPU per range (bench ``download_range``), next to sending it."""
 
 from __future__ import annotations
 
