@@ -1,4 +1,4 @@
-"""Forms of the archive pages: upload (the fallback without JavaScript), edit, password,
+"""Forms of the owner's archive pages: upload (the fallback without JavaScript), edit,
 recipient links."""
 
 from __future__ import annotations
@@ -272,19 +272,6 @@ class EditForm(StyledFormMixin, PasswordChangeFields, LifetimeFields):
         if ttl is not None:
             changes["ttl"] = ttl
         return changes
-
-
-class PasswordForm(StyledFormMixin):
-    password = forms.CharField(
-        label=_("Password"),
-        max_length=128,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.style_widgets()
 
 
 ARCHIVE_OWN = "archive"

@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from archives.addresses import qr_svg, share_url
-from archives.forms import PasswordForm
 from core.clients import client_ip
 from sharing.delivery import Prefetch, Refusal, deliver_archive, is_prefetch, refusal_headers
 from sharing.downloads import (
@@ -36,6 +35,7 @@ from sharing.downloads import (
     record_view,
     unlock_mark,
 )
+from sharing.forms import PasswordForm
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
@@ -106,7 +106,7 @@ def _render_share(
         "share_expires_at": share.expires_at(),
         "share_downloads_left": share.downloads_left(),
         "share_limit": min((limit for limit in limits if limit is not None), default=0),
-        "used_up": share.downloads_left() == 0,
+        "used_up": share.is_used_up,
         "download_query": f"?{urlencode({'src': source})}" if source else "",
         "files": archive.files.all(),
         "outcome": decision.outcome.value,
