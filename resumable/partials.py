@@ -9,18 +9,26 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.core.files.uploadedfile import UploadedFile
 
-from core.bodies import READ_BYTES
 from core.media import local_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from core.bodies import BodySource
+# Bytes received, and written, at a time: few system calls, and a flat memory.
+READ_BYTES = 1024 * 1024
+
+
+class BodyStream(Protocol):
+    """A request body as the server hands it (``wsgi.input`` through the request)."""
+
+    def read(self, size: int, /) -> bytes:
+        """Up to ``size`` next bytes of the body; none at its end."""
+        ...
 
 
 def partial_name(upload_id: str) -> str:
@@ -48,7 +56,7 @@ def delete_partial(upload_id: str) -> None:
 def write_partial(
     upload_id: str,
     *,
-    body: BodySource | None,
+    body: BodyStream | None,
     offset: int,
     limit: int,
     keep_claim: Callable[[int], bool],
@@ -56,7 +64,7 @@ def write_partial(
 ) -> int:
     """Copy at most ``limit`` bytes of ``body`` into the partial file from ``offset``.
 
-    The body is received up to ``READ_BYTES`` at a time into one buffer, never whole.
+    The body is read up to ``READ_BYTES`` at a time, never whole.
     Before a block is written, when ``renew_every`` seconds passed since the last
     renewal, ``keep_claim`` is called with the offset reached so far (already flushed);
     if it returns False another request took over and nothing more is written. A broken
@@ -64,21 +72,20 @@ def write_partial(
     """
     written = offset
     renewed = time.monotonic()
-    block = memoryview(bytearray(READ_BYTES))
     with partial_path(upload_id).open("r+b") as handle:
         handle.seek(offset)
         try:
             while body is not None and written - offset < limit:
-                count = body.readinto(block[: min(READ_BYTES, limit - (written - offset))])
-                if not count:
+                block = body.read(min(READ_BYTES, limit - (written - offset)))
+                if not block:
                     break
                 if time.monotonic() - renewed >= renew_every:
                     handle.flush()
                     if not keep_claim(written):
                         break
                     renewed = time.monotonic()
-                handle.write(block[:count])
-                written += count
+                handle.write(block)
+                written += len(block)
         except OSError:
             # The client went away mid-body (reset, timeout): keep what arrived, so the
             # client resumes from here.

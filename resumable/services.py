@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from accounts.models import User
-    from core.bodies import BodySource
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +174,7 @@ def receive_bytes(
     upload: ResumableUpload,
     *,
     offset: int,
-    body: BodySource | None,
+    body: partials.BodyStream | None,
     content_length: int | None,
     now: datetime,
 ) -> ResumableUpload:

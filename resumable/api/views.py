@@ -20,7 +20,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
-from core.bodies import body_source
 from resumable.services import (
     BadUploadRequest,
     OffsetMismatch,
@@ -152,12 +151,9 @@ class UploadView(TusView):
         offset = _whole_number(request, "Upload-Offset")
         declared = request.headers.get("Content-Length")
         length = int(declared) if declared and declared.isdigit() else None
-        # The raw body, received in blocks by the service; never request.data. DRF has
-        # no stream for a body without a length.
-        stream = request.stream
-        body = None if stream is None or length is None else body_source(
-            request._request, stream, length=length
-        )  # fmt: skip
+        # The raw body, read in blocks by the service; never request.data. DRF has no
+        # stream for a body without a length.
+        body = None if length is None else request.stream
         try:
             upload = receive_bytes(
                 upload, offset=offset, body=body, content_length=length, now=timezone.now()
@@ -166,9 +162,6 @@ class UploadView(TusView):
             raise Conflict(str(exc)) from exc
         except UploadBusy as exc:
             raise Locked(str(exc)) from exc
-        finally:
-            if body is not None:
-                body.finish()
         return _expiry_headers(Response(status=status.HTTP_204_NO_CONTENT), upload)
 
     def delete(self, request: Request, upload_id: str) -> Response:

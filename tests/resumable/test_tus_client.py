@@ -70,8 +70,8 @@ def wait_for_offset(location: str, headers: dict[str, str], expected: int) -> No
 
 @pytest.fixture(params=["live_server", "gunicorn"])
 def server(request: pytest.FixtureRequest) -> str:
-    """Django's test server, and gunicorn as `make run` serves, which hands the body over
-    from its socket (core/bodies.py)."""
+    """Django's test server, and gunicorn as `make run` serves, each with its own reader of
+    the body."""
     started = request.getfixturevalue(request.param)
     return started if isinstance(started, str) else started.url
 
