@@ -52,7 +52,7 @@ class TokenView(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             user = authenticate_user(
-                request._request,
+                request,
                 **serializer.validated_data,
                 client=client_ip(request.META),
                 now=timezone.now(),
