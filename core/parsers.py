@@ -6,7 +6,8 @@ renames into place, so a large upload is written once to disk, up to ``READ_BYTE
 time, and memory stays flat. Fields, files, names and limits are Django's
 (``DATA_UPLOAD_MAX_NUMBER_FILES``, ``DATA_UPLOAD_MAX_NUMBER_FIELDS``,
 ``DATA_UPLOAD_MAX_MEMORY_SIZE``), but a body cut short is refused where Django's parser
-keeps the parts it had read.
+keeps the parts it had read, and a file name's ``%22`` is read as the ``"`` that HTML
+forms encode so.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 # Bytes read from the body, and written to a file, at a time. Django's default, 64 KiB,
 # multiplies its parser's work per byte.
 READ_BYTES = 1024 * 1024
+# A " in a file name as browsers send it: the HTML standard's multipart/form-data
+# encoding writes it %22 (and a line break %0A or %0D, which a file name cannot hold),
+# and leaves a % as it is.
+FORM_ENCODED_QUOTE = "%22"
 
 
 class BodyStream(Protocol):
@@ -71,6 +76,13 @@ class TemporaryFileHandler(TemporaryFileUploadHandler):
         super().upload_interrupted()
 
 
+class _FormDataParser(MultiPartParser):
+    def sanitize_file_name(self, file_name: str) -> str | None:
+        """The base name Django keeps of a part's file name, with HTML's ``%22`` read as
+        ``"``; None (the part is dropped) when that names no file."""
+        return super().sanitize_file_name(file_name.replace(FORM_ENCODED_QUOTE, '"'))
+
+
 def _cut_short(expected: int) -> ParseError:
     return ParseError(
         f"The request body ended before its {expected} bytes were all there: "
@@ -94,7 +106,7 @@ def parse_multipart(
     meta = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(content_length)}
     try:
         # Django's parser reads its input with read() and drains it by iterating, no more.
-        parser = MultiPartParser(meta, cast("Any", counted), [handler], encoding)
+        parser = _FormDataParser(meta, cast("Any", counted), [handler], encoding)
         data, files = parser.parse()
     except MultiPartParserError as exc:
         if counted.has_ended_early:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_django.fixtures import Settings as DjangoSettings
+    from rest_framework.test import APIClient
 
     from accounts.models import User
 
@@ -350,3 +351,12 @@ def test_through_gunicorn_a_body_cut_short_is_400(gunicorn: str, user: User) -> 
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
     assert b"cut off" in answer
     assert not Archive.objects.exists()
+
+
+def test_a_quote_that_an_html_form_encoded_in_a_file_name_is_decoded() -> None:
+    body = body_of(part('name="files"; filename="say %22hello%22.txt"', b"hi"))
+
+    _, files = ours(body)
+
+    assert files == [("files", 'say "hello".txt', b"hi")]
+
