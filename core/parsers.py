@@ -6,8 +6,9 @@ renames into place, so a large upload is written once to disk, up to ``READ_BYTE
 time, and memory stays flat. Fields, files, names and limits are Django's
 (``DATA_UPLOAD_MAX_NUMBER_FILES``, ``DATA_UPLOAD_MAX_NUMBER_FIELDS``,
 ``DATA_UPLOAD_MAX_MEMORY_SIZE``), but a body cut short is refused where Django's parser
-keeps the parts it had read, and a file name's ``%22`` is read as the ``"`` that HTML
-forms encode so.
+keeps the parts it had read, a file name's ``%22`` is read as the ``"`` that HTML forms
+encode so, and a file part whose name names no file is refused where Django's parser
+drops it without a word.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ READ_BYTES = 1024 * 1024
 # encoding writes it %22 (and a line break %0A or %0D, which a file name cannot hold),
 # and leaves a % as it is.
 FORM_ENCODED_QUOTE = "%22"
+# What is left of a name that names no file once no one can see what is left out.
+NO_FILE_NAMES = frozenset({"", ".", ".."})
 
 
 class BodyStream(Protocol):
@@ -76,11 +79,30 @@ class TemporaryFileHandler(TemporaryFileUploadHandler):
         super().upload_interrupted()
 
 
+def _is_visible(char: str) -> bool:
+    # Not whitespace, and not what Python will not print: control and format characters
+    # (zero-width spaces and joiners, direction marks), separators, unassigned ones.
+    return char.isprintable() and not char.isspace()
+
+
 class _FormDataParser(MultiPartParser):
-    def sanitize_file_name(self, file_name: str) -> str | None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._file_parts = 0
+
+    def sanitize_file_name(self, file_name: str) -> str:
         """The base name Django keeps of a part's file name, with HTML's ``%22`` read as
-        ``"``; None (the part is dropped) when that names no file."""
-        return super().sanitize_file_name(file_name.replace(FORM_ENCODED_QUOTE, '"'))
+        ``"``. Django calls it once for every file part, in order, and drops the part
+        when it returns None; raises ``ParseError`` naming the part instead when the name
+        is ``..``, ``.`` or nothing visible."""
+        self._file_parts += 1
+        name = super().sanitize_file_name(file_name.replace(FORM_ENCODED_QUOTE, '"'))
+        if name is None or "".join(filter(_is_visible, name)) in NO_FILE_NAMES:
+            raise ParseError(
+                f"File {self._file_parts} of the upload is named {file_name!r}, which names "
+                "no file: name it with a visible character besides dots."
+            )
+        return name
 
 
 def _cut_short(expected: int) -> ParseError:
@@ -96,10 +118,10 @@ def parse_multipart(
     """The fields and files of the multipart body that ``stream`` gives (its
     ``Content-Type`` and ``Content-Length`` as given), every file in a temporary file.
 
-    Raises ``ParseError`` when the body is not multipart or ends early (before its
-    length, or inside a file part), and Django's ``TooManyFilesSent``,
-    ``TooManyFieldsSent`` or ``RequestDataTooBig`` over a limit. After an error no
-    temporary file is left.
+    Raises ``ParseError`` when the body is not multipart, ends early (before its length,
+    or inside a file part) or has a file part named ``..``, ``.`` or nothing visible, and
+    Django's ``TooManyFilesSent``, ``TooManyFieldsSent`` or ``RequestDataTooBig`` over a
+    limit. After an error no temporary file is left.
     """
     counted = _CountedStream(stream, expected=content_length)
     handler = TemporaryFileHandler()

@@ -360,3 +360,44 @@ def test_a_quote_that_an_html_form_encoded_in_a_file_name_is_decoded() -> None:
 
     assert files == [("files", 'say "hello".txt', b"hi")]
 
+
+@pytest.mark.parametrize(
+    "file_name",
+    ["..", ".", "   ", "\u200b", "\u200b\u200d\ufeff", "\x01\x7f", " .. ", "dir/..", "\t\u3000"],
+)
+def test_a_file_part_whose_name_names_no_file_is_refused_by_name(
+    settings: DjangoSettings, file_name: str
+) -> None:
+    before = temporary_files(settings)
+    body = body_of(
+        part('name="files"; filename="fine.txt"', b"kept until refused"),
+        part('name="note"', b"text"),
+        part(f'name="files"; filename="{file_name}"', b"nameless"),
+    )
+
+    with pytest.raises(ParseError) as refused:
+        ours(body)
+
+    assert "File 2 of the upload" in str(refused.value.detail)
+    assert repr(file_name) in str(refused.value.detail)
+    assert temporary_files(settings) == before
+
+
+@pytest.mark.django_db
+def test_the_api_answers_400_naming_the_file_part_with_no_file_name(
+    api: APIClient, settings: DjangoSettings
+) -> None:
+    before = temporary_files(settings)
+    body = body_of(
+        part('name="files"; filename="a.txt"', b"alpha"),
+        part('name="files"; filename=".."', b"bravo"),
+    )
+
+    response = api.post(
+        "/api/archives/", body, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+
+    assert response.status_code == 400
+    assert "File 2 of the upload is named '..'" in response.json()["detail"]
+    assert not Archive.objects.exists()
+    assert temporary_files(settings) == before
