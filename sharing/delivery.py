@@ -3,8 +3,9 @@ page and the share API call. It applies the download rules, counts a new downloa
 resumes a granted one, and sends the ZIP or says why not.
 
 A resumed range takes the whole request cycle like any other request, so there is one
-path: answering it before the session, locale, CSRF and API framework layers saved well
-under a millisecond of CPU per range (bench ``download_range``), next to sending it."""
+path. Answering it before the session, locale, CSRF and API framework layers saved about
+half a millisecond per range; the ORM share lookup and transfer count cost more. Together
+they took bench ``download_range`` (200 resumed 1 MiB ranges) from 0.42 s to 0.65 s."""
 
 from __future__ import annotations
 
