@@ -1,195 +1,154 @@
-"""The ZIP build: stream every source into a temporary ZIP, verify it, publish it.
+"""The archive's build, from claim to ready: the lifecycle around the compression engine.
 
-Three stages run at once, joined by a bounded queue, so memory stays flat whatever the
-input size:
-
-- a reader thread walks the members in order. A small member (up to ``BLOCK`` bytes) goes
-  to the thread pool whole, batched with its neighbours so that thousands of tiny files do
-  not cost one task each; a large member is read in ``BLOCK``-sized blocks, hashed (CRC-32
-  and sha256) in order, and each block is deflated on its own in the pool.
-- the pool (one thread per core; deflate releases the GIL) compresses. Each block of a
-  large member is raw deflate primed with the previous block's last 32 KiB and ended with
-  a sync flush, the last one with a final block, so the blocks joined in order are one
-  valid deflate stream, as pigz does.
-- this thread writes the results in order with ``ZipWriter`` and reports progress.
-
-Members whose sampled data does not compress are stored. Progress is real bytes written,
-reported at most every ``BUILD_PROGRESS_INTERVAL`` seconds, and doubles as the heartbeat
-the reaper watches. Database work stays on the calling thread: the other threads only
-read files and compute.
+``build_archive`` claims a pending archive with one conditional UPDATE, stages its sources,
+has the engine (``archives.zipping``) write the ZIP beside the final one while progress
+(real bytes) is written at most every ``BUILD_PROGRESS_INTERVAL`` seconds, doubling as the
+heartbeat the reaper watches, verifies the file, publishes it and marks the archive ready,
+or failed with a readable message. Each status change is one function here, one
+conditional UPDATE, so a duplicate or late message finds nothing to do. Database work stays
+on the calling thread: the engine's threads only read files and compute.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import logging
-import os
-import queue
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from archives import storage
-from archives.models import Archive, ArchiveFile
-from archives.services import MemberResult, fail_build, finish_build, report_progress, start_build
-from archives.zipwriter import DEFLATED, STORED, Entry, ZipWriter
-
-try:
-    from zlib_ng import zlib_ng as deflate
-except ImportError:  # pragma: no cover - zlib-ng is a dependency; stdlib zlib is the fallback
-    import zlib as deflate
+from archives.events import notify
+from archives.models import Archive, ArchiveFile, Status
+from archives.zipping.pipeline import BuildError, Source, verify_zip, write_zip
+from notifications.models import Event
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Sequence
-    from pathlib import Path
-    from typing import BinaryIO
+    from collections.abc import Generator
+    from datetime import datetime
 
     from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
 
-BLOCK: Final = 1024 * 1024
-# Deflate's window: the most a block can refer back into the block before it.
-WINDOW: Final = 32 * 1024
-SAMPLE: Final = 64 * 1024
-# Deflate must save at least this share of a sample to be worth it.
-MIN_SAVING: Final = 0.03
-# Small members travel to the pool in batches of at most this many bytes or members.
-BATCH_BYTES: Final = BLOCK
-BATCH_MEMBERS: Final = 256
-OUTPUT_BUFFER: Final = 1024 * 1024
-
-
-class BuildError(Exception):
-    """A build cannot go on; ``str()`` is shown to the owner as the archive's error."""
-
 
 @dataclass(frozen=True)
-class Source:
-    """What the threads need of one member, copied off its row."""
+class MemberResult:
+    """What the build learnt of one member: its sha256."""
 
     position: int
-    name: str
-    original_name: str
-    # The resolved folder of the stored source, and its entry there.
-    folder: str
-    entry: str
-    size: int
+    sha256: str
 
 
-def read_sources(files: QuerySet[ArchiveFile]) -> list[Source]:
-    """The members of ``files`` with the folders and entries of their stored sources (each
-    opened later without following links). Raises ``BuildError`` for a name outside the
-    storage root."""
-    rows = list(files.values_list("position", "name", "original_name", "size", "source_name"))
-    try:
-        entries = list(storage.local_entries(source_name for *_, source_name in rows))
-    except SuspiciousFileOperation as exc:
-        raise BuildError("An uploaded file is stored outside the storage folder.") from exc
-    return [
-        Source(position, name, original_name, folder, entry, size)
-        for (position, name, original_name, size, _), (folder, entry) in zip(
-            rows, entries, strict=True
-        )
-    ]
-
-
-def _open_folders(sources: Sequence[Source]) -> dict[str, int]:
-    """A descriptor of each folder holding ``sources``, opened once for all of its files:
-    opening an entry relative to it costs less than walking the whole path again."""
-    folders: dict[str, int] = {}
-    for source in sources:
-        if source.folder in folders:
-            continue
-        try:
-            folders[source.folder] = storage.open_folder(source.folder)
-        except OSError as exc:
-            _close_folders(folders)
-            raise _unreadable(source, exc) from exc
-    return folders
-
-
-def _close_folders(folders: dict[str, int]) -> None:
-    for descriptor in folders.values():
-        os.close(descriptor)
-
-
-def _open_entry(source: Source, folders: dict[str, int]) -> int:
-    # No symbolic link is followed, so the folder check above holds for the file too.
-    return os.open(
-        source.entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folders[source.folder]
+def start_build(archive_id: str, *, now: datetime) -> bool:
+    """Claim a pending build (pending → building); False when someone else has it."""
+    claimed = Archive.objects.filter(pk=archive_id, status=Status.PENDING).update(
+        status=Status.BUILDING,
+        progress=0,
+        error="",
+        heartbeat_at=now,
+        build_attempts=F("build_attempts") + 1,
     )
+    return claimed == 1
 
 
-@dataclass(frozen=True)
-class WrittenMember:
-    source: Source
-    entry: Entry
-    sha256: str
+def report_progress(archive_id: str, *, progress: int, now: datetime) -> bool:
+    """Record progress and a heartbeat; False when the build is no longer ours."""
+    updated = Archive.objects.filter(pk=archive_id, status=Status.BUILDING).update(
+        progress=min(max(progress, 0), 99), heartbeat_at=now
+    )
+    return updated == 1
 
 
-@dataclass(frozen=True)
-class BuiltZip:
-    size: int
-    sha256: str
-    members: list[WrittenMember]
-    # The central directory and end records, as written at the end of the file.
-    directory: bytes
+def finish_build(
+    archive_id: str,
+    *,
+    zip_name: str,
+    size: int,
+    sha256: str,
+    members: list[MemberResult],
+    now: datetime,
+) -> bool:
+    """Mark the build ready (building → ready); its sources are removed afterwards
+    (``remove_sources``, queued by the build task once this committed).
+
+    Returns False, and leaves everything as it was, when the archive was deleted or reset
+    meanwhile; the caller then removes the ZIP it built.
+    """
+    with transaction.atomic():
+        done = Archive.objects.filter(pk=archive_id, status=Status.BUILDING).update(
+            status=Status.READY,
+            progress=100,
+            size=size,
+            sha256=sha256,
+            zip_name=zip_name,
+            built_at=now,
+            heartbeat_at=now,
+        )
+        if done != 1:
+            return False
+        _record_member_hashes(archive_id, members)
+        notify(Event.READY, Archive.objects.get(pk=archive_id), now=now)
+    return True
 
 
-@dataclass(frozen=True)
-class _Packed:
-    """A whole small member, read and compressed by the pool."""
-
-    source: Source
-    method: int
-    crc: int
-    sha256: str
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class _Batch:
-    packed: Future[list[_Packed]]
-    size: int
+def _record_member_hashes(archive_id: str, members: list[MemberResult]) -> None:
+    """Each member's sha256. One statement run for every member (executemany): an archive
+    may hold tens of thousands of files, and ``bulk_update`` would build and resolve a
+    CASE expression over all of them in Python."""
+    quote = connection.ops.quote_name
+    table, sha256, archive, position = map(
+        quote, (ArchiveFile._meta.db_table, "sha256", "archive_id", "position")
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {sha256} = %s WHERE {archive} = %s AND {position} = %s",
+            [(member.sha256, archive_id, member.position) for member in members],
+        )
 
 
-@dataclass(frozen=True)
-class _MemberEnd:
-    crc: int
-    sha256: str
+def remove_sources(archive_id: str) -> int:
+    """Remove the stored sources of a ready archive, then forget their names; return how
+    many there were.
+
+    The rows name the sources until the files are gone, so a worker that dies midway
+    leaves them for the next run, or for purging the archive, instead of in storage for
+    good. Safe to run twice; does nothing for an archive that is not ready.
+    """
+    files = ArchiveFile.objects.filter(archive_id=archive_id, archive__status=Status.READY).exclude(
+        source_name=""
+    )
+    names = list(files.values_list("source_name", flat=True))
+    if names:
+        storage.delete_many(names)
+        files.update(source_name="")
+    return len(names)
 
 
-@dataclass(frozen=True)
-class _Block:
-    """One block of a large member; ``end`` is set on its last block."""
-
-    source: Source
-    method: int
-    payload: Future[bytes] | bytes
-    size: int
-    is_first: bool
-    end: _MemberEnd | None
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error: BaseException
+def fail_build(archive_id: str, *, error: str, now: datetime) -> bool:
+    """Mark the build failed with a readable ``error``; the sources stay."""
+    with transaction.atomic():
+        updated = Archive.objects.filter(
+            pk=archive_id, status__in=[Status.PENDING, Status.BUILDING]
+        ).update(status=Status.FAILED, error=error[:2000], heartbeat_at=now)
+        if updated == 1:
+            notify(Event.FAILED, Archive.objects.get(pk=archive_id), now=now)
+    return updated == 1
 
 
-_Item = _Batch | _Block | _Failure | None
-
-
-class _Stopped(Exception):
-    """The writer gave up; the reader stops queueing."""
+def reset_build(archive_id: str, *, stalled_before: datetime, now: datetime) -> bool:
+    """Put a build with no heartbeat since ``stalled_before`` back to pending."""
+    updated = Archive.objects.filter(
+        pk=archive_id, status=Status.BUILDING, heartbeat_at__lt=stalled_before
+    ).update(status=Status.PENDING, progress=0, queued_at=now)
+    return updated == 1
 
 
 class ProgressReporter:
@@ -215,306 +174,39 @@ class ProgressReporter:
             raise BuildError("The archive was deleted or reset during its build.")
 
 
-def compresses_well(samples: Iterable[bytes], *, level: int) -> bool:
-    """Whether deflate at ``level`` saves at least ``MIN_SAVING`` of ``samples``."""
-    raw = compressed = 0
-    for sample in samples:
-        raw += len(sample)
-        compressed += len(deflate.compress(sample, level, -15))
-    return raw > 0 and compressed <= raw * (1 - MIN_SAVING)
-
-
-def _sample_offsets(size: int) -> list[int]:
-    return [0] if size <= 3 * SAMPLE else [0, size // 2, size - SAMPLE]
-
-
-def is_compressible(source: BinaryIO, *, size: int, level: int) -> bool:
-    """Guess from up to three samples (start, middle, end) whether deflate pays off.
-
-    Leaves ``source`` at its start.
-    """
-    samples = []
-    for offset in _sample_offsets(size):
-        source.seek(offset)
-        samples.append(source.read(SAMPLE))
-    source.seek(0)
-    return compresses_well(samples, level=level)
-
-
-def deflate_block(data: bytes, *, dictionary: bytes | None, is_last: bool, level: int) -> bytes:
-    """Raw deflate of one block of a member, joinable with its neighbours.
-
-    ``dictionary`` is the end of the previous block, so matches may reach back into it
-    as in one long stream; a non-last block ends with a sync flush (byte-aligned, no final
-    bit), the last one with the final block.
-    """
-    if dictionary:
-        compressor = deflate.compressobj(
-            level, deflate.DEFLATED, -15, 8, deflate.Z_DEFAULT_STRATEGY, dictionary
-        )
-    else:
-        compressor = deflate.compressobj(level, deflate.DEFLATED, -15)
-    flush = deflate.Z_FINISH if is_last else deflate.Z_SYNC_FLUSH
-    return compressor.compress(data) + compressor.flush(flush)
-
-
-def _read_whole(source: Source, folders: dict[str, int]) -> bytes:
-    """The whole small source, and one byte more if it grew; plain system calls, as a
-    buffered file object costs more than reading a few KiB. A regular file answers a
-    read short only at its end, so one read usually tells both."""
-    descriptor = _open_entry(source, folders)
+def read_sources(files: QuerySet[ArchiveFile]) -> list[Source]:
+    """The members of ``files`` with the folders and entries of their stored sources (each
+    opened later without following links). Raises ``BuildError`` for a name outside the
+    storage root."""
+    rows = list(files.values_list("position", "name", "original_name", "size", "source_name"))
     try:
-        data = os.read(descriptor, source.size + 1)
-        if len(data) < source.size:
-            pieces = [data]
-            wanted = source.size + 1 - len(data)
-            while wanted and (piece := os.read(descriptor, wanted)):
-                pieces.append(piece)
-                wanted -= len(piece)
-            data = b"".join(pieces)
-    finally:
-        os.close(descriptor)
-    return data
-
-
-def _unreadable(source: Source, exc: OSError) -> BuildError:
-    return BuildError(
-        f"Could not read the uploaded file {source.original_name!r}: {exc.strerror or exc}."
-    )
-
-
-def _changed(source: Source) -> BuildError:
-    return BuildError(
-        f"The uploaded file {source.original_name!r} changed size since it was uploaded."
-    )
-
-
-def _pack_small(sources: list[Source], *, folders: dict[str, int], level: int) -> list[_Packed]:
-    """Read, hash and compress whole members (each at most ``BLOCK`` bytes)."""
-    packed = []
-    for source in sources:
-        try:
-            data = _read_whole(source, folders)
-        except OSError as exc:
-            raise _unreadable(source, exc) from exc
-        if len(data) != source.size:
-            raise _changed(source)
-        method, payload = STORED, data
-        if level and data:
-            if len(data) > 3 * SAMPLE:
-                worth_trying = compresses_well(
-                    (data[o : o + SAMPLE] for o in _sample_offsets(len(data))), level=level
-                )
-            else:
-                worth_trying = True
-            if worth_trying:
-                compressed = deflate.compress(data, level, -15)
-                if len(compressed) <= len(data) * (1 - MIN_SAVING):
-                    method, payload = DEFLATED, compressed
-        packed.append(
-            _Packed(
-                source,
-                method,
-                deflate.crc32(data),
-                hashlib.sha256(data).hexdigest(),
-                payload,
-            )
+        entries = list(storage.local_entries(source_name for *_, source_name in rows))
+    except SuspiciousFileOperation as exc:
+        raise BuildError("An uploaded file is stored outside the storage folder.") from exc
+    return [
+        Source(position, name, original_name, folder, entry, size)
+        for (position, name, original_name, size, _), (folder, entry) in zip(
+            rows, entries, strict=True
         )
-    return packed
+    ]
 
 
-class _Pipeline:
-    """The reader thread, the compressing pool and the ordered queue between them."""
+def build_archive(archive_id: str) -> bool:
+    """Build the ZIP of a pending archive and publish it; return whether it became ready
+    (then its sources are to be removed: ``remove_sources``).
 
-    def __init__(self, sources: Sequence[Source], *, level: int, workers: int) -> None:
-        self.sources = sources
-        self.level = level
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deflate")
-        # Bounds the blocks in flight: queued, being compressed, or waiting to be written.
-        self.queue: queue.Queue[_Item] = queue.Queue(maxsize=2 * workers)
-        self.stopping = threading.Event()
-        self.reader = threading.Thread(target=self._read, name="zip-reader", daemon=True)
-
-    def __enter__(self) -> _Pipeline:
-        self.folders = _open_folders(self.sources)
-        self.reader.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stopping.set()
-        self.reader.join()
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        _close_folders(self.folders)
-
-    def items(self) -> Iterable[_Batch | _Block]:
-        """The queued items in member order; re-raises what stopped the reader."""
-        while (item := self.queue.get()) is not None:
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item
-
-    def _put(self, item: _Item) -> None:
-        while not self.stopping.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-            except queue.Full:
-                continue
-            return
-        raise _Stopped
-
-    def _read(self) -> None:
-        try:
-            self._queue_members()
-            self._put(None)
-        except _Stopped:
-            return
-        except BaseException as exc:  # handed to the writer thread, which raises it
-            try:
-                self._put(_Failure(exc))
-            except _Stopped:
-                return
-
-    def _queue_members(self) -> None:
-        batch: list[Source] = []
-        batch_size = 0
-        for source in self.sources:
-            if source.size <= BLOCK:
-                batch.append(source)
-                batch_size += source.size
-                if batch_size >= BATCH_BYTES or len(batch) >= BATCH_MEMBERS:
-                    self._queue_batch(batch, batch_size)
-                    batch, batch_size = [], 0
-                continue
-            if batch:
-                self._queue_batch(batch, batch_size)
-                batch, batch_size = [], 0
-            self._queue_large(source)
-        if batch:
-            self._queue_batch(batch, batch_size)
-
-    def _queue_batch(self, batch: list[Source], size: int) -> None:
-        future = self.pool.submit(_pack_small, list(batch), folders=self.folders, level=self.level)
-        self._put(_Batch(future, size))
-
-    def _queue_large(self, source: Source) -> None:
-        try:
-            handle = os.fdopen(_open_entry(source, self.folders), "rb")
-        except OSError as exc:
-            raise _unreadable(source, exc) from exc
-        with handle:
-            try:
-                self._queue_blocks(source, handle)
-            except OSError as exc:
-                raise _unreadable(source, exc) from exc
-
-    def _queue_blocks(self, source: Source, handle: BinaryIO) -> None:
-        compress = bool(self.level) and is_compressible(handle, size=source.size, level=self.level)
-        digest = hashlib.sha256()
-        crc = 0
-        left = source.size
-        previous: bytes | None = None
-        is_first = True
-        while left:
-            data = handle.read(min(BLOCK, left))
-            if not data:
-                raise _changed(source)
-            left -= len(data)
-            digest.update(data)
-            crc = deflate.crc32(data, crc)
-            is_last = left == 0
-            if is_last and handle.read(1):
-                raise _changed(source)
-            payload: Future[bytes] | bytes = data
-            if compress:
-                payload = self.pool.submit(
-                    deflate_block,
-                    data,
-                    dictionary=previous[-WINDOW:] if previous else None,
-                    is_last=is_last,
-                    level=self.level,
-                )
-            end = _MemberEnd(crc, digest.hexdigest()) if is_last else None
-            self._put(
-                _Block(source, DEFLATED if compress else STORED, payload, len(data), is_first, end)
-            )
-            previous, is_first = data, False
-
-
-def write_zip(
-    destination: Path,
-    sources: Sequence[Source],
-    *,
-    level: int,
-    progress: ProgressReporter,
-    workers: int | None = None,
-) -> BuiltZip:
-    """Write ``sources`` into a new ZIP at ``destination``; return its size, sha256 and
-    what was written of each member.
-
-    Raises ``BuildError`` with a readable message when a source cannot be read or changed
-    size, and ``OSError`` when the ZIP cannot be written.
-    """
-    stamp = timezone.localtime().timetuple()[:6]
-    written: list[WrittenMember] = []
-    workers = workers or len(os.sched_getaffinity(0))
-    with (
-        destination.open("wb", buffering=OUTPUT_BUFFER) as handle,
-        _Pipeline(sources, level=level, workers=workers) as pipeline,
-    ):
-        writer = ZipWriter(handle, stamp=stamp)
-        for item in pipeline.items():
-            if isinstance(item, _Batch):
-                for packed in item.packed.result():
-                    entry = writer.write_member(
-                        packed.source.name,
-                        method=packed.method,
-                        crc=packed.crc,
-                        size=packed.source.size,
-                        payload=packed.payload,
-                    )
-                    written.append(WrittenMember(packed.source, entry, packed.sha256))
-            else:
-                if item.is_first:
-                    writer.start_member(item.source.name, method=item.method, size=item.source.size)
-                payload = item.payload
-                writer.write_data(payload if isinstance(payload, bytes) else payload.result())
-                if item.end is not None:
-                    entry = writer.finish_member(crc=item.end.crc, size=item.source.size)
-                    written.append(WrittenMember(item.source, entry, item.end.sha256))
-            progress.add(item.size)
-        size, sha256 = writer.close()
-    return BuiltZip(size=size, sha256=sha256, members=written, directory=writer.directory)
-
-
-def verify_zip(path: Path, built: BuiltZip) -> None:
-    """Check the file has the length written and ends with the central directory and end
-    records written, byte for byte: what a ZIP reader looks up first, and what places
-    every member. A short write, a truncated file or another writer shows here.
-
-    Raises ``BuildError`` when the length or those bytes differ.
-    """
-    with path.open("rb") as handle:
-        if handle.seek(0, os.SEEK_END) != built.size:
-            raise BuildError("The built archive does not have the length that was written.")
-        handle.seek(built.size - len(built.directory))
-        if handle.read() != built.directory:
-            raise BuildError("The built archive does not match the uploaded files.")
-
-
-def build_archive(archive_id: str) -> None:
-    """Build the ZIP of a pending archive and publish it.
-
-    Returns quietly when the archive is gone or another worker claimed it. Afterwards the
-    archive is ``ready`` with its ZIP in storage and its sources removed, or ``failed``
-    with its error and its sources kept; no partial ZIP remains either way.
+    Returns False quietly when the archive is gone or another worker claimed it.
+    Afterwards the archive is ``ready`` with its ZIP in storage, or ``failed`` with its
+    error and its sources kept; no partial ZIP remains either way.
     """
     if not start_build(archive_id, now=timezone.now()):
-        return
+        return False
     archive = Archive.objects.filter(pk=archive_id).first()
     if archive is None:
-        return
+        return False
     with collector_paused():
-        _build(archive)
+        result = _build(archive)
+    return result == Status.READY
 
 
 @contextlib.contextmanager
@@ -536,7 +228,9 @@ def collector_paused() -> Generator[None]:
         gc.enable()
 
 
-def _build(archive: Archive) -> None:
+def _build(archive: Archive) -> Status | None:
+    """Build, verify and publish; return the status the build ended in, None when the
+    archive was deleted or reset meanwhile."""
     archive_id = archive.pk
     temporary = storage.temporary_zip_path(archive_id)
     progress = ProgressReporter(
@@ -547,14 +241,14 @@ def _build(archive: Archive) -> None:
         names = archive.files.values_list("source_name", flat=True)
         with storage.staged_sources(names, keep_alive=lambda: progress.add(0)):
             sources = read_sources(archive.files.all())
-            built = write_zip(temporary, sources, level=level, progress=progress)
+            built = write_zip(temporary, sources, level=level, progress=progress.add)
         verify_zip(temporary, built)
         name = storage.publish_zip(temporary, archive_id)
     except (BuildError, OSError) as exc:
         temporary.unlink(missing_ok=True)
         logger.warning("build of %s failed: %s", archive_id, exc)
-        fail_build(archive_id, error=_describe(exc), now=timezone.now())
-        return
+        failed = fail_build(archive_id, error=_describe(exc), now=timezone.now())
+        return Status.FAILED if failed else None
     except BaseException:
         # Time limits and shutdowns: leave no partial file; the reaper re-queues the build.
         temporary.unlink(missing_ok=True)
@@ -569,6 +263,8 @@ def _build(archive: Archive) -> None:
         now=timezone.now(),
     ):
         storage.delete(name)
+        return None
+    return Status.READY
 
 
 def _describe(exc: BaseException) -> str:

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db import transaction
+from django.db.models import Max
 from django.shortcuts import get_object_or_404
 
 from archives import storage
+from archives.build import fail_build, reset_build
 from archives.events import notify
 from archives.limits import check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from archives.names import name_from_file, recordable_original, unique_names
+from archives.storage import remove_archive_files
+from archives.tasks import enqueue_build, enqueue_file_removal
 from core import metrics
 from notifications.models import Event
 from resumable.services import take_finished_uploads
@@ -30,24 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _UNSET = object()
-
-
-@dataclass(frozen=True)
-class MemberResult:
-    """What the build learnt of one member: its sha256."""
-
-    position: int
-    sha256: str
-
-
-def enqueue_build(archive_id: str) -> None:
-    """Queue the build; a broker that is down leaves the archive pending for the reaper."""
-    from archives.tasks import build_archive_task
-
-    try:
-        build_archive_task.delay(archive_id)
-    except Exception:  # kombu raises several unrelated types for an unreachable broker
-        logger.warning("could not queue the build of %s; the reaper retries", archive_id)
 
 
 def create_archive(
@@ -297,146 +281,6 @@ def _remove_deleted_files(archive_id: str, names: list[str]) -> None:
             exc_info=True,
         )
         enqueue_file_removal(archive_id, names)
-
-
-def enqueue_file_removal(archive_id: str, names: list[str]) -> None:
-    """Queue the removal of a deleted archive's files. With the broker down too, they
-    stay in storage, and the log names them."""
-    from archives.tasks import remove_archive_files_task
-
-    try:
-        remove_archive_files_task.delay(archive_id, names)
-    except Exception:  # kombu raises several unrelated types for an unreachable broker
-        logger.error("could not queue the removal of %s of deleted archive %s", names, archive_id)
-
-
-def remove_archive_files(archive_id: str, names: list[str]) -> None:
-    """Remove the stored files ``names`` of an archive and what its dead builds left.
-
-    Missing files are no error, so this is safe to repeat; raises ``OSError``
-    (``StorageError`` for a bucket) when storage fails.
-    """
-    storage.delete_many(names)
-    storage.remove_partial_builds(archive_id)
-
-
-# Build transitions: each is one conditional UPDATE, so a duplicate or late message finds
-# nothing to do.
-
-
-def start_build(archive_id: str, *, now: datetime) -> bool:
-    """Claim a pending build (pending → building); False when someone else has it."""
-    claimed = Archive.objects.filter(pk=archive_id, status=Status.PENDING).update(
-        status=Status.BUILDING,
-        progress=0,
-        error="",
-        heartbeat_at=now,
-        build_attempts=F("build_attempts") + 1,
-    )
-    return claimed == 1
-
-
-def report_progress(archive_id: str, *, progress: int, now: datetime) -> bool:
-    """Record progress and a heartbeat; False when the build is no longer ours."""
-    updated = Archive.objects.filter(pk=archive_id, status=Status.BUILDING).update(
-        progress=min(max(progress, 0), 99), heartbeat_at=now
-    )
-    return updated == 1
-
-
-def finish_build(
-    archive_id: str,
-    *,
-    zip_name: str,
-    size: int,
-    sha256: str,
-    members: list[MemberResult],
-    now: datetime,
-) -> bool:
-    """Mark the build ready (building → ready) and queue the removal of its sources.
-
-    Returns False, and leaves everything as it was, when the archive was deleted or reset
-    meanwhile; the caller then removes the ZIP it built.
-    """
-    with transaction.atomic():
-        done = Archive.objects.filter(pk=archive_id, status=Status.BUILDING).update(
-            status=Status.READY,
-            progress=100,
-            size=size,
-            sha256=sha256,
-            zip_name=zip_name,
-            built_at=now,
-            heartbeat_at=now,
-        )
-        if done != 1:
-            return False
-        _record_member_hashes(archive_id, members)
-        transaction.on_commit(lambda: enqueue_source_removal(archive_id))
-        notify(Event.READY, Archive.objects.get(pk=archive_id), now=now)
-    return True
-
-
-def _record_member_hashes(archive_id: str, members: list[MemberResult]) -> None:
-    """Each member's sha256. One statement run for every member (executemany): an archive
-    may hold tens of thousands of files, and ``bulk_update`` would build and resolve a
-    CASE expression over all of them in Python."""
-    quote = connection.ops.quote_name
-    table, sha256, archive, position = map(
-        quote, (ArchiveFile._meta.db_table, "sha256", "archive_id", "position")
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {sha256} = %s WHERE {archive} = %s AND {position} = %s",
-            [(member.sha256, archive_id, member.position) for member in members],
-        )
-
-
-def enqueue_source_removal(archive_id: str) -> None:
-    """Queue the removal of a built archive's sources. A broker that is down leaves them
-    named by their rows, so purging or deleting the archive removes them later."""
-    from archives.tasks import remove_sources_task
-
-    try:
-        remove_sources_task.delay(archive_id)
-    except Exception:  # kombu raises several unrelated types for an unreachable broker
-        logger.warning("could not queue the removal of the sources of %s", archive_id)
-
-
-def remove_sources(archive_id: str) -> int:
-    """Remove the stored sources of a ready archive, then forget their names; return how
-    many there were.
-
-    The rows name the sources until the files are gone, so a worker that dies midway
-    leaves them for the next run, or for purging the archive, instead of in storage for
-    good. Safe to run twice; does nothing for an archive that is not ready.
-    """
-    files = ArchiveFile.objects.filter(archive_id=archive_id, archive__status=Status.READY).exclude(
-        source_name=""
-    )
-    names = list(files.values_list("source_name", flat=True))
-    if names:
-        storage.delete_many(names)
-        files.update(source_name="")
-    return len(names)
-
-
-def fail_build(archive_id: str, *, error: str, now: datetime) -> bool:
-    """Mark the build failed with a readable ``error``; the sources stay."""
-    with transaction.atomic():
-        updated = Archive.objects.filter(
-            pk=archive_id, status__in=[Status.PENDING, Status.BUILDING]
-        ).update(status=Status.FAILED, error=error[:2000], heartbeat_at=now)
-        if updated == 1:
-            notify(Event.FAILED, Archive.objects.get(pk=archive_id), now=now)
-    return updated == 1
-
-
-def reset_build(archive_id: str, *, stalled_before: datetime, now: datetime) -> bool:
-    """Put a build with no heartbeat since ``stalled_before`` back to pending."""
-    updated = Archive.objects.filter(
-        pk=archive_id, status=Status.BUILDING, heartbeat_at__lt=stalled_before
-    ).update(status=Status.PENDING, progress=0, queued_at=now)
-    return updated == 1
 
 
 def requeue_stalled_builds(*, now: datetime) -> int:

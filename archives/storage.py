@@ -30,7 +30,7 @@ from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-from core.media import local_path, root
+from core.media import local_path, open_folder, root
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -67,12 +67,6 @@ def local_entries(names: Iterable[str]) -> Iterator[tuple[str, str]]:
         if folder not in folders:
             folders[folder] = str(local_path(folder) if folder else root())
         yield folders[folder], entry
-
-
-def open_folder(path: str) -> int:
-    """A descriptor of the folder ``path`` (resolved already, so no link is followed),
-    to open or unlink its entries relative to it."""
-    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
 
 def source_name(archive_id: str, position: int) -> str:
@@ -405,6 +399,16 @@ def remove_partial_builds(archive_id: str) -> None:
         return
     for leftover in folder.glob(f".{archive_id}.zip.*.part"):
         leftover.unlink(missing_ok=True)
+
+
+def remove_archive_files(archive_id: str, names: list[str]) -> None:
+    """Remove the stored files ``names`` of an archive and what its dead builds left.
+
+    Missing files are no error, so this is safe to repeat; raises ``OSError``
+    (``StorageError`` for a bucket) when storage fails.
+    """
+    delete_many(names)
+    remove_partial_builds(archive_id)
 
 
 def download_url(name: str, *, filename: str) -> str | None:

@@ -1,27 +1,58 @@
-"""Celery tasks: each loads by id and calls one function."""
+"""Celery tasks the archives queue themselves (the build, the removal of its sources, the
+removal of a deleted archive's files), and the functions that queue them: each task takes
+ids and calls one function of the build or of storage.
+
+Nothing here imports ``archives.services`` (a contract in pyproject.toml): services queue
+these tasks, so the tasks stay below them. The tasks beat runs are in
+``archives.periodic``.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.conf import settings
-from django.utils import timezone
+import logging
 
-from archives.build import build_archive
-from archives.integrity import scrub_archives
-from archives.services import (
-    purge_expired,
-    purge_old_downloads,
-    remove_archive_files,
-    remove_sources,
-    requeue_stalled_builds,
-)
+from celery import shared_task
+from django.db import transaction
+
+from archives.build import build_archive, remove_sources
+from archives.storage import remove_archive_files
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_build(archive_id: str) -> None:
+    """Queue the build; a broker that is down leaves the archive pending for the reaper."""
+    try:
+        build_archive_task.delay(archive_id)
+    except Exception:  # kombu raises several unrelated types for an unreachable broker
+        logger.warning("could not queue the build of %s; the reaper retries", archive_id)
+
+
+def enqueue_source_removal(archive_id: str) -> None:
+    """Queue the removal of a built archive's sources. A broker that is down leaves them
+    named by their rows, so purging or deleting the archive removes them later."""
+    try:
+        remove_sources_task.delay(archive_id)
+    except Exception:  # kombu raises several unrelated types for an unreachable broker
+        logger.warning("could not queue the removal of the sources of %s", archive_id)
+
+
+def enqueue_file_removal(archive_id: str, names: list[str]) -> None:
+    """Queue the removal of a deleted archive's files. With the broker down too, they
+    stay in storage, and the log names them."""
+    try:
+        remove_archive_files_task.delay(archive_id, names)
+    except Exception:  # kombu raises several unrelated types for an unreachable broker
+        logger.error("could not queue the removal of %s of deleted archive %s", names, archive_id)
 
 
 # acks_late + reject_on_worker_lost: on Redis a worker killed mid-build returns the
 # message to the queue; the conditional claim in start_build makes a redelivery harmless.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def build_archive_task(archive_id: str) -> None:
-    build_archive(archive_id)
+    if build_archive(archive_id):
+        # Committed already in a worker; on commit for a caller inside a transaction.
+        transaction.on_commit(lambda: enqueue_source_removal(archive_id))
 
 
 # Redelivered if its worker dies midway: the rows name the sources until they are gone.
@@ -41,23 +72,3 @@ def remove_sources_task(archive_id: str) -> int:
 )
 def remove_archive_files_task(archive_id: str, names: list[str]) -> None:
     remove_archive_files(archive_id, names)
-
-
-@shared_task
-def purge_expired_task() -> int:
-    return purge_expired(now=timezone.now())
-
-
-@shared_task
-def requeue_stalled_builds_task() -> int:
-    return requeue_stalled_builds(now=timezone.now())
-
-
-@shared_task
-def purge_old_downloads_task() -> int:
-    return purge_old_downloads(now=timezone.now())
-
-
-@shared_task
-def scrub_archives_task() -> int:
-    return len(scrub_archives(now=timezone.now(), budget=settings.SCRUB_BYTES_PER_RUN))

@@ -42,10 +42,9 @@ def main() -> int:
 
     from accounts.models import User
     from archives import build, storage
-    from archives.build import build_archive
+    from archives.build import build_archive, remove_sources
     from archives.models import Archive, ArchiveFile
     from archives.names import unique_names
-    from archives.services import remove_sources
 
     # Other work may add migrations while a long benchmark runs.
     call_command("migrate", "--noinput", verbosity=0)

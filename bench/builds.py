@@ -111,7 +111,7 @@ class Comparison:
     reference: float
     project_size: int
     reference_size: int
-    # Median seconds of the project's build spent in finish_build (archives/services.py).
+    # Median seconds of the project's build spent in finish_build (archives/build.py).
     finish: float
     # Median seconds of the sources' removal, a task of its own after the build.
     removal: float

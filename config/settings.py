@@ -300,17 +300,23 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600, minimum=60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Workers find each app's tasks.py themselves; the tasks beat runs that sit above the
+# services (archives.periodic) are named here.
+CELERY_IMPORTS = ["archives.periodic"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "purge-expired": {"task": "archives.tasks.purge_expired_task", "schedule": 600.0},
-    "purge-old-downloads": {"task": "archives.tasks.purge_old_downloads_task", "schedule": 3600.0},
-    "scrub-archives": {"task": "archives.tasks.scrub_archives_task", "schedule": 600.0},
+    "purge-expired": {"task": "archives.periodic.purge_expired_task", "schedule": 600.0},
+    "purge-old-downloads": {
+        "task": "archives.periodic.purge_old_downloads_task",
+        "schedule": 3600.0,
+    },
+    "scrub-archives": {"task": "archives.periodic.scrub_archives_task", "schedule": 600.0},
     "purge-failure-windows": {
         "task": "accounts.tasks.purge_failure_windows_task",
         "schedule": 3600.0,
     },
     "requeue-stalled-builds": {
-        "task": "archives.tasks.requeue_stalled_builds_task",
+        "task": "archives.periodic.requeue_stalled_builds_task",
         "schedule": 60.0,
     },
     "purge-expired-uploads": {

@@ -7,6 +7,7 @@ partial uploads) turns its storage names into paths here, so the check is made o
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -32,3 +33,9 @@ def local_path(name: str) -> Path:
     if not path.is_relative_to(base) or path == base:
         raise SuspiciousFileOperation(f"storage name {name!r} leaves the storage root")
     return path
+
+
+def open_folder(path: str) -> int:
+    """A descriptor of the folder ``path`` (resolved already, so no link is followed),
+    to open or unlink its entries relative to it (``dir_fd``)."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)

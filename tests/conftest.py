@@ -24,9 +24,9 @@ from playwright.sync_api import sync_playwright
 from rest_framework.test import APIClient
 
 from accounts.services import issue_token
-from archives.build import build_archive
 from archives.models import Archive, Status
 from archives.services import create_archive
+from archives.tasks import build_archive_task, remove_sources_task
 from config.serve import prepare_local_state
 from tests.browser import support
 from tests.factories import UserFactory
@@ -150,8 +150,6 @@ def _sources_removed_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """The removal of a built archive's sources, queued once it is ready, runs at once in
     the test's own process, as a worker runs it (``tests/archives/test_worker.py`` and the
     fault tests see real workers do it)."""
-    from archives.tasks import remove_sources_task
-
     monkeypatch.setattr(remove_sources_task, "delay", remove_sources_task)
 
 
@@ -220,7 +218,8 @@ def make_archive(user: User) -> Callable[..., Archive]:
             now=timezone.now(),
         )
         if build:
-            build_archive(archive.id)
+            # As a worker runs it: the build, then the removal of its sources is queued.
+            build_archive_task(archive.id)
         return Archive.objects.get(pk=archive.pk)
 
     return make

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from archives import storage
+from archives.build import build_archive
 from archives.models import Archive, ArchiveFile
-from archives.tasks import remove_archive_files_task
+from archives.tasks import build_archive_task, remove_archive_files_task
 from tests.conftest import streamed_body, upload
 
 if TYPE_CHECKING:
@@ -79,8 +80,6 @@ def test_create_queues_the_build_after_commit(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     queued: list[str] = []
-    from archives.tasks import build_archive_task
-
     monkeypatch.setattr(build_archive_task, "delay", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         response = post_archive(api)
@@ -324,8 +323,6 @@ def test_folder_paths_keep_their_structure_sanitised_per_segment(
 ) -> None:
     import io
     import zipfile
-
-    from archives.build import build_archive
 
     files = [upload("a.jpg", b"a"), upload("b.txt", b"b"), upload("c.txt", b"c")]
     paths = ["photos/2024/a.jpg", "photos/../../etc/b.txt", "C:\\docs\\c.txt"]

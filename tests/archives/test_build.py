@@ -18,10 +18,12 @@ import pytest
 from django.utils import timezone
 
 from archives import build, storage
-from archives.build import BLOCK, build_archive
+from archives.build import build_archive
 from archives.models import Archive, Status
 from archives.names import unique_names
 from archives.services import create_archive
+from archives.tasks import build_archive_task
+from archives.zipping.pipeline import BLOCK, BuiltZip
 from tests.conftest import upload
 
 if TYPE_CHECKING:
@@ -74,7 +76,8 @@ def create(user: User, files: list[tuple[str, bytes]]) -> Archive:
 
 
 def build_now(archive: Archive) -> Archive:
-    build_archive(archive.id)
+    """Run the build as a worker does: the task, which then queues the sources' removal."""
+    build_archive_task(archive.id)
     return Archive.objects.get(pk=archive.pk)
 
 
@@ -335,7 +338,7 @@ def test_the_garbage_collector_rests_during_a_build_and_resumes_after(
     seen: list[bool] = []
     real_write = build.write_zip
 
-    def recording_write(*args: Any, **kwargs: Any) -> build.BuiltZip:
+    def recording_write(*args: Any, **kwargs: Any) -> BuiltZip:
         seen.append(gc.isenabled())
         if fails:
             raise build.BuildError("stop here")
@@ -501,7 +504,7 @@ def test_a_zip_changed_after_writing_fails_the_build_and_keeps_the_sources(
     sources = [storage.local_path(row.source_name) for row in archive.files.all()]
     real_write = build.write_zip
 
-    def write_then_tamper(destination: Path, *args: Any, **kwargs: Any) -> build.BuiltZip:
+    def write_then_tamper(destination: Path, *args: Any, **kwargs: Any) -> BuiltZip:
         built = real_write(destination, *args, **kwargs)
         tamper(destination)
         return built

@@ -10,7 +10,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from archives.services import fail_build, purge_expired
+from archives.build import fail_build
+from archives.services import purge_expired
 from notifications.models import Event, Webhook, WebhookDelivery
 from tests.conftest import streamed_body
 

@@ -26,6 +26,7 @@ from archives.build import build_archive
 from archives.integrity import scrub_archives
 from archives.models import Archive, Status
 from archives.services import purge_expired
+from archives.tasks import build_archive_task
 from tests.conftest import (
     free_port,
     service_env,
@@ -238,7 +239,7 @@ def test_build_streams_sources_from_and_the_zip_to_the_bucket(
     record_calls(calls)
 
     with django_capture_on_commit_callbacks(execute=True):
-        build_archive(archive.id)
+        build_archive_task(archive.id)
 
     archive.refresh_from_db()
     assert archive.status == Status.READY, archive.error

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from archives import storage
-from archives.build import build_archive
+from archives.build import build_archive, start_build
 from archives.models import Archive, AuditEntry, Download, Link, Status
 from archives.services import (
     create_archive,
@@ -22,13 +22,11 @@ from archives.services import (
     default_ttl,
     delete_archive,
     purge_expired,
-    remove_sources,
     requeue_stalled_builds,
-    start_build,
     update_archive,
     update_link,
 )
-from archives.tasks import remove_archive_files_task
+from archives.tasks import build_archive_task, remove_archive_files_task
 from sharing.downloads import Share, record_download
 from tests.conftest import upload
 
@@ -42,6 +40,10 @@ if TYPE_CHECKING:
     from tests.conftest import MediaMount
 
 pytestmark = pytest.mark.django_db
+
+
+def _sources(archive: Archive) -> list[str]:
+    return list(archive.files.order_by("position").values_list("source_name", flat=True))
 
 
 def test_purge_removes_files_of_expired_archives_and_keeps_rows(
@@ -134,8 +136,6 @@ def test_stalled_build_is_requeued_then_failed_after_max_attempts(
     settings: DjangoSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from archives.tasks import build_archive_task
-
     queued: list[str] = []
     monkeypatch.setattr(build_archive_task, "delay", queued.append)
     settings.BUILD_MAX_ATTEMPTS = 2
@@ -163,8 +163,6 @@ def test_pending_build_whose_message_was_lost_is_queued_again(
     settings: DjangoSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from archives.tasks import build_archive_task
-
     queued: list[str] = []
     monkeypatch.setattr(build_archive_task, "delay", queued.append)
     archive = make_archive(build=False)
@@ -198,107 +196,6 @@ def test_build_of_a_deleted_archive_does_nothing(make_archive: Callable[..., Arc
     assert not (storage.root() / "archives").exists() or not list(
         (storage.root() / "archives").iterdir()
     )
-
-
-@pytest.fixture
-def built(
-    make_archive: Callable[..., Archive],
-    monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: CaptureCallbacks,
-) -> tuple[Archive, list[str]]:
-    """A ready archive of two files, and the archive ids whose sources' removal was
-    queued (not run)."""
-    from archives.tasks import remove_sources_task
-
-    queued: list[str] = []
-    monkeypatch.setattr(remove_sources_task, "delay", queued.append)
-    archive = make_archive({"a.txt": b"alpha", "b.txt": b"beta"}, build=False)
-    with django_capture_on_commit_callbacks(execute=True):
-        build_archive(archive.id)
-    archive.refresh_from_db()
-    assert archive.status == Status.READY, archive.error
-    return archive, queued
-
-
-def _sources(archive: Archive) -> list[str]:
-    return list(archive.files.order_by("position").values_list("source_name", flat=True))
-
-
-def test_sources_stay_named_until_their_queued_removal_runs(
-    built: tuple[Archive, list[str]],
-) -> None:
-    archive, queued = built
-    names = _sources(archive)
-
-    assert queued == [archive.id]
-    assert all(storage.local_path(name).exists() for name in names)
-
-    assert remove_sources(archive.id) == 2
-    assert not any(storage.local_path(name).exists() for name in names)
-    assert not (storage.root() / "uploads" / archive.id).exists()
-    assert _sources(archive) == ["", ""]
-    assert remove_sources(archive.id) == 0  # a redelivered message finds nothing to do
-
-
-def test_sources_whose_removal_failed_stay_named_for_the_next_run(
-    built: tuple[Archive, list[str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    archive, _ = built
-    names = _sources(archive)
-    real_delete = storage.delete_many
-
-    def failing_delete(delete_names: list[str]) -> None:
-        raise OSError("storage unreachable")
-
-    monkeypatch.setattr(storage, "delete_many", failing_delete)
-    with pytest.raises(OSError, match="storage unreachable"):
-        remove_sources(archive.id)
-    assert _sources(archive) == names
-
-    monkeypatch.setattr(storage, "delete_many", real_delete)
-    assert remove_sources(archive.id) == 2
-    assert not any(storage.local_path(name).exists() for name in names)
-
-
-def test_sources_of_an_archive_that_is_not_ready_are_kept(
-    make_archive: Callable[..., Archive],
-) -> None:
-    archive = make_archive(build=False)
-    names = _sources(archive)
-
-    assert remove_sources(archive.id) == 0
-
-    assert _sources(archive) == names
-    assert all(storage.local_path(name).exists() for name in names)
-
-
-def test_sources_whose_removal_could_not_be_queued_go_when_the_archive_is_purged(
-    make_archive: Callable[..., Archive],
-    monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: CaptureCallbacks,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    from archives.tasks import remove_sources_task
-
-    def broker_down(archive_id: str) -> None:
-        raise ConnectionRefusedError(111, "Connection refused")
-
-    monkeypatch.setattr(remove_sources_task, "delay", broker_down)
-    archive = make_archive({"a.txt": b"alpha"}, build=False, ttl=60)
-    with django_capture_on_commit_callbacks(execute=True):
-        build_archive(archive.id)
-    archive.refresh_from_db()
-    names = _sources(archive)
-
-    assert archive.status == Status.READY
-    assert f"could not queue the removal of the sources of {archive.id}" in caplog.text
-    assert storage.local_path(names[0]).exists()
-
-    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
-        assert purge_expired(now=timezone.now()) == 1
-
-    assert not storage.local_path(names[0]).exists()
-    assert _sources(archive) == [""]
 
 
 def test_deletion_stands_when_storage_fails_and_a_task_removes_the_files(

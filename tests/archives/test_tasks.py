@@ -1,17 +1,31 @@
-"""The archive tasks: what each retries, and what a second run does."""
+"""The tasks the archives queue: the build, then the removal of its sources by a task of
+its own, which leaves them named by their rows until they are gone; the removal of a
+deleted archive's files, retried while storage fails."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import pytest
+import time_machine
+from django.utils import timezone
+
 from archives import storage
-from archives.tasks import remove_archive_files_task
+from archives.build import remove_sources
+from archives.models import Archive, Status
+from archives.services import purge_expired
+from archives.tasks import build_archive_task, remove_archive_files_task, remove_sources_task
 
 if TYPE_CHECKING:
-    import pytest
+    from collections.abc import Callable
+
+    from pytest_django import DjangoCaptureOnCommitCallbacks as CaptureCallbacks
 
     from tests.conftest import MediaMount
+
+pytestmark = pytest.mark.django_db
 
 ZIP = "archives/gone.zip"
 
@@ -51,3 +65,100 @@ def test_file_removal_is_not_retried_for_a_name_outside_storage(
 
     assert failed.state == "FAILURE"
     assert not any("retry: Retry in" in record.getMessage() for record in caplog.records)
+
+
+@pytest.fixture
+def built(
+    make_archive: Callable[..., Archive],
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> tuple[Archive, list[str]]:
+    """A ready archive of two files, and the archive ids whose sources' removal was
+    queued (not run)."""
+    queued: list[str] = []
+    monkeypatch.setattr(remove_sources_task, "delay", queued.append)
+    archive = make_archive({"a.txt": b"alpha", "b.txt": b"beta"}, build=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        build_archive_task(archive.id)
+    archive.refresh_from_db()
+    assert archive.status == Status.READY, archive.error
+    return archive, queued
+
+
+def _sources(archive: Archive) -> list[str]:
+    return list(archive.files.order_by("position").values_list("source_name", flat=True))
+
+
+def test_sources_stay_named_until_their_queued_removal_runs(
+    built: tuple[Archive, list[str]],
+) -> None:
+    archive, queued = built
+    names = _sources(archive)
+
+    assert queued == [archive.id]
+    assert all(storage.local_path(name).exists() for name in names)
+
+    assert remove_sources(archive.id) == 2
+    assert not any(storage.local_path(name).exists() for name in names)
+    assert not (storage.root() / "uploads" / archive.id).exists()
+    assert _sources(archive) == ["", ""]
+    assert remove_sources(archive.id) == 0  # a redelivered message finds nothing to do
+
+
+def test_sources_whose_removal_failed_stay_named_for_the_next_run(
+    built: tuple[Archive, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive, _ = built
+    names = _sources(archive)
+    real_delete = storage.delete_many
+
+    def failing_delete(delete_names: list[str]) -> None:
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(storage, "delete_many", failing_delete)
+    with pytest.raises(OSError, match="storage unreachable"):
+        remove_sources(archive.id)
+    assert _sources(archive) == names
+
+    monkeypatch.setattr(storage, "delete_many", real_delete)
+    assert remove_sources(archive.id) == 2
+    assert not any(storage.local_path(name).exists() for name in names)
+
+
+def test_sources_of_an_archive_that_is_not_ready_are_kept(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive(build=False)
+    names = _sources(archive)
+
+    assert remove_sources(archive.id) == 0
+
+    assert _sources(archive) == names
+    assert all(storage.local_path(name).exists() for name in names)
+
+
+def test_sources_whose_removal_could_not_be_queued_go_when_the_archive_is_purged(
+    make_archive: Callable[..., Archive],
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broker_down(archive_id: str) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(remove_sources_task, "delay", broker_down)
+    archive = make_archive({"a.txt": b"alpha"}, build=False, ttl=60)
+    with django_capture_on_commit_callbacks(execute=True):
+        build_archive_task(archive.id)
+    archive.refresh_from_db()
+    names = _sources(archive)
+
+    assert archive.status == Status.READY
+    assert f"could not queue the removal of the sources of {archive.id}" in caplog.text
+    assert storage.local_path(names[0]).exists()
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert purge_expired(now=timezone.now()) == 1
+
+    assert not storage.local_path(names[0]).exists()
+    assert _sources(archive) == [""]

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from archives import zipwriter
-from archives.zipwriter import DEFLATED, LIMIT_32, STORED, ZipWriter, needs_zip64
+from archives.zipping import writer
+from archives.zipping.writer import DEFLATED, LIMIT_32, STORED, ZipWriter, needs_zip64
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,7 +65,7 @@ def test_zip64_fields_are_read_by_zipfile_and_unzip(
 ) -> None:
     # Members past 4 GiB are out of reach of the suite (the benchmark builds one); the
     # same fields written for small members show they are encoded right.
-    monkeypatch.setattr(zipwriter, "needs_zip64", lambda size: True)
+    monkeypatch.setattr(writer, "needs_zip64", lambda size: True)
     path = tmp_path / "zip64.zip"
     with path.open("wb") as handle:
         write_sample(handle)
