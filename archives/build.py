@@ -28,6 +28,7 @@ from archives import storage
 from archives.events import notify
 from archives.models import Archive, ArchiveFile, Status
 from archives.zipping.pipeline import BuildError, Source, verify_zip, write_zip
+from core import metrics
 from notifications.models import Event
 
 if TYPE_CHECKING:
@@ -197,15 +198,19 @@ def build_archive(archive_id: str) -> bool:
 
     Returns False quietly when the archive is gone or another worker claimed it.
     Afterwards the archive is ``ready`` with its ZIP in storage, or ``failed`` with its
-    error and its sources kept; no partial ZIP remains either way.
+    error and its sources kept; no partial ZIP remains either way. A build that ends,
+    either way, is counted with its wall time (``core.metrics.count_build``).
     """
     if not start_build(archive_id, now=timezone.now()):
         return False
     archive = Archive.objects.filter(pk=archive_id).first()
     if archive is None:
         return False
+    started = time.monotonic()
     with collector_paused():
         result = _build(archive)
+    if result is not None:
+        metrics.count_build(result.value, seconds=time.monotonic() - started)
     return result == Status.READY
 
 

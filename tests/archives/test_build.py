@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from archives import build, storage
 from archives.build import build_archive
@@ -465,6 +466,34 @@ def test_missing_source_folder_fails_the_build(user: User) -> None:
         "Could not read the uploaded file 'first.txt': No such file or directory."
     )
     assert partial_files() == []
+
+
+def builds_counted(result: str) -> float:
+    return REGISTRY.get_sample_value("awaiting_death_builds_total", {"result": result}) or 0.0
+
+
+def build_seconds_observed() -> tuple[float, float]:
+    count = REGISTRY.get_sample_value("awaiting_death_build_seconds_count") or 0.0
+    total = REGISTRY.get_sample_value("awaiting_death_build_seconds_sum") or 0.0
+    return count, total
+
+
+def test_every_build_that_ends_is_counted_with_its_result_and_wall_time(user: User) -> None:
+    ready, failed = builds_counted("ready"), builds_counted("failed")
+    observed, seconds = build_seconds_observed()
+    good = create(user, [("first.txt", b"one")])
+    broken = create(user, [("second.txt", b"two")])
+    shutil.rmtree(storage.local_path(broken.files.get().source_name).parent)
+
+    assert build_now(good).status == Status.READY
+    assert build_now(broken).status == Status.FAILED
+    build_now(good)  # claimed already: no build, nothing counted
+
+    assert builds_counted("ready") == ready + 1
+    assert builds_counted("failed") == failed + 1
+    now_observed, now_seconds = build_seconds_observed()
+    assert now_observed == observed + 2
+    assert now_seconds > seconds
 
 
 def _truncate(path: Path) -> None:
