@@ -32,15 +32,3 @@ def test_healthz_is_503_when_the_database_does_not_answer(
 
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
-
-
-def test_schema_and_docs_are_served_without_a_cdn(client: Client) -> None:
-    schema = client.get("/api/schema/")
-    docs = client.get("/api/docs/")
-
-    assert schema.status_code == 200
-    assert b"/api/archives/" in schema.content
-    assert docs.status_code == 200
-    html = docs.content.decode()
-    assert "cdn" not in html.lower()
-    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html

@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_networks, env_str
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 READERS = re.compile(
     r"""(?:env_(?:str|bool|int|list|choice|networks|path)\(\s*|environ\.get\(\s*)["']([A-Z_]+)["']"""
 )
