@@ -1,9 +1,7 @@
-"""Operations: JSON logs, request ids and the Prometheus endpoint."""
+"""Prometheus metrics: the counters kept and the /metrics endpoint."""
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import subprocess
 import sys
@@ -16,11 +14,9 @@ from prometheus_client import REGISTRY
 
 from archives.tasks import build_archive_task
 from core import metrics
-from core.logging import JsonFormatter, RequestIdFilter, request_id
-from core.requests import choose_request_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from django.test import Client
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
@@ -29,105 +25,7 @@ if TYPE_CHECKING:
 
     from archives.models import Archive
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-class Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-        self.addFilter(RequestIdFilter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture
-def captured() -> Iterator[Capture]:
-    handler = Capture()
-    logging.getLogger().addHandler(handler)
-    yield handler
-    logging.getLogger().removeHandler(handler)
-
-
-def format_record(message: str, **extra: object) -> dict[str, object]:
-    record = logging.LogRecord("archives.build", logging.WARNING, __file__, 1, message, (), None)
-    record.__dict__.update(extra)
-    RequestIdFilter().filter(record)
-    return json.loads(JsonFormatter().format(record))
-
-
-def test_json_formatter_writes_one_object_with_the_request_id_and_extras() -> None:
-    token = request_id.set("req-42")
-    try:
-        entry = format_record("built %s", archive="abc")
-    finally:
-        request_id.reset(token)
-
-    assert entry["level"] == "WARNING"
-    assert entry["logger"] == "archives.build"
-    assert entry["message"] == "built %s"
-    assert entry["request_id"] == "req-42"
-    assert entry["archive"] == "abc"
-    assert str(entry["time"]).endswith("+00:00")
-
-
-def test_json_formatter_keeps_the_traceback() -> None:
-    try:
-        raise ValueError("broken")
-    except ValueError:
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
-    entry = json.loads(JsonFormatter().format(record))
-
-    assert "ValueError: broken" in str(entry["exception"])
-    assert entry["request_id"] == "-"
-
-
-def test_json_log_format_setting_makes_every_line_json(tmp_path: Path) -> None:
-    env = {**os.environ, "DJANGO_LOG_FORMAT": "json", "VAR_DIR": str(tmp_path)}
-    code = (
-        "import django, logging; django.setup(); "
-        "logging.getLogger('archives.test').warning('hello %s', 'world')"
-    )
-
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True,
-        check=True,
-    )  # fmt: skip
-
-    lines = [json.loads(line) for line in result.stderr.splitlines()]
-    assert {"logger": "archives.test", "message": "hello world"}.items() <= lines[-1].items()
-
-
-def test_request_id_from_the_request_is_answered_and_logged(
-    client: Client, captured: Capture
-) -> None:
-    response = client.get("/no-such-page/", HTTP_X_REQUEST_ID="edge-1234")
-
-    assert response.status_code == 404
-    assert response["X-Request-ID"] == "edge-1234"
-    not_found = [r for r in captured.records if r.name == "django.request"]
-    assert not_found
-    assert {getattr(record, "request_id", None) for record in not_found} == {"edge-1234"}
-    # Outside the request the id is gone again.
-    assert request_id.get() == "-"
-
-
-def test_request_id_is_made_when_missing_or_unacceptable(client: Client) -> None:
-    made = client.get("/no-such-page/")["X-Request-ID"]
-    replaced = client.get("/no-such-page/", HTTP_X_REQUEST_ID="bad id\nforged line")["X-Request-ID"]
-
-    assert len(made) == 32
-    assert replaced != "bad id\nforged line"
-    assert len(replaced) == 32
-    assert made != replaced
-
-
-def test_choose_request_id_keeps_plain_ids_only() -> None:
-    assert choose_request_id("a1b2-c3.d4:e5_f6") == "a1b2-c3.d4:e5_f6"
-    assert choose_request_id("x" * 129) != "x" * 129
-    assert choose_request_id("") != ""
-    assert choose_request_id(None)
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 def test_metrics_are_not_found_when_disabled(client: Client, settings: DjangoSettings) -> None:
