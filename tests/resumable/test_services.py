@@ -15,7 +15,7 @@ from archives.models import Archive, Status
 from resumable.models import ResumableUpload
 from resumable.partials import partial_path
 from resumable.services import Metadata, create_upload
-from tests.resumable.test_api import TUS, send, start
+from tests.resumable.api.test_views import TUS, send, start
 
 if TYPE_CHECKING:
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
