@@ -27,6 +27,7 @@ from archives.integrity import scrub_archives
 from archives.models import Archive, Status
 from archives.services import purge_expired
 from archives.tasks import build_archive_task
+from tests.archives.test_services import finished
 from tests.conftest import (
     free_port,
     service_env,
@@ -37,7 +38,6 @@ from tests.conftest import (
     wait_until,
     worker_command,
 )
-from tests.resumable.test_services import finished
 
 if TYPE_CHECKING:
     import subprocess

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from django.utils import timezone
 
-from archives.events import archive_payload, notify
+from archives.events import notify
 from notifications.models import Event, Webhook, WebhookDelivery
 from notifications.services import (
     create_webhook,
@@ -156,20 +156,6 @@ def test_no_e_mail_without_an_address(
         notify(Event.READY, archive, now=NOW)
 
     assert callbacks == []
-
-
-def test_the_e_mail_task_sends_nothing_once_the_event_is_unchosen(
-    user: User, make_archive: Callable[..., Archive], mailoutbox: list[EmailMessage]
-) -> None:
-    archive = make_archive()
-    update_email_choice(user, events=[], email="me@example.org")
-
-    sent = send_notification_email_task.apply(
-        args=(user.pk, Event.READY, archive_payload(archive, now=NOW))
-    ).get()
-
-    assert sent is False
-    assert mailoutbox == []
 
 
 def test_webhooks_are_checked_by_the_allow_rule_when_saved(
