@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 from accounts.services import issue_token
 from archives.models import Archive, Status
 from archives.services import create_archive
-from archives.tasks import build_archive_task, remove_sources_task
+from archives.tasks import build_archive_task, remove_archive_files_task, remove_sources_task
 from config.serve import prepare_local_state
 from tests.browser import support
 from tests.factories import UserFactory
@@ -123,6 +123,17 @@ class MediaMount:
             yield
         finally:
             self._remount("rw")
+
+
+@pytest.fixture
+def queued_removals(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
+    """The file removals queued (``remove_archive_files_task``: archive id and names),
+    kept here instead of sent to a broker."""
+    queued: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(
+        remove_archive_files_task, "delay", lambda *arguments: queued.append(arguments)
+    )
+    return queued
 
 
 @pytest.fixture

@@ -209,13 +209,9 @@ def test_build_of_a_deleted_archive_does_nothing(make_archive: Callable[..., Arc
 def test_deletion_stands_when_storage_fails_and_a_task_removes_the_files(
     make_archive: Callable[..., Archive],
     media_mount: MediaMount,
-    monkeypatch: pytest.MonkeyPatch,
+    queued_removals: list[tuple[str, list[str]]],
     django_capture_on_commit_callbacks: CaptureCallbacks,
 ) -> None:
-    queued: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(
-        remove_archive_files_task, "delay", lambda *arguments: queued.append(arguments)
-    )
     archive = make_archive({"a.txt": b"alpha"})
     archive_id, names = archive.id, [archive.zip_name, *_sources(archive)]
 
@@ -223,10 +219,10 @@ def test_deletion_stands_when_storage_fails_and_a_task_removes_the_files(
         delete_archive(archive, now=timezone.now())
 
     assert not Archive.objects.filter(pk=archive_id).exists()
-    assert queued == [(archive_id, names)]
+    assert queued_removals == [(archive_id, names)]
     assert all(storage.local_path(name).exists() for name in names)
 
-    remove_archive_files_task(*queued[0])
+    remove_archive_files_task(*queued_removals[0])
 
     assert not any(storage.local_path(name).exists() for name in names)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from archives.models import Archive
-from archives.tasks import build_archive_task, remove_archive_files_task
+from archives.tasks import build_archive_task
 from tests.conftest import upload
 
 if TYPE_CHECKING:
@@ -213,13 +213,9 @@ def test_delete_redirects_when_storage_fails_and_queues_the_removal(
     client_in: Client,
     make_archive: Callable[..., Archive],
     media_mount: MediaMount,
-    monkeypatch: pytest.MonkeyPatch,
+    queued_removals: list[tuple[str, list[str]]],
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    queued: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(
-        remove_archive_files_task, "delay", lambda *arguments: queued.append(arguments)
-    )
     archive = make_archive()
 
     with media_mount.read_only(), django_capture_on_commit_callbacks(execute=True):
@@ -228,7 +224,7 @@ def test_delete_redirects_when_storage_fails_and_queues_the_removal(
     assert response.status_code == 302
     assert response["Location"] == reverse("archives:dashboard")
     assert not Archive.objects.filter(pk=archive.pk).exists()
-    assert [archive_id for archive_id, _ in queued] == [archive.id]
+    assert [archive_id for archive_id, _ in queued_removals] == [archive.id]
 
 
 def test_stats_page_points_at_the_api(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from archives import storage
 from archives.build import build_archive
 from archives.models import Archive, ArchiveFile
-from archives.tasks import build_archive_task, remove_archive_files_task
+from archives.tasks import build_archive_task
 from tests.conftest import streamed_body, upload
 
 if TYPE_CHECKING:
@@ -271,13 +271,9 @@ def test_delete_answers_204_when_storage_fails_and_queues_the_removal(
     api: APIClient,
     make_archive: Callable[..., Archive],
     media_mount: MediaMount,
-    monkeypatch: pytest.MonkeyPatch,
+    queued_removals: list[tuple[str, list[str]]],
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    queued: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(
-        remove_archive_files_task, "delay", lambda *arguments: queued.append(arguments)
-    )
     archive = make_archive()
 
     with media_mount.read_only(), django_capture_on_commit_callbacks(execute=True):
@@ -285,7 +281,7 @@ def test_delete_answers_204_when_storage_fails_and_queues_the_removal(
 
     assert response.status_code == 204
     assert not Archive.objects.filter(pk=archive.pk).exists()
-    assert [archive_id for archive_id, _ in queued] == [archive.id]
+    assert [archive_id for archive_id, _ in queued_removals] == [archive.id]
     assert storage.local_path(archive.zip_name).exists()
 
 
