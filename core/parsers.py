@@ -1,5 +1,13 @@
-"""The multipart parser of the API: Django's parser, with uploads streamed to disk in
-large blocks.
+"""The parsers of the API: JSON with a nesting limit, and multipart with uploads streamed
+to disk in large blocks.
+
+A JSON body nested deeper than ``JSON_MAX_DEPTH``, or holding a string that is no Unicode
+text (a lone surrogate escape such as ``"\\ud800"``), is a ``ParseError`` like any JSON
+that cannot be read: the API answers 400 with a ``detail``. Python's decoder recurses
+once per level, so without the limit a body of 100,000 ``[`` ended the request in a
+``RecursionError``, a 500.
+
+The multipart parser is Django's parser, with uploads streamed to disk in large blocks.
 
 Each file part goes to a temporary file (``FILE_UPLOAD_TEMP_DIR``) that storage then
 renames into place, so a large upload is written once to disk, up to ``READ_BYTES`` at a
@@ -13,13 +21,14 @@ drops it without a word.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import BaseParser, DataAndFiles
+from rest_framework.parsers import BaseParser, DataAndFiles, JSONParser
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -38,6 +47,13 @@ READ_BYTES = 1024 * 1024
 FORM_ENCODED_QUOTE = "%22"
 # What is left of a name that names no file once no one can see what is left out.
 NO_FILE_NAMES = frozenset({"", ".", ".."})
+# Levels of arrays and objects a JSON body may nest. The API's bodies are objects of
+# scalars and lists (two levels); the margin is for clients that wrap them. Python's
+# decoder reaches its recursion limit at about 1,000 levels, less the stack in use.
+JSON_MAX_DEPTH = 32
+# A UTF-16 surrogate on its own: JSON's \u escapes can write one, but it is no character,
+# and the database and UTF-8 encoders refuse it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BodyStream(Protocol):
@@ -163,3 +179,56 @@ class StreamingMultiPartParser(BaseParser):
             encoding=context.get("encoding") or settings.DEFAULT_CHARSET,
         )
         return DataAndFiles(data, files)
+
+
+def _check_json_value(value: object) -> None:
+    """Raise ``ParseError`` when ``value``, as decoded from JSON, nests deeper than
+    ``JSON_MAX_DEPTH`` or holds a string (key or value) with a lone surrogate."""
+    # A walk with its own stack: the value may nest nearly as deep as the decoder could go.
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if LONE_SURROGATE.search(item):
+                raise ParseError(
+                    "JSON parse error - a string holds a lone surrogate escape, "
+                    "which is no Unicode character."
+                )
+            continue
+        if isinstance(item, dict):
+            children: list[object] = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= JSON_MAX_DEPTH:
+            raise _too_deep()
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _too_deep() -> ParseError:
+    return ParseError(
+        f"JSON parse error - the body is nested deeper than {JSON_MAX_DEPTH} levels "
+        "of arrays and objects."
+    )
+
+
+class JSONBodyParser(JSONParser):
+    """``application/json`` for DRF views: DRF's parser, with ``ParseError`` also for
+    bodies nested past ``JSON_MAX_DEPTH`` and strings with lone surrogates."""
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The decoded body; raises ``ParseError`` for any body that is not JSON within
+        the limits above."""
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # Far deeper than the limit; the decoder unwound its stack before raising.
+            raise _too_deep() from None
+        _check_json_value(data)
+        return data

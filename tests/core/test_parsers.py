@@ -20,9 +20,16 @@ from rest_framework.exceptions import ParseError
 from accounts.services import issue_token
 from archives import storage
 from archives.models import Archive
-from core.parsers import READ_BYTES, BodyStream, parse_multipart
+from core.parsers import (
+    JSON_MAX_DEPTH,
+    READ_BYTES,
+    BodyStream,
+    JSONBodyParser,
+    parse_multipart,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from pytest_django.fixtures import Settings as DjangoSettings
@@ -401,3 +408,67 @@ def test_the_api_answers_400_naming_the_file_part_with_no_file_name(
     assert "File 2 of the upload is named '..'" in response.json()["detail"]
     assert not Archive.objects.exists()
     assert temporary_files(settings) == before
+
+
+# JSON bodies: nesting past the limit or text that is no Unicode is a 400 with a JSON
+# detail on every endpoint, never the 500 that Python's RecursionError made of it.
+DEEP_JSON = b"[" * 100_000
+
+
+def json_endpoints(archive: Archive) -> list[tuple[str, str]]:
+    return [
+        ("post", "/api/auth/token/"),
+        ("post", "/api/auth/register/"),
+        ("patch", f"/api/archives/{archive.pk}/"),
+        ("post", f"/api/archives/{archive.pk}/links/"),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (DEEP_JSON, "nested deeper than"),
+        (b"[" * 33 + b"]" * 33, "nested deeper than"),
+        (b'{"a":' * 40 + b"1" + b"}" * 40, "nested deeper than"),
+        (b'{"username": "\\ud800x", "password": "p"}', "surrogate"),
+        (b'{"username": ', "JSON parse error"),
+        (b'{"username": "\xff"}', "JSON parse error"),
+    ],
+    ids=["100k arrays", "33 arrays", "40 objects", "lone surrogate", "cut short", "not utf-8"],
+)
+def test_a_json_body_too_deep_or_unreadable_is_400_with_a_detail_on_every_endpoint(
+    api: APIClient, make_archive: Callable[..., Archive], body: bytes, reason: str
+) -> None:
+    archive = make_archive(build=False)
+
+    for method, url in json_endpoints(archive):
+        response = getattr(api, method)(url, body, content_type="application/json")
+
+        assert response.status_code == 400, (method, url)
+        assert response["Content-Type"] == "application/json", (method, url)
+        assert reason in response.json()["detail"], (method, url)
+
+
+def test_json_nested_up_to_the_limit_is_read() -> None:
+    body = b"[" * JSON_MAX_DEPTH + b"]" * JSON_MAX_DEPTH
+
+    data = JSONBodyParser().parse(io.BytesIO(body))
+
+    depth = 0
+    while isinstance(data, list) and data:
+        data, depth = data[0], depth + 1
+    assert depth == JSON_MAX_DEPTH - 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_gunicorn_a_deeply_nested_token_request_is_400(gunicorn: str) -> None:
+    response = requests.post(
+        f"{gunicorn}/api/auth/token/",
+        data=DEEP_JSON,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+    assert response.status_code == 400
+    assert "nested deeper than" in response.json()["detail"]
