@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from core.throttle import forget_failures, record_failure, seconds_blocked
+from core.throttle import forget_failures, release_attempt, reserve_attempt
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -62,20 +62,27 @@ def authenticate_user(
     """The user with these credentials, or None; raises ``LoginThrottled`` after too many
     failures for the username (``LOGIN_ATTEMPTS_PER_USER``) or from the client address
     (``LOGIN_ATTEMPTS_PER_IP``) within ``LOGIN_ATTEMPTS_WINDOW`` seconds, also for the
-    right password, so guessing cannot go on in the background."""
+    right password, so guessing cannot go on in the background.
+
+    The attempt is reserved in every count before the password is checked, so however
+    many arrive in parallel, at most the limit are checked per window."""
     window = settings.LOGIN_ATTEMPTS_WINDOW
     checks = [
         ("login-user", username.casefold(), settings.LOGIN_ATTEMPTS_PER_USER),
         ("login-ip", client, settings.LOGIN_ATTEMPTS_PER_IP),
     ]
+    reserved: list[tuple[str, str]] = []
     for scope, key, limit in checks:
-        blocked = seconds_blocked(scope, key, limit=limit, window=window, now=now)
+        blocked = reserve_attempt(scope, key, limit=limit, window=window, now=now)
         if blocked is not None:
+            # Not checked, so not a failure: give back what this attempt took.
+            for taken in reserved:
+                release_attempt(*taken)
             raise LoginThrottled(blocked)
+        reserved.append((scope, key))
     user = authenticate(request, username=username, password=password)
     if isinstance(user, User):
         forget_failures("login-user", username.casefold())
+        release_attempt("login-ip", client)
         return user
-    for scope, key, _ in checks:
-        record_failure(scope, key, window=window, now=now)
     return None

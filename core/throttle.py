@@ -1,7 +1,10 @@
 """Counting failed attempts and refusing further ones, per scope and key, in a window.
 
-Exact under parallel requests: every count is a conditional UPDATE (or an INSERT that a
-unique constraint keeps single), never read-then-write.
+A guess is reserved (``reserve_attempt``) before it is checked, and given back
+(``release_attempt``) when it was right, so at most the limit of guesses is ever checked
+per window however many arrive in parallel. Exact under parallel requests: every count is
+a conditional UPDATE (or an INSERT that a unique constraint keeps single), never
+read-then-write.
 """
 
 from __future__ import annotations
@@ -33,23 +36,49 @@ def seconds_blocked(scope: str, key: str, *, limit: int, window: int, now: datet
     return max(int((row.window_start + span - now).total_seconds()) + 1, 1)
 
 
-def record_failure(scope: str, key: str, *, window: int, now: datetime) -> None:
-    """Count one failure of ``key``; a window that has passed starts again at ``now``."""
-    oldest = now - timedelta(seconds=window)
+def reserve_attempt(scope: str, key: str, *, limit: int, window: int, now: datetime) -> int | None:
+    """Count one attempt of ``key`` before it is checked; return None when it may be
+    checked, or the seconds until it may try again when ``limit`` attempts of the
+    window are used. A window that has passed starts again at ``now``.
+
+    Every step is one conditional UPDATE (or an INSERT the unique constraint keeps
+    single), so whatever the parallelism at most ``limit`` attempts per window are ever
+    let through. Give a reservation back with ``release_attempt``.
+    """
+    span = timedelta(seconds=window)
     rows = FailureWindow.objects.filter(scope=scope, key=key)
-    if rows.filter(window_start__gt=oldest).update(failures=F("failures") + 1):
-        return
-    if rows.filter(window_start__lte=oldest).update(window_start=now, failures=1):
-        return
-    try:
-        with transaction.atomic():
-            FailureWindow.objects.create(scope=scope, key=key, window_start=now, failures=1)
-    except IntegrityError:
-        # A parallel request created the row first: count on it.
-        rows.update(failures=F("failures") + 1)
+    # A parallel request may restart the window or create the row between our
+    # statements; each try repeats the same conditional statements.
+    for _ in range(3):
+        if rows.filter(window_start__gt=now - span, failures__lt=limit).update(
+            failures=F("failures") + 1
+        ):
+            return None
+        if rows.filter(window_start__lte=now - span).update(window_start=now, failures=1):
+            return None
+        # Refusing on a read is safe: it never lets an attempt more through.
+        blocked = seconds_blocked(scope, key, limit=limit, window=window, now=now)
+        if blocked is not None:
+            return blocked
+        try:
+            with transaction.atomic():
+                FailureWindow.objects.create(scope=scope, key=key, window_start=now, failures=1)
+        except IntegrityError:
+            continue
+        return None
+    # Still racing after three tries: refuse for a second rather than risk an extra guess.
+    return 1
+
+
+def release_attempt(scope: str, key: str) -> None:
+    """Give back one reserved attempt of ``key`` (it was not a failure)."""
+    FailureWindow.objects.filter(scope=scope, key=key, failures__gt=0).update(
+        failures=F("failures") - 1
+    )
 
 
 def forget_failures(scope: str, key: str) -> None:
+    """Remove every failure counted for ``key``."""
     FailureWindow.objects.filter(scope=scope, key=key).delete()
 
 

@@ -30,7 +30,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from archives.events import notify
 from archives.models import Archive, Download, Link, Status
 from core.clients import anonymize_ip
-from core.throttle import record_failure, seconds_blocked
+from core.throttle import release_attempt, reserve_attempt, seconds_blocked
 from notifications.models import Event
 
 if TYPE_CHECKING:
@@ -158,6 +158,18 @@ def throttled_for(share: Share, *, client: str, now: datetime) -> int | None:
     )
 
 
+def reserve_guess(share: Share, *, client: str, now: datetime) -> int | None:
+    """Reserve one password check for the client: None when it may be checked, else the
+    seconds it must wait (see ``core.throttle.reserve_attempt``)."""
+    return reserve_attempt(
+        share_scope(share),
+        client,
+        limit=settings.PASSWORD_ATTEMPTS_LIMIT,
+        window=settings.PASSWORD_ATTEMPTS_WINDOW,
+        now=now,
+    )
+
+
 def unlock_mark(share: Share) -> str:
     """Proof, kept in a visitor's session, that they gave the link's password: the share
     page asks for it once, and the mark stops working when the owner changes it."""
@@ -196,23 +208,33 @@ def check_download(
         return DownloadDecision(Outcome.DAMAGED)
     # Only password guesses are throttled: a share without a password has none to guess,
     # and its downloads skip the lookup.
-    retry_after = throttled_for(share, client=client, now=now) if share.password_hash else None
+    needs_password = bool(share.password_hash) and not (
+        unlocked and constant_time_compare(unlocked, unlock_mark(share))
+    )
+    is_guess = needs_password and bool(password)
+    # A guess is reserved before it is checked, so parallel guesses cannot all pass a
+    # block that only the failures written afterwards would raise.
+    if is_guess:
+        retry_after = reserve_guess(share, client=client, now=now)
+    elif share.password_hash:
+        retry_after = throttled_for(share, client=client, now=now)
+    else:
+        retry_after = None
     if retry_after is not None:
         return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
     resumed = granted_download(share, grant)
     if share.is_used_up and resumed is None:
+        if is_guess:
+            release_attempt(share_scope(share), client)
         # Said before asking for the password: no password would change it.
         return DownloadDecision(Outcome.LIMIT_REACHED)
-    if share.password_hash and not (
-        unlocked and constant_time_compare(unlocked, unlock_mark(share))
-    ):
+    if needs_password:
         if not password:
             return DownloadDecision(Outcome.PASSWORD_REQUIRED)
         if not check_password(password, share.password_hash):
-            record_failure(
-                share_scope(share), client, window=settings.PASSWORD_ATTEMPTS_WINDOW, now=now
-            )
+            # The reservation stays: it is the failure counted.
             return DownloadDecision(Outcome.WRONG_PASSWORD)
+        release_attempt(share_scope(share), client)
     if resumed is not None:
         return DownloadDecision(Outcome.ALLOWED, is_resume=True, download_id=resumed)
     return DownloadDecision(Outcome.ALLOWED)
