@@ -60,20 +60,26 @@ def authenticate_user(
     request: HttpRequest | None, *, username: str, password: str, client: str, now: datetime
 ) -> User | None:
     """The user with these credentials, or None; raises ``LoginThrottled`` after too many
-    failures for the username (``LOGIN_ATTEMPTS_PER_USER``) or from the client address
-    (``LOGIN_ATTEMPTS_PER_IP``) within ``LOGIN_ATTEMPTS_WINDOW`` seconds, also for the
-    right password, so guessing cannot go on in the background.
+    failures, also for the right password, so guessing cannot go on in the background:
+    for the username from this address (``LOGIN_ATTEMPTS_PER_USER``) or from this address
+    over every name (``LOGIN_ATTEMPTS_PER_IP``) within ``LOGIN_ATTEMPTS_WINDOW`` seconds,
+    or for the username from every address (``LOGIN_ATTEMPTS_PER_ACCOUNT`` within
+    ``LOGIN_ACCOUNT_WINDOW``).
 
-    The attempt is reserved in every count before the password is checked, so however
-    many arrive in parallel, at most the limit are checked per window."""
+    The lock is keyed on username and address together, as django-axes's combination
+    mode: failures from elsewhere do not lock the owner out until the slower account
+    limit. The attempt is reserved in every count before the password is checked, so
+    however many arrive in parallel, at most the limit are checked per window."""
+    name = username.casefold()
     window = settings.LOGIN_ATTEMPTS_WINDOW
     checks = [
-        ("login-user", username.casefold(), settings.LOGIN_ATTEMPTS_PER_USER),
-        ("login-ip", client, settings.LOGIN_ATTEMPTS_PER_IP),
+        ("login-user-ip", f"{client} {name}", settings.LOGIN_ATTEMPTS_PER_USER, window),
+        ("login-ip", client, settings.LOGIN_ATTEMPTS_PER_IP, window),
+        ("login-user", name, settings.LOGIN_ATTEMPTS_PER_ACCOUNT, settings.LOGIN_ACCOUNT_WINDOW),
     ]
     reserved: list[tuple[str, str]] = []
-    for scope, key, limit in checks:
-        blocked = reserve_attempt(scope, key, limit=limit, window=window, now=now)
+    for scope, key, limit, span in checks:
+        blocked = reserve_attempt(scope, key, limit=limit, window=span, now=now)
         if blocked is not None:
             # Not checked, so not a failure: give back what this attempt took.
             for taken in reserved:
@@ -82,7 +88,10 @@ def authenticate_user(
         reserved.append((scope, key))
     user = authenticate(request, username=username, password=password)
     if isinstance(user, User):
-        forget_failures("login-user", username.casefold())
+        # The owner's success clears their own address only: the account's count from
+        # elsewhere stays, or each of their logins would reopen the guessing.
+        forget_failures("login-user-ip", f"{client} {name}")
         release_attempt("login-ip", client)
+        release_attempt("login-user", name)
         return user
     return None

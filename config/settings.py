@@ -219,10 +219,15 @@ BUILD_MAX_ATTEMPTS = env_int("BUILD_MAX_ATTEMPTS", 3, minimum=1)
 # Download rules (sharing/downloads.py).
 PASSWORD_ATTEMPTS_LIMIT = env_int("PASSWORD_ATTEMPTS_LIMIT", 5, minimum=1)
 PASSWORD_ATTEMPTS_WINDOW = env_int("PASSWORD_ATTEMPTS_WINDOW", 900, minimum=1)
-# Failed logins (page and API token) before a pause, per username and per address.
+# Failed logins (page, API token, admin) before a pause: per username from one address,
+# per address over every name (both in LOGIN_ATTEMPTS_WINDOW), and per username from
+# anywhere, a slower limit over LOGIN_ACCOUNT_WINDOW, so failures elsewhere do not lock
+# the owner out at once.
 LOGIN_ATTEMPTS_PER_USER = env_int("LOGIN_ATTEMPTS_PER_USER", 10, minimum=1)
 LOGIN_ATTEMPTS_PER_IP = env_int("LOGIN_ATTEMPTS_PER_IP", 50, minimum=1)
 LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900, minimum=1)
+LOGIN_ATTEMPTS_PER_ACCOUNT = env_int("LOGIN_ATTEMPTS_PER_ACCOUNT", 100, minimum=1)
+LOGIN_ACCOUNT_WINDOW = env_int("LOGIN_ACCOUNT_WINDOW", 3600, minimum=1)
 DOWNLOAD_GRANT_TTL = env_int("DOWNLOAD_GRANT_TTL", 6 * 3600, minimum=60)
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # Privacy of the download log: "network" keeps only the /24 (IPv4) or /48 (IPv6) of a

@@ -82,7 +82,7 @@ def test_right_credentials_give_the_user_and_wrong_ones_none(user: User, passwor
     assert check("nobody", password) is None
 
 
-def test_too_many_failures_for_a_username_pause_it_even_with_the_right_password(
+def test_too_many_failures_for_a_username_pause_it_from_that_address_even_with_the_right_password(
     user: User, password: str, settings: DjangoSettings
 ) -> None:
     settings.LOGIN_ATTEMPTS_PER_USER = 2
@@ -91,13 +91,43 @@ def test_too_many_failures_for_a_username_pause_it_even_with_the_right_password(
         assert check(user.username.upper(), "wrong", now=now) is None
 
     with pytest.raises(LoginThrottled) as paused:
-        check(user.username, password, client="198.51.100.1", now=now)
+        check(user.username, password, now=now)
 
     # Rounded up: the pause never ends before the client tries again.
     assert paused.value.retry_after == settings.LOGIN_ATTEMPTS_WINDOW + 1
     assert str(paused.value.retry_after) in str(paused.value)
     later = now + timedelta(seconds=settings.LOGIN_ATTEMPTS_WINDOW + 1)
     assert check(user.username, password, now=later) == user
+
+
+def test_failures_from_other_addresses_do_not_lock_the_owner_out(
+    user: User, password: str, settings: DjangoSettings
+) -> None:
+    settings.LOGIN_ATTEMPTS_PER_USER = 10
+    now = timezone.now()
+    for n in range(30):
+        assert check(user.username, "wrong", client=f"198.51.100.{n % 3}", now=now) is None
+    with pytest.raises(LoginThrottled):
+        check(user.username, password, client="198.51.100.0", now=now)
+
+    assert check(user.username, password, client="192.0.2.1", now=now) == user
+
+
+def test_the_slower_account_limit_pauses_a_username_from_every_address(
+    user: User, password: str, settings: DjangoSettings
+) -> None:
+    settings.LOGIN_ATTEMPTS_PER_ACCOUNT = 4
+    settings.LOGIN_ACCOUNT_WINDOW = 3600
+    now = timezone.now()
+    for n in range(4):
+        assert check(user.username, "wrong", client=f"198.51.100.{n}", now=now) is None
+
+    with pytest.raises(LoginThrottled) as paused:
+        check(user.username, password, client="192.0.2.1", now=now)
+
+    assert paused.value.retry_after == 3601
+    later = now + timedelta(seconds=3601)
+    assert check(user.username, password, client="192.0.2.1", now=later) == user
 
 
 def test_too_many_failures_from_an_address_pause_it_for_every_name(
