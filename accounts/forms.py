@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -18,15 +19,11 @@ from core.clients import client_ip
 from core.forms import StyledFormMixin
 
 
-class LoginForm(StyledFormMixin, AuthenticationForm):
+class ThrottledAuthenticationForm(AuthenticationForm):
     """Django's login form, checked by ``authenticate_user`` so failed logins are
-    throttled the same for the page and the API."""
+    throttled the same for the login page, the admin's and the API."""
 
     retry_after: int | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.style_widgets()
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
@@ -57,6 +54,18 @@ class LoginForm(StyledFormMixin, AuthenticationForm):
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+
+class LoginForm(StyledFormMixin, ThrottledAuthenticationForm):
+    """The login page's form."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+
+class AdminLoginForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
+    """The admin's login form: the same throttled check, then the admin's staff rule."""
 
 
 class RegisterForm(StyledFormMixin):
