@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db.models import Sum
 
+from accounts.quotas import hold_quota
 from archives.models import Archive
 from core.limits import LimitExceeded, format_bytes
 
@@ -27,6 +28,11 @@ def check_upload_limits(user: User, *, sizes: list[int], reserved: int = 0) -> N
     Checks the number of files (400), the size of each file, of the archive and of the
     user's quota (413), in that order. ``reserved`` is what uploads still open hold against
     the quota (resumable uploads announce their length before their bytes arrive).
+
+    Call it inside the transaction that stores the upload: the quota is read under
+    ``accounts.quotas.hold_quota``, so parallel uploads of one user are checked one after
+    another, each seeing what the others stored; a caller passing ``reserved`` holds the
+    quota before reading it.
     """
     if not sizes:
         raise LimitExceeded("Add at least one file.", status_code=400)
@@ -48,6 +54,7 @@ def check_upload_limits(user: User, *, sizes: list[int], reserved: int = 0) -> N
             f"The files add up to {format_bytes(total)}, over the limit of "
             f"{format_bytes(settings.ARCHIVE_MAX_BYTES)} per archive (ARCHIVE_MAX_BYTES)."
         )
+    hold_quota(user)
     used = used_quota(user) + reserved
     if used + total <= settings.USER_QUOTA_BYTES:
         return

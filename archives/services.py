@@ -57,7 +57,6 @@ def create_archive(
     remains.
     """
     sizes = [upload.size or 0 for upload in files]
-    check_upload_limits(owner, sizes=sizes)
     wanted = paths if paths else [upload.name or "" for upload in files]
     names = unique_names(wanted)
     archive = Archive(
@@ -74,6 +73,7 @@ def create_archive(
     stored: list[str] = []
     try:
         with transaction.atomic():
+            check_upload_limits(owner, sizes=sizes)
             archive.save(force_insert=True)
             rows = []
             for position, (upload, member_name) in enumerate(zip(files, names, strict=True)):

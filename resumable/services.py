@@ -23,6 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from accounts.quotas import hold_quota
 from core.limits import LimitExceeded
 from core.tokens import new_token
 from resumable import partials
@@ -117,7 +118,9 @@ def _upload_check(path: str) -> UploadCheck:
 
 def _check_limits(owner: User, *, length: int, now: datetime) -> None:
     """Unfinished uploads hold their announced length against the quota, so many large
-    uploads started at once cannot fill the disk past it."""
+    uploads started at once cannot fill the disk past it. Held before they are summed, so
+    parallel creations of one owner each see the others'."""
+    hold_quota(owner)
     reserved = (
         ResumableUpload.objects.owned_by(owner)
         .live(now=now)
@@ -140,7 +143,6 @@ def create_upload(
     Raises ``LimitExceeded`` (``RESUMABLE_UPLOAD_CHECK``, told what open uploads hold)
     before anything is stored.
     """
-    _check_limits(owner, length=length, now=now)
     upload = ResumableUpload(
         owner=owner,
         length=length,
@@ -150,12 +152,16 @@ def create_upload(
         expires_at=_expiry(now),
         completed_at=now if length == 0 else None,
     )
-    partials.create_partial(upload.id)
-    try:
-        upload.save(force_insert=True)
-    except BaseException:
-        partials.delete_partial(upload.id)
-        raise
+    # The check and the row in one transaction: what open uploads hold is read under the
+    # owner's lock, so parallel creations cannot all pass the quota.
+    with transaction.atomic():
+        _check_limits(owner, length=length, now=now)
+        partials.create_partial(upload.id)
+        try:
+            upload.save(force_insert=True)
+        except BaseException:
+            partials.delete_partial(upload.id)
+            raise
     return upload
 
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pytest
+import requests
 
+from accounts.services import issue_token
 from archives.limits import check_upload_limits
+from archives.models import Archive
 from core.limits import LimitExceeded
 
 if TYPE_CHECKING:
     from pytest_django.fixtures import Settings as DjangoSettings
+    from pytest_django.live_server_helper import LiveServer
 
     from accounts.models import User
 
-pytestmark = pytest.mark.django_db
 
-
+@pytest.mark.django_db
 def test_quota_refuses_past_it_and_says_to_delete_archives(
     user: User, settings: DjangoSettings
 ) -> None:
@@ -29,6 +34,7 @@ def test_quota_refuses_past_it_and_says_to_delete_archives(
     assert "Delete archives you no longer share" in str(refused.value)
 
 
+@pytest.mark.django_db
 def test_quota_counts_what_open_uploads_hold(user: User, settings: DjangoSettings) -> None:
     settings.USER_QUOTA_BYTES = 1000
     check_upload_limits(user, sizes=[500], reserved=500)
@@ -46,3 +52,28 @@ def test_count_and_sizes_come_before_the_quota(user: User, settings: DjangoSetti
     with pytest.raises(LimitExceeded, match="at least one file") as empty:
         check_upload_limits(user, sizes=[])
     assert empty.value.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_uploads_stay_within_the_quota(
+    live_server: LiveServer, user: User, settings: DjangoSettings
+) -> None:
+    settings.USER_QUOTA_BYTES = 1_000_000
+    token = issue_token(user)
+    parallel = 6
+
+    def upload(n: int) -> int:
+        files = {"files": (f"part-{n}.bin", b"q" * 400_000)}
+        response = requests.post(
+            f"{live_server.url}/api/archives/",
+            files=files,
+            headers={"Authorization": f"Token {token}"},
+            timeout=60,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        statuses = Counter(pool.map(upload, range(parallel)))
+
+    assert statuses == {201: 2, 413: parallel - 2}
+    assert Archive.objects.filter(owner=user).count() == 2
