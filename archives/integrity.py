@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+# What an archive whose stored ZIP is gone is marked with, by the scrub or by a download.
+MISSING = "The stored file is missing."
+UNREADABLE = "The stored file cannot be read"
 
 
 def hash_stored_zip(name: str) -> str:
@@ -48,7 +51,7 @@ def scrub_archives(*, now: datetime, budget: int) -> list[str]:
         try:
             found = hash_stored_zip(zip_name)
         except FileNotFoundError:
-            error = "The stored file is missing."
+            error = MISSING
         else:
             error = (
                 ""
@@ -63,3 +66,16 @@ def scrub_archives(*, now: datetime, budget: int) -> list[str]:
             logger.error("archive %s is damaged: %s", archive_id, error)
             damaged.append(archive_id)
     return damaged
+
+
+def record_damage(archive: Archive, *, error: str, now: datetime) -> bool:
+    """Mark ``archive`` damaged with ``error`` as the scrub does when it finds its stored
+    ZIP gone or unreadable outside a scrub (a download tried to open it): the download
+    rules refuse it from then on and its owner sees why. Return whether it was marked;
+    an archive purged or rebuilt meanwhile is left as it is."""
+    marked = Archive.objects.filter(
+        pk=archive.pk, zip_name=archive.zip_name, purged_at__isnull=True
+    ).update(scrubbed_at=now, integrity_error=error)
+    if marked:
+        logger.error("archive %s is damaged: %s", archive.pk, error)
+    return bool(marked)

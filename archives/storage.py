@@ -101,6 +101,11 @@ class LocalFolder:
     def open(self, name: str) -> BinaryIO:
         return local_path(name).open("rb")
 
+    def check(self, name: str) -> None:
+        # Opening, not a stat: a file there that cannot be read is as good as gone.
+        with local_path(name).open("rb"):
+            pass
+
     @contextlib.contextmanager
     def staged(self, names: Iterable[str], *, keep_alive: Callable[[], None]) -> Iterator[None]:
         # The sources already are where the build reads them.
@@ -177,6 +182,17 @@ class Bucket:
             raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
         except _S3_ERRORS as exc:
             raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
+
+    def check(self, name: str) -> None:
+        """A HEAD of the object: no byte of it is read."""
+        try:
+            self._object(name).load()
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise FileNotFoundError(f"{name} is not in the bucket") from exc
+            raise StorageError(f"asking the bucket for {name} failed: {exc}") from exc
+        except _S3_ERRORS as exc:
+            raise StorageError(f"asking the bucket for {name} failed: {exc}") from exc
 
     @contextlib.contextmanager
     def staged(self, names: Iterable[str], *, keep_alive: Callable[[], None]) -> Iterator[None]:
@@ -345,6 +361,13 @@ def save_source(name: str, upload: UploadedFile) -> None:
 def open_stored(name: str) -> BinaryIO:
     """The stored file's bytes as a stream; ``FileNotFoundError`` when it is gone."""
     return backend().open(name)
+
+
+def check_stored(name: str) -> None:
+    """Return if the stored file ``name`` is there and can be read; raise
+    ``FileNotFoundError`` when it is gone, another ``OSError`` when it cannot be read, and
+    ``StorageError`` when a bucket could not be asked."""
+    backend().check(name)
 
 
 def staged_sources(

@@ -9,6 +9,7 @@ they took bench ``download_range`` (200 resumed 1 MiB ranges) from 0.42 s to 0.6
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 
+from archives.integrity import MISSING, UNREADABLE, record_damage
+from archives.storage import StorageError
 from core import metrics
 from core.clients import client_ip
 from sharing.downloads import (
@@ -29,21 +32,29 @@ from sharing.downloads import (
 )
 from sharing.sending import (
     ByteRange,
+    StoredZip,
     Unsatisfiable,
+    open_archive,
     requested_range,
     send_archive,
     send_unsatisfiable,
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.http import HttpRequest, HttpResponseBase
 
     from archives.models import Archive
 
 
+logger = logging.getLogger(__name__)
+
 GRANT_HEADER = "X-Download-Grant"
 GRANT_COOKIE = "download_grant"
 PREFETCH_PURPOSES = {"prefetch", "preview"}
+# The refusal reason counted when the stored ZIP cannot be had.
+UNAVAILABLE = "unavailable"
 
 # The HTTP status of each refusal (DESIGN section 4).
 REFUSAL_STATUS = {
@@ -66,6 +77,17 @@ class Refusal:
     @property
     def status(self) -> int:
         return REFUSAL_STATUS[self.decision.outcome]
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """The rules allow the download but the stored ZIP cannot be had (503); nothing was
+    counted. ``is_damaged``: the file is gone or unreadable and the archive is now marked
+    damaged; otherwise storage did not answer."""
+
+    detail: str
+    is_damaged: bool
+    status: int = 503
 
 
 @dataclass(frozen=True)
@@ -94,7 +116,7 @@ def deliver_archive(
     password: str | None,
     unlocked: str | None = None,
     referer: str | None = None,
-) -> HttpResponseBase | Refusal | Prefetch:
+) -> HttpResponseBase | Refusal | Prefetch | Unavailable:
     """Serve the archive of ``share`` to ``request`` if the rules allow, counting a new
     download.
 
@@ -104,6 +126,8 @@ def deliver_archive(
     cookie scoped to the download path. ``referer`` replaces the request's own (the share
     page passes the page that led to it); ``?src=`` is stored as the download's source.
     The bytes each response sends are added to its download once the server is done.
+    The stored ZIP is opened before anything is counted: when it cannot be, the answer is
+    ``Unavailable`` and nothing is counted or notified.
     """
     if is_prefetch(request):
         return Prefetch()
@@ -125,8 +149,59 @@ def deliver_archive(
         byte_range = requested_range(request, archive)
     except Unsatisfiable:
         return send_unsatisfiable(archive)
+    try:
+        stored = open_archive(archive, head=request.method == "HEAD")
+    except OSError as exc:
+        return _unavailable(archive, exc, now=now)
+    try:
+        result = _count_and_send(
+            request,
+            share,
+            stored,
+            byte_range,
+            decision=decision,
+            client=client,
+            referer=referer,
+            now=now,
+        )
+    except BaseException:
+        stored.close()
+        raise
+    if isinstance(result, Refusal):
+        stored.close()
+    return result
+
+
+def _unavailable(archive: Archive, exc: OSError, *, now: datetime) -> Unavailable:
+    """The answer when the stored ZIP cannot be had. A file that is gone or unreadable
+    marks the archive damaged, as the scrub would; a bucket that does not answer says
+    nothing about the file, so nothing is marked and a later try may succeed."""
+    metrics.count_refusal(UNAVAILABLE)
+    if isinstance(exc, StorageError):
+        logger.error("archive %s could not be read: %s", archive.pk, exc)
+        return Unavailable(
+            "Storage does not answer, so the archive cannot be sent now; try again later.",
+            is_damaged=False,
+        )
+    error = MISSING if isinstance(exc, FileNotFoundError) else f"{UNREADABLE}: {exc.strerror}."
+    record_damage(archive, error=error, now=now)
+    return Unavailable(f"The stored archive is damaged and is not served: {error}", is_damaged=True)
+
+
+def _count_and_send(
+    request: HttpRequest,
+    share: Share,
+    stored: StoredZip,
+    byte_range: ByteRange | None,
+    *,
+    decision: DownloadDecision,
+    client: str,
+    referer: str | None,
+    now: datetime,
+) -> HttpResponseBase | Refusal:
+    archive = share.archive
     if request.method == "HEAD" or decision.is_resume:
-        return _send(request, archive, byte_range, download_id=decision.download_id)
+        return _send(request, archive, stored, byte_range, download_id=decision.download_id)
     counted = record_download(
         share,
         client=client,
@@ -139,7 +214,7 @@ def deliver_archive(
         metrics.count_refusal(Outcome.LIMIT_REACHED.value)
         return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
     metrics.count_download()
-    response = _send(request, archive, byte_range, download_id=counted.id)
+    response = _send(request, archive, stored, byte_range, download_id=counted.id)
     response[GRANT_HEADER] = counted.grant
     response.set_cookie(
         GRANT_COOKIE,
@@ -161,7 +236,12 @@ def _resumed_grant(request: HttpRequest) -> str | None:
 
 
 def _send(
-    request: HttpRequest, archive: Archive, byte_range: ByteRange | None, *, download_id: int | None
+    request: HttpRequest,
+    archive: Archive,
+    stored: StoredZip,
+    byte_range: ByteRange | None,
+    *,
+    download_id: int | None,
 ) -> HttpResponseBase:
     """The archive, or its range; the bytes sent are added to the download, if any."""
     head = request.method == "HEAD"
@@ -170,6 +250,7 @@ def _send(
         on_close = partial(_transferred, download_id=download_id, size=archive.size or 0)
     response = send_archive(
         archive,
+        stored,
         byte_range=byte_range,
         head=head,
         on_close=on_close,

@@ -188,28 +188,62 @@ def _common_headers(response: HttpResponseBase, archive: Archive) -> None:
     response["Cache-Control"] = "private, no-store"
 
 
+@dataclass(frozen=True)
+class StoredZip:
+    """The stored ZIP of an archive, found before a download is counted: the open file
+    the app sends, or the URL storage serves it from; neither when the response carries
+    no body of ours (HEAD, or nginx sends the file)."""
+
+    handle: BinaryIO | None = None
+    url: str | None = None
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def open_archive(archive: Archive, *, head: bool) -> StoredZip:
+    """Open (or, where another sends it, look for) the stored ZIP of ``archive``, so that
+    nothing is counted for a file that cannot be sent. The caller closes what it does not
+    send.
+
+    Raises ``FileNotFoundError`` when the file is gone, another ``OSError`` when it cannot
+    be read, ``storage.StorageError`` when a bucket could not be asked.
+    """
+    if not head:
+        url = storage.download_url(archive.zip_name, filename=archive.download_filename)
+        if url is not None:
+            storage.check_stored(archive.zip_name)
+            return StoredZip(url=url)
+    if head or settings.DOWNLOAD_ACCEL == "nginx":
+        storage.check_stored(archive.zip_name)
+        return StoredZip()
+    return StoredZip(handle=storage.local_path(archive.zip_name).open("rb"))
+
+
 def send_archive(
     archive: Archive,
+    stored: StoredZip,
     *,
     byte_range: ByteRange | None,
     head: bool,
     on_close: Callable[[int, int], None] | None = None,
     connection: Any = None,
 ) -> HttpResponseBase:
-    """The ZIP (200) or one range of it (206), headers only for HEAD. ``on_close`` gets
-    the bytes sent and the position in the file after the last one, once the server is
-    done. ``connection`` is the client's socket when the server exposes it (gunicorn's
-    ``gunicorn.socket``): it is corked while the file is sent.
+    """The ZIP (200) or one range of it (206) from ``stored`` (``open_archive``), headers
+    only for HEAD. ``on_close`` gets the bytes sent and the position in the file after
+    the last one, once the server is done. ``connection`` is the client's socket when the
+    server exposes it (gunicorn's ``gunicorn.socket``): it is corked while the file is
+    sent.
 
     When storage hands out URLs of its own (a bucket), a GET is redirected to one and the
     client's ``Range`` applies there. Otherwise, with ``DOWNLOAD_ACCEL=nginx``, a GET is
     answered with ``X-Accel-Redirect`` and nginx sends the file, applying ``Range`` and
-    ``If-Range`` itself.
+    ``If-Range`` itself. Raises ``ValueError`` for a GET the app sends when ``stored``
+    holds no open file.
     """
-    if not head:
-        url = storage.download_url(archive.zip_name, filename=archive.download_filename)
-        if url is not None:
-            return _redirect_to_storage(url)
+    if stored.url is not None:
+        return _redirect_to_storage(stored.url)
     if settings.DOWNLOAD_ACCEL == "nginx" and not head:
         return _send_through_nginx(archive)
     size = archive.size or 0
@@ -217,7 +251,9 @@ def send_archive(
     if head:
         response: HttpResponseBase = HttpResponse(status=206 if byte_range else 200)
     else:
-        handle = storage.local_path(archive.zip_name).open("rb")
+        handle = stored.handle
+        if handle is None:
+            raise ValueError("no stored file was opened for this download")
         body = RangeFile(
             handle, start=part.start, end=part.end, on_close=on_close, connection=connection
         )

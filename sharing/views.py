@@ -24,7 +24,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from archives.addresses import qr_svg, share_url
 from core.clients import client_ip
-from sharing.delivery import Prefetch, Refusal, deliver_archive, is_prefetch, refusal_headers
+from sharing.delivery import (
+    Prefetch,
+    Refusal,
+    Unavailable,
+    deliver_archive,
+    is_prefetch,
+    refusal_headers,
+)
 from sharing.downloads import (
     DownloadDecision,
     Outcome,
@@ -94,6 +101,7 @@ def _render_share(
     *,
     status: int,
     form: PasswordForm | None = None,
+    unavailable: bool = False,
 ) -> HttpResponse:
     now = timezone.now()
     archive = share.archive
@@ -109,7 +117,7 @@ def _render_share(
         "used_up": share.is_used_up,
         "download_query": f"?{urlencode({'src': source})}" if source else "",
         "files": archive.files.all(),
-        "outcome": decision.outcome.value,
+        "outcome": "unavailable" if unavailable else decision.outcome.value,
         "decision": decision,
         "share_url": url,
         "qr_svg": qr_svg(url),
@@ -178,6 +186,13 @@ def download(request: HttpRequest, slug: str) -> HttpResponseBase:
         return render(request, "sharing/prefetch.html", {"archive": share.archive}, status=503)
     if isinstance(result, Refusal):
         return _render_share(request, share, result.decision, status=result.status)
+    if isinstance(result, Unavailable):
+        # A damaged archive says so (and the owner's dashboard shows it); storage that
+        # does not answer asks the visitor to come back.
+        decision = DownloadDecision(Outcome.DAMAGED if result.is_damaged else Outcome.ALLOWED)
+        return _render_share(
+            request, share, decision, status=result.status, unavailable=not result.is_damaged
+        )
     return result
 
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from archives.api.serializers import ErrorSerializer
 from sharing.api.serializers import ShareSerializer
-from sharing.delivery import Prefetch, Refusal, deliver_archive, refusal_headers
+from sharing.delivery import Prefetch, Refusal, Unavailable, deliver_archive, refusal_headers
 from sharing.downloads import Outcome, Share, find_share
 
 if TYPE_CHECKING:
@@ -77,6 +77,11 @@ class ShareDownloadView(APIView):
             )
         if isinstance(result, Refusal):
             return _refusal_response(share, result)
+        if isinstance(result, Unavailable):
+            # Nothing was counted: the stored ZIP could not be opened.
+            return Response(
+                {"detail": result.detail, "reason": "unavailable"}, status=result.status
+            )
         return result
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from archives import storage
-from archives.integrity import scrub_archives
+from archives.integrity import MISSING, record_damage, scrub_archives
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,3 +63,19 @@ def test_a_missing_file_is_reported(make_archive: Callable[..., Archive]) -> Non
     assert scrub_archives(now=timezone.now(), budget=10**9) == [archive.pk]
     archive.refresh_from_db()
     assert archive.integrity_error == "The stored file is missing."
+
+
+def test_record_damage_marks_the_archive_unless_it_was_purged_meanwhile(
+    make_archive: Callable[..., Archive],
+) -> None:
+    kept, purged = make_archive(), make_archive()
+    now = timezone.now()
+    type(purged).objects.filter(pk=purged.pk).update(purged_at=now)
+
+    assert record_damage(kept, error=MISSING, now=now)
+    assert not record_damage(purged, error=MISSING, now=now)
+
+    kept.refresh_from_db()
+    purged.refresh_from_db()
+    assert (kept.integrity_error, kept.scrubbed_at) == (MISSING, now)
+    assert purged.integrity_error == ""

@@ -23,8 +23,8 @@ from moto.server import ThreadedMotoServer
 
 from archives import storage
 from archives.build import build_archive
-from archives.integrity import scrub_archives
-from archives.models import Archive, Status
+from archives.integrity import MISSING, scrub_archives
+from archives.models import Archive, Download, Status
 from archives.services import purge_expired
 from archives.tasks import build_archive_task
 from tests.archives.test_services import finished
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
+    from django.test import Client
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
     from rest_framework.test import APIClient
@@ -340,6 +341,45 @@ def test_head_answers_headers_without_redirect_or_count(
     assert response["Content-Type"] == "application/zip"
     archive.refresh_from_db()
     assert archive.download_count == 0
+
+
+def test_download_of_a_missing_object_answers_503_and_counts_nothing(
+    anon: APIClient, make_stored: Callable[..., Archive], bucket: str, s3: Any
+) -> None:
+    archive = make_stored(max_downloads=1)
+    s3.delete_object(Bucket=bucket, Key=archive.zip_name)
+
+    response = anon.get(download_url(archive))
+
+    assert response.status_code == 503
+    assert response.json()["detail"]
+    archive.refresh_from_db()
+    assert archive.download_count == 0
+    assert not Download.objects.filter(archive=archive).exists()
+    assert archive.integrity_error == MISSING
+
+
+def test_download_while_the_bucket_fails_answers_503_and_marks_nothing(
+    anon: APIClient,
+    client: Client,
+    make_stored: Callable[..., Archive],
+    bucket: str,
+    settings: DjangoSettings,
+) -> None:
+    archive = make_stored()
+    # Storage that does not answer says nothing about the archive's own bytes.
+    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+
+    response = anon.get(download_url(archive))
+    page = client.get(f"/s/{archive.slug}/download")
+
+    assert response.status_code == 503
+    assert response.json()["detail"]
+    assert page.status_code == 503
+    assert b"cannot be read from storage right now" in page.content
+    archive.refresh_from_db()
+    assert archive.download_count == 0
+    assert archive.integrity_error == ""
 
 
 def test_range_resume_is_decided_by_us_then_served_206_by_the_bucket(

@@ -54,3 +54,14 @@ def test_delete_many_removes_a_link_and_not_what_it_points_to(tmp_path: Path) ->
 
     assert not link.is_symlink()
     assert target.read_bytes() == b"keep me"
+
+
+def test_check_stored_raises_for_a_gone_or_unreadable_file() -> None:
+    stored("archives/here.zip")
+    storage.local_path("archives/folder.zip").mkdir(parents=True)
+
+    storage.check_stored("archives/here.zip")
+    with pytest.raises(FileNotFoundError):
+        storage.check_stored("archives/gone.zip")
+    with pytest.raises(IsADirectoryError):
+        storage.check_stored("archives/folder.zip")

@@ -12,13 +12,16 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from archives import storage
+from archives.integrity import MISSING
 from archives.models import Archive, Download
 from core.models import FailureWindow
+from notifications.models import Event, Webhook, WebhookDelivery
 from sharing.delivery import (
     GRANT_COOKIE,
     GRANT_HEADER,
     Prefetch,
     Refusal,
+    Unavailable,
     deliver_archive,
     refusal_headers,
 )
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
     from django.test import Client
     from pytest_django.fixtures import Settings as DjangoSettings
     from rest_framework.test import APIClient
+
+    from accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +56,8 @@ def counted_grant(client: APIClient, archive: Archive, *, password: str = "") ->
     return first["X-Download-Grant"]
 
 
-def served(result: HttpResponseBase | Refusal | Prefetch) -> HttpResponseBase:
-    assert not isinstance(result, Refusal | Prefetch), result
+def served(result: HttpResponseBase | Refusal | Prefetch | Unavailable) -> HttpResponseBase:
+    assert not isinstance(result, Refusal | Prefetch | Unavailable), result
     return result
 
 
@@ -225,3 +230,101 @@ def test_a_wrong_password_with_a_grant_is_counted_once(
 
     assert refused.status_code == 403
     assert FailureWindow.objects.get().failures == 1
+
+
+@pytest.fixture
+def downloaded_hook(user: User) -> Webhook:
+    """A webhook of the owner's that would receive every "downloaded" notification."""
+    return Webhook.objects.create(
+        owner=user,
+        url="https://hooks.example.org/in",
+        events=[Event.DOWNLOADED, Event.LIMIT_REACHED],
+        created_at=timezone.now(),
+    )
+
+
+def assert_nothing_counted(archive: Archive) -> None:
+    archive.refresh_from_db()
+    assert archive.download_count == 0
+    assert not Download.objects.filter(archive=archive).exists()
+    assert not WebhookDelivery.objects.filter(archive_id=archive.pk).exists()
+
+
+def test_api_answers_503_and_counts_nothing_when_the_stored_zip_is_gone(
+    anon: APIClient,
+    api: APIClient,
+    make_archive: Callable[..., Archive],
+    downloaded_hook: Webhook,
+) -> None:
+    archive = make_archive(max_downloads=2)
+    storage.local_path(archive.zip_name).unlink()
+
+    response = anon.get(api_url(archive))
+    again = anon.get(api_url(archive))
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"].endswith(MISSING)
+    # Marked damaged, the archive is refused by the rules from then on.
+    assert (again.status_code, again.json()["reason"]) == (409, "damaged")
+    assert_nothing_counted(archive)
+    assert archive.integrity_error == MISSING
+    # The owner sees it damaged, as the integrity scrub would have marked it.
+    assert api.get(f"/api/archives/{archive.pk}/").json()["integrity_error"] == MISSING
+
+
+def test_page_answers_a_503_page_and_counts_nothing_when_the_stored_zip_is_gone(
+    client: Client, make_archive: Callable[..., Archive], downloaded_hook: Webhook
+) -> None:
+    archive = make_archive(max_downloads=1)
+    storage.local_path(archive.zip_name).unlink()
+
+    response = client.get(page_url(archive))
+
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert b"is damaged, so it is not served" in response.content
+    assert_nothing_counted(archive)
+    assert archive.integrity_error == MISSING
+
+
+def test_a_resume_or_head_of_a_gone_zip_answers_503(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    resumed, headed = make_archive(), make_archive()
+    grant = counted_grant(anon, resumed)
+    for archive in (resumed, headed):
+        storage.local_path(archive.zip_name).unlink()
+
+    resume = anon.get(api_url(resumed), HTTP_RANGE="bytes=10-19", HTTP_X_DOWNLOAD_GRANT=grant)
+    head = anon.head(api_url(headed))
+
+    assert (resume.status_code, head.status_code) == (503, 503)
+    assert Archive.objects.get(pk=resumed.pk).download_count == 1
+    assert Archive.objects.get(pk=headed.pk).integrity_error == MISSING
+
+
+def test_an_unreadable_zip_answers_503_and_is_marked_damaged(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    path = storage.local_path(archive.zip_name)
+    path.unlink()
+    path.mkdir()  # A name that opens as no file.
+
+    response = anon.get(api_url(archive))
+
+    assert response.status_code == 503
+    assert_nothing_counted(archive)
+    assert archive.integrity_error.startswith("The stored file cannot be read")
+
+
+def test_behind_nginx_a_gone_zip_answers_503(
+    anon: APIClient, make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    settings.DOWNLOAD_ACCEL = "nginx"
+    archive = make_archive()
+    storage.local_path(archive.zip_name).unlink()
+
+    assert anon.get(api_url(archive)).status_code == 503
+    assert_nothing_counted(archive)

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 import pytest
 from django.http import FileResponse
 
-from sharing.sending import ByteRange, Unsatisfiable, parse_range, send_archive
+from archives import storage
+from sharing.sending import (
+    ByteRange,
+    Unsatisfiable,
+    open_archive,
+    parse_range,
+    send_archive,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +60,9 @@ def test_body_has_a_real_file_descriptor_for_sendfile(
     range's first byte for Content-Length bytes."""
     archive = make_archive()
 
-    response = send_archive(archive, byte_range=ByteRange(10, 19), head=False)
+    response = send_archive(
+        archive, open_archive(archive, head=False), byte_range=ByteRange(10, 19), head=False
+    )
 
     assert isinstance(response, FileResponse)
     body = response.file_to_stream
@@ -78,7 +87,13 @@ def test_the_connection_is_corked_while_the_file_is_sent(
             def corked() -> int:
                 return connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK)
 
-            response = send_archive(archive, byte_range=None, head=False, connection=connection)
+            response = send_archive(
+                archive,
+                open_archive(archive, head=False),
+                byte_range=None,
+                head=False,
+                connection=connection,
+            )
             assert isinstance(response, FileResponse)
             assert corked() == 1
             body = response.file_to_stream
@@ -86,6 +101,24 @@ def test_the_connection_is_corked_while_the_file_is_sent(
             body.close()
             assert corked() == 0
 
-            head = send_archive(archive, byte_range=None, head=True, connection=connection)
+            head = send_archive(
+                archive,
+                open_archive(archive, head=True),
+                byte_range=None,
+                head=True,
+                connection=connection,
+            )
             assert head.status_code == 200
             assert corked() == 0
+
+
+@pytest.mark.django_db
+def test_open_archive_raises_for_a_gone_file_before_anything_is_sent(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive()
+    storage.local_path(archive.zip_name).unlink()
+
+    for head in (False, True):
+        with pytest.raises(FileNotFoundError):
+            open_archive(archive, head=head)
