@@ -1,5 +1,15 @@
 """One attempt of a webhook delivery: sign, POST to the checked address, record the answer.
 
+Signatures follow the Standard Webhooks specification (https://www.standardwebhooks.com):
+``webhook-id`` is the delivery's id, the same on every attempt, so a receiver can drop
+one it has already handled; ``webhook-timestamp`` is the attempt's time in seconds since
+the epoch, so a receiver can refuse an old one; ``webhook-signature`` is ``v1,`` and the
+base64 HMAC-SHA256 of ``{webhook-id}.{webhook-timestamp}.{body}``. A captured delivery
+therefore cannot be replayed later, nor re-dated, nor sent under another id. The key is
+the webhook's secret as its characters; a Standard Webhooks library takes it as
+``whsec_`` and the base64 of them. ``X-Signature`` (the HMAC of the body alone, in hex)
+stays for receivers that check it already: it does not protect them from a replay.
+
 Outcomes: 2xx delivered; a connection error, a timeout, a name that does not resolve or
 a 5xx is transient and retried by the task while attempts remain; anything else (a 4xx,
 a redirect, a refused address, a bad certificate) fails at once.
@@ -46,9 +56,21 @@ def encode_body(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a webhook's signatures: the characters of its secret."""
+    return secret.encode()
+
+
 def sign(body: bytes, secret: str) -> str:
     """The X-Signature value: ``sha256=`` and the hex HMAC-SHA256 of exactly ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac.new(signing_key(secret), body, hashlib.sha256).hexdigest()
+
+
+def sign_message(*, message_id: str, timestamp: int, body: bytes, key: bytes) -> str:
+    """The ``webhook-signature`` value of the Standard Webhooks specification: ``v1,``
+    and the base64 HMAC-SHA256 with ``key`` of ``{message_id}.{timestamp}.{body}``."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 def retry_delay(attempt: int) -> int:
@@ -56,10 +78,19 @@ def retry_delay(attempt: int) -> int:
     return settings.WEBHOOK_RETRY_BASE * 2 ** (attempt - 1)
 
 
-def _headers(target: Target, *, body: bytes, delivery: WebhookDelivery) -> dict[str, str]:
+def _headers(
+    target: Target, *, body: bytes, delivery: WebhookDelivery, now: datetime
+) -> dict[str, str]:
+    timestamp = int(now.timestamp())
+    key = signing_key(delivery.webhook.secret)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
+        "webhook-id": delivery.id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_message(
+            message_id=delivery.id, timestamp=timestamp, body=body, key=key
+        ),
         "X-Signature": sign(body, delivery.webhook.secret),
         "X-Event": delivery.event,
         "X-Delivery": delivery.id,
@@ -82,8 +113,9 @@ def _post(target: Target, *, body: bytes, headers: dict[str, str]) -> tuple[int,
         connection.close()
 
 
-def _send(delivery: WebhookDelivery) -> tuple[Outcome, int | None, str]:
-    """Send once; (outcome as if attempts were unlimited, status code, error text)."""
+def _send(delivery: WebhookDelivery, *, now: datetime) -> tuple[Outcome, int | None, str]:
+    """Send once, dated ``now``; (outcome as if attempts were unlimited, status code,
+    error text)."""
     try:
         target = check_target(delivery.webhook.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
     except ResolutionFailed as exc:
@@ -93,7 +125,7 @@ def _send(delivery: WebhookDelivery) -> tuple[Outcome, int | None, str]:
     body = encode_body(delivery.payload)
     try:
         code, text = _post(
-            target, body=body, headers=_headers(target, body=body, delivery=delivery)
+            target, body=body, headers=_headers(target, body=body, delivery=delivery, now=now)
         )
     except ssl.SSLCertVerificationError as exc:
         return Outcome.FAILED, None, f"TLS certificate refused: {exc.verify_message}"
@@ -111,8 +143,9 @@ def _send(delivery: WebhookDelivery) -> tuple[Outcome, int | None, str]:
 def attempt_delivery(
     delivery_id: str, *, attempt: int, max_attempts: int, now: datetime
 ) -> Outcome:
-    """Make attempt number ``attempt`` (from 1) of the delivery and record its outcome as a
-    DeliveryAttempt and on the delivery (status, response code, error).
+    """Make attempt number ``attempt`` (from 1) of the delivery, signed as sent at
+    ``now``, and record its outcome as a DeliveryAttempt and on the delivery (status,
+    response code, error).
 
     Returns RETRY when the attempt failed in a passing way and fewer than
     ``max_attempts`` were made (the delivery stays pending), DELIVERED or FAILED when the
@@ -128,7 +161,7 @@ def attempt_delivery(
     if delivery is None:
         return Outcome.SKIPPED
     started = time.monotonic()
-    outcome, code, error = _send(delivery)
+    outcome, code, error = _send(delivery, now=now)
     elapsed = time.monotonic() - started
     if outcome is Outcome.RETRY and attempt >= max_attempts:
         outcome = Outcome.FAILED

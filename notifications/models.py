@@ -14,7 +14,8 @@ from core.tokens import new_token
 
 
 def new_secret() -> str:
-    """The key a receiver uses to check X-Signature: 256 random bits as hex."""
+    """The key a receiver uses to check webhook-signature (and X-Signature): 256 random
+    bits as hex, used as its characters."""
     return secrets.token_hex(32)
 
 

@@ -44,7 +44,12 @@ class WebhookSerializer(serializers.ModelSerializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=Event.values))
     secret = serializers.CharField(
         read_only=True,
-        help_text="Key of X-Signature: sha256=<hex HMAC-SHA256 of the body with this key>.",
+        help_text=(
+            "Key of webhook-signature: v1,<base64 HMAC-SHA256 of "
+            "{webhook-id}.{webhook-timestamp}.{body}> (Standard Webhooks; a library takes "
+            "it as whsec_<base64 of this key>), and of the older X-Signature: "
+            "sha256=<hex HMAC-SHA256 of the body alone>."
+        ),
     )
 
     class Meta:
@@ -60,7 +65,7 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
 
 class DeliverySerializer(serializers.ModelSerializer):
     attempts = DeliveryAttemptSerializer(many=True, read_only=True)
-    payload = serializers.DictField(help_text="The JSON body sent, signed as X-Signature.")
+    payload = serializers.DictField(help_text="The JSON body sent, signed in webhook-signature.")
 
     class Meta:
         model = WebhookDelivery
