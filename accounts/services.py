@@ -10,7 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from accounts.models import User
+from accounts.models import User, canonical_username
 from core.throttle import forget_failures, release_attempt, reserve_attempt
 
 if TYPE_CHECKING:
@@ -24,14 +24,17 @@ class UsernameTaken(Exception):
 
 
 def register_user(*, username: str, password: str) -> User:
-    """Create a user after Django's password validators agree.
+    """Create a user, named in the canonical form (``canonical_username``), after
+    Django's password validators agree.
 
     Raises ``ValidationError`` listing what is wrong with the password and
     ``UsernameTaken`` when the name is in use (also when a parallel request took it).
     """
-    candidate = User(username=username)
+    candidate = User(username=canonical_username(username))
     validate_password(password, user=candidate)
-    if User.objects.filter(username__iexact=username).exists():
+    # Compared in the canonical form, exactly: the unique constraint on it also settles
+    # a parallel registration.
+    if User.objects.filter(username=candidate.username).exists():
         raise UsernameTaken(username)
     candidate.set_password(password)
     try:
@@ -70,7 +73,7 @@ def authenticate_user(
     mode: failures from elsewhere do not lock the owner out until the slower account
     limit. The attempt is reserved in every count before the password is checked, so
     however many arrive in parallel, at most the limit are checked per window."""
-    name = username.casefold()
+    name = canonical_username(username)
     window = settings.LOGIN_ATTEMPTS_WINDOW
     checks = [
         ("login-user-ip", f"{client} {name}", settings.LOGIN_ATTEMPTS_PER_USER, window),
@@ -86,7 +89,7 @@ def authenticate_user(
                 release_attempt(*taken)
             raise LoginThrottled(blocked)
         reserved.append((scope, key))
-    user = authenticate(request, username=username, password=password)
+    user = authenticate(request, username=name, password=password)
     if isinstance(user, User):
         # The owner's success clears their own address only: the account's count from
         # elsewhere stays, or each of their logins would reopen the guessing.

@@ -153,3 +153,19 @@ def test_a_success_forgets_the_username_failures(
 
     assert check(user.username, "wrong", now=now) is None
     assert check(user.username, password, now=now) == user
+
+
+def test_register_user_stores_the_canonical_name_and_it_logs_in_in_any_form() -> None:
+    created = register_user(username="\uff45\uff56\uff45", password=STRONG)
+
+    assert created.username == "eve"
+    assert check("\uff45\uff56\uff45", STRONG) == created
+    assert check("EVE", STRONG) == created
+
+
+def test_register_user_refuses_a_name_that_only_looks_different(user: User) -> None:
+    register_user(username="bob", password=STRONG)
+
+    with pytest.raises(UsernameTaken):
+        register_user(username="\uff42\uff4f\uff42", password=STRONG)
+    assert User.objects.filter(username__in=["bob", "\uff42\uff4f\uff42"]).count() == 1

@@ -117,3 +117,35 @@ def test_login_is_throttled_after_many_failures_with_429(
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert "Too many failed logins" in response.content.decode()
+
+
+def test_a_wide_name_registers_as_its_canonical_form_and_logs_in_on_the_page(
+    client: Client,
+) -> None:
+    registered = client.post(
+        reverse("accounts:register"),
+        {"username": "\uff45\uff56\uff45", "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
+    assert registered.status_code == 302
+    assert User.objects.get().username == "eve"
+    client.logout()
+
+    logged_in = client.post(
+        reverse("accounts:login"), {"username": "\uff45\uff56\uff45", "password": GOOD_PASSWORD}
+    )
+
+    assert logged_in.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_a_name_that_only_looks_like_a_taken_one_is_refused_on_the_page(
+    client: Client, user: User
+) -> None:
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in user.username)
+    response = client.post(
+        reverse("accounts:register"),
+        {"username": wide, "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
+
+    assert "This username is taken" in response.content.decode()
+    assert User.objects.count() == 1

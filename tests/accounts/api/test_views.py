@@ -92,3 +92,23 @@ def test_session_login_and_logout_pages(user: User, password: str) -> None:
     client.post("/accounts/logout/")
 
     assert client.get("/api/archives/").status_code in {401, 403}
+
+
+def test_a_wide_name_registers_as_its_canonical_form_and_gets_a_token(anon: APIClient) -> None:
+    credentials = {"username": "\uff45\uff56\uff45", "password": "violet tangerine 42"}
+    registered = anon.post("/api/auth/register/", credentials)
+
+    assert registered.status_code == 201
+    assert registered.json()["username"] == "eve"
+    assert anon.post("/api/auth/token/", credentials).status_code == 200
+    assert (
+        anon.post(
+            "/api/auth/token/", {"username": "Eve", "password": "violet tangerine 42"}
+        ).status_code
+        == 200
+    )
+    beside = anon.post(
+        "/api/auth/register/", {"username": "\uff25\uff36\uff25", "password": "x y z 123 abc"}
+    )
+    assert beside.status_code == 400
+    assert "username" in beside.json()
