@@ -32,6 +32,7 @@ from sharing.delivery import (
     is_prefetch,
     refusal_headers,
 )
+from sharing.disclosure import may_see_hashes
 from sharing.downloads import (
     DownloadDecision,
     Outcome,
@@ -117,6 +118,14 @@ def _render_share(
         "used_up": share.is_used_up,
         "download_query": f"?{urlencode({'src': source})}" if source else "",
         "files": archive.files.all(),
+        "show_hashes": may_see_hashes(
+            share,
+            viewer_id=request.user.pk,
+            password=None,
+            unlocked=_unlocked(request, share),
+            client=client_ip(request.META),
+            now=now,
+        ),
         "outcome": "unavailable" if unavailable else decision.outcome.value,
         "decision": decision,
         "share_url": url,

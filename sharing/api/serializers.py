@@ -3,16 +3,46 @@
 from __future__ import annotations
 
 from datetime import datetime  # noqa: TC003 (drf-spectacular reads the hints at run time)
+from typing import TYPE_CHECKING
 
 from rest_framework import serializers
 
-from archives.api.serializers import AbsoluteUrls, ArchiveFileSerializer
+from archives.api.serializers import AbsoluteUrls
+from archives.models import ArchiveFile  # noqa: TC001 (drf-spectacular reads the hints at run time)
 from sharing.downloads import Share  # noqa: TC001 (drf-spectacular reads the hints at run time)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# Set by the view from ``sharing.disclosure.may_see_hashes``; hashes are hidden without it.
+SHOW_HASHES = "show_hashes"
+HIDDEN_WHEN_LOCKED = (
+    "null on a share with a password, unless the request is its owner's or carries the "
+    "right X-Archive-Password (a hash would let anyone confirm a guessed content)"
+)
+
+
+def _shows_hashes(context: Mapping[str, object]) -> bool:
+    return context.get(SHOW_HASHES) is True
+
+
+class ShareFileSerializer(serializers.Serializer):
+    """One member of the ZIP as a holder of the link sees it."""
+
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.SerializerMethodField(
+        help_text=f"The member's sha256 (empty until built); {HIDDEN_WHEN_LOCKED}."
+    )
+
+    def get_sha256(self, member: ArchiveFile) -> str | None:
+        return member.sha256 if _shows_hashes(self.context) else None
 
 
 class ShareSerializer(AbsoluteUrls, serializers.Serializer):
     """What anyone holding a link sees: the archive through that link, nothing about the
-    owner."""
+    owner. The hashes (``sha256`` of the ZIP and of each member) are null unless the
+    context's ``show_hashes`` is True (``sharing.disclosure.may_see_hashes``)."""
 
     slug = serializers.CharField()
     name = serializers.CharField(source="archive.name")
@@ -21,8 +51,10 @@ class ShareSerializer(AbsoluteUrls, serializers.Serializer):
     progress = serializers.IntegerField(source="archive.progress")
     error = serializers.CharField(source="archive.error")
     size = serializers.IntegerField(source="archive.size", allow_null=True)
-    sha256 = serializers.CharField(source="archive.sha256")
-    files = ArchiveFileSerializer(source="archive.files", many=True)
+    sha256 = serializers.SerializerMethodField(
+        help_text=f"The ZIP's sha256 (empty until built); {HIDDEN_WHEN_LOCKED}."
+    )
+    files = ShareFileSerializer(source="archive.files", many=True)
     has_password = serializers.SerializerMethodField()
     expires_at = serializers.SerializerMethodField()
     downloads_left = serializers.SerializerMethodField()
@@ -32,6 +64,9 @@ class ShareSerializer(AbsoluteUrls, serializers.Serializer):
 
     def get_status(self, share: Share) -> str:
         return share.status(now=self._now())
+
+    def get_sha256(self, share: Share) -> str | None:
+        return share.archive.sha256 if _shows_hashes(self.context) else None
 
     def get_has_password(self, share: Share) -> bool:
         return bool(share.password_hash)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,8 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from archives.api.serializers import ErrorSerializer
-from sharing.api.serializers import ShareSerializer
+from core.clients import client_ip
+from sharing.api.serializers import SHOW_HASHES, ShareSerializer
 from sharing.delivery import Prefetch, Refusal, Unavailable, deliver_archive, refusal_headers
+from sharing.disclosure import may_see_hashes
 from sharing.downloads import Outcome, Share, find_share
 
 if TYPE_CHECKING:
@@ -23,12 +26,38 @@ if TYPE_CHECKING:
 
 
 class ShareView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
+    """What a link opens, for anyone holding it. Signing in is optional: it only lets the
+    owner see the hashes of a share with a password."""
 
-    @extend_schema(responses={200: ShareSerializer, 404: ErrorSerializer}, auth=[])
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "X-Archive-Password",
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "The share's password, to see the hashes of a share that has one; a "
+                    "wrong one counts towards the same throttle as a download's."
+                ),
+            )
+        ],
+        responses={200: ShareSerializer, 404: ErrorSerializer},
+    )
     def get(self, request: Request, slug: str) -> Response:
-        return Response(ShareSerializer(find_share(slug), context={"request": request}).data)
+        share = find_share(slug)
+        show_hashes = may_see_hashes(
+            share,
+            # None when nobody signed in (UNAUTHENTICATED_USER is None).
+            viewer_id=getattr(request.user, "pk", None),
+            password=request.headers.get("X-Archive-Password"),
+            unlocked=None,
+            client=client_ip(request.META),
+            now=timezone.now(),
+        )
+        context = {"request": request, SHOW_HASHES: show_hashes}
+        return Response(ShareSerializer(share, context=context).data)
 
 
 REFUSAL_DETAIL = {

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from pytest_django.fixtures import Settings as DjangoSettings
 
+    from accounts.models import User
+
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +250,49 @@ def test_share_page_building_carries_the_download_button_data(
     assert "data-share-poll" in body
     assert f'data-download-url="{reverse("sharing:download", args=[link.slug])}?src=mail"' in body
     assert "data-download-label=" in body
+
+
+def page_hashes(archive: Archive) -> list[str]:
+    return [archive.sha256, *archive.files.values_list("sha256", flat=True)]
+
+
+def test_share_page_of_a_password_share_hides_the_hashes_until_unlocked(
+    client: Client, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"a.txt": b"alpha", "b.txt": b"beta"}, password="s3cret")
+    expected = page_hashes(archive)
+
+    locked = client.get(share_url(archive)).content.decode()
+    wrong = client.post(unlock_url(archive), {"password": "guess"}).content.decode()
+    client.post(unlock_url(archive), {"password": "s3cret"})
+    unlocked = client.get(share_url(archive)).content.decode()
+
+    for body in (locked, wrong):
+        assert "a.txt" in body
+        assert not [sha256 for sha256 in expected if sha256 in body]
+    assert all(sha256 in unlocked for sha256 in expected)
+
+
+def test_share_page_of_a_password_share_shows_the_hashes_to_its_owner(
+    client: Client, user: User, other_user: User, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"a.txt": b"alpha"}, password="s3cret")
+    expected = page_hashes(archive)
+
+    client.force_login(other_user)
+    stranger = client.get(share_url(archive)).content.decode()
+    client.force_login(user)
+    owner = client.get(share_url(archive)).content.decode()
+
+    assert not [sha256 for sha256 in expected if sha256 in stranger]
+    assert all(sha256 in owner for sha256 in expected)
+
+
+def test_share_page_without_password_shows_the_hashes(
+    client: Client, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"a.txt": b"alpha", "b.txt": b"beta"})
+
+    body = client.get(share_url(archive)).content.decode()
+
+    assert all(sha256 in body for sha256 in page_hashes(archive))

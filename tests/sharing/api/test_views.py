@@ -7,7 +7,7 @@ import ipaddress
 import random
 import zipfile
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
@@ -279,3 +279,66 @@ def test_log_row_records_forwarded_ip_only_from_trusted_proxy(
     ips = list(Download.objects.filter(archive=archive).order_by("at").values_list("ip", flat=True))
 
     assert ips == ["198.51.100.2", "203.0.113.5"]
+
+
+def hashes(body: dict[str, Any]) -> list[str | None]:
+    """The archive's sha256, then each member's, as the share API shows them."""
+    return [body["sha256"], *(member["sha256"] for member in body["files"])]
+
+
+def built_hashes(archive: Archive) -> list[str | None]:
+    members = archive.files.order_by("position").values_list("sha256", flat=True)
+    return [archive.sha256, *members]
+
+
+def test_hashes_of_a_password_share_are_null_without_the_password(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"a.txt": b"alpha", "b.txt": b"beta"}, password="s3cret")
+
+    plain = anon.get(f"/api/shares/{archive.slug}/").json()
+    wrong = anon.get(f"/api/shares/{archive.slug}/", HTTP_X_ARCHIVE_PASSWORD="nope").json()
+
+    assert hashes(plain) == [None, None, None]
+    assert hashes(wrong) == [None, None, None]
+    # The rest of the share is shown as before.
+    assert [member["name"] for member in plain["files"]] == ["a.txt", "b.txt"]
+    assert plain["size"] == archive.size
+
+
+def test_hashes_of_a_password_share_show_with_the_password_or_to_the_owner(
+    anon: APIClient, api: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"a.txt": b"alpha", "b.txt": b"beta"}, password="s3cret")
+    expected = built_hashes(archive)
+
+    unlocked = anon.get(f"/api/shares/{archive.slug}/", HTTP_X_ARCHIVE_PASSWORD="s3cret")
+    owner = api.get(f"/api/shares/{archive.slug}/")
+
+    assert hashes(unlocked.json()) == expected
+    assert hashes(owner.json()) == expected
+    assert all(expected)
+
+
+def test_hashes_of_a_share_without_password_show_to_anyone(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"a.txt": b"alpha", "b.txt": b"beta"})
+
+    body = anon.get(f"/api/shares/{archive.slug}/").json()
+
+    assert hashes(body) == built_hashes(archive)
+
+
+def test_a_wrong_password_on_the_share_view_counts_towards_the_throttle(
+    anon: APIClient, make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    settings.PASSWORD_ATTEMPTS_LIMIT = 2
+    archive = make_archive(password="s3cret")
+    for _ in range(2):
+        anon.get(f"/api/shares/{archive.slug}/", HTTP_X_ARCHIVE_PASSWORD="nope")
+
+    # Throttled: even the right password no longer reveals the hashes, nor downloads.
+    body = anon.get(f"/api/shares/{archive.slug}/", HTTP_X_ARCHIVE_PASSWORD="s3cret").json()
+    assert hashes(body) == [None, None]
+    assert anon.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="s3cret").status_code == 429
