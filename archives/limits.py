@@ -36,13 +36,19 @@ def check_upload_limits(user: User, *, sizes: list[int], reserved: int = 0) -> N
     """
     if not sizes:
         raise LimitExceeded("Add at least one file.", status_code=400)
+    _check_sizes(sizes)
+    hold_quota(user)
+    _check_quota(sum(sizes), used=used_quota(user), reserved=reserved)
+
+
+def _check_sizes(sizes: list[int]) -> None:
     if len(sizes) > settings.ARCHIVE_MAX_FILES:
         raise LimitExceeded(
             f"Too many files: {len(sizes)}; an archive holds at most "
             f"{settings.ARCHIVE_MAX_FILES} files (ARCHIVE_MAX_FILES).",
             status_code=400,
         )
-    largest = max(sizes)
+    largest = max(sizes, default=0)
     if largest > settings.ARCHIVE_FILE_MAX_BYTES:
         raise LimitExceeded(
             f"A file of {format_bytes(largest)} is over the limit of "
@@ -54,8 +60,10 @@ def check_upload_limits(user: User, *, sizes: list[int], reserved: int = 0) -> N
             f"The files add up to {format_bytes(total)}, over the limit of "
             f"{format_bytes(settings.ARCHIVE_MAX_BYTES)} per archive (ARCHIVE_MAX_BYTES)."
         )
-    hold_quota(user)
-    used = used_quota(user) + reserved
+
+
+def _check_quota(total: int, *, used: int, reserved: int) -> None:
+    used += reserved
     if used + total <= settings.USER_QUOTA_BYTES:
         return
     held = f", with the uploads still open ({format_bytes(reserved)})," if reserved else ""
@@ -69,3 +77,39 @@ def check_upload_limits(user: User, *, sizes: list[int], reserved: int = 0) -> N
         f"{format_bytes(used + total)}, over your quota of "
         f"{format_bytes(settings.USER_QUOTA_BYTES)} (USER_QUOTA_BYTES). {advice}"
     )
+
+
+# What a multipart body may carry besides the files' bytes: the text fields
+# (DATA_UPLOAD_MAX_MEMORY_SIZE in all) and, for each file part, its boundary and headers.
+PART_FRAMING_BYTES = 2048
+
+
+class UploadWatch:
+    """The limits of ``check_upload_limits`` applied while a body streams in, so an upload
+    over one is refused before its bytes are stored, not after: from the body's
+    ``Content-Length`` before reading, then after every block received. The quota is read
+    once, when the upload begins; the check under the owner's lock follows when it is
+    stored."""
+
+    def __init__(self, user: User) -> None:
+        self._used = used_quota(user)
+
+    def check_length(self, content_length: int) -> None:
+        """Raise ``LimitExceeded`` (413) when a body of ``content_length`` bytes cannot be
+        an upload within the limits, whatever its parts."""
+        framing = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + (
+            settings.ARCHIVE_MAX_FILES * PART_FRAMING_BYTES
+        )
+        room = min(settings.ARCHIVE_MAX_BYTES, settings.USER_QUOTA_BYTES - self._used)
+        if content_length > room + framing:
+            raise LimitExceeded(
+                f"The request body of {format_bytes(content_length)} is larger than any "
+                f"upload you may send now: at most {format_bytes(max(room, 0))} of files "
+                "(ARCHIVE_MAX_BYTES, and what is left of USER_QUOTA_BYTES)."
+            )
+
+    def check_received(self, sizes: list[int]) -> None:
+        """Raise ``LimitExceeded`` the moment the files received so far, of ``sizes``
+        bytes each, pass a limit."""
+        _check_sizes(sizes)
+        _check_quota(sum(sizes), used=self._used, reserved=0)

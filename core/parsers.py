@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from django.core.files.uploadedfile import UploadedFile
-    from django.http import HttpRequest, QueryDict
+    from django.http import QueryDict
     from django.utils.datastructures import MultiValueDict
 
 # Bytes read from the body, and written to a file, at a time: a sixteenth of the calls
@@ -81,15 +81,44 @@ class _CountedStream:
         return iter(lambda: self.read(READ_BYTES), b"")
 
 
+class UploadLimits(Protocol):
+    """What a view that takes uploads hands the parser (``upload_limits(request)``), so
+    the body is refused as soon as it cannot fit: each raises the error to answer."""
+
+    def check_length(self, content_length: int, /) -> None: ...
+
+    def check_received(self, sizes: list[int], /) -> None: ...
+
+
 class TemporaryFileHandler(TemporaryFileUploadHandler):
     """Every file part to a temporary file, ``READ_BYTES`` at a time; remembers whether
-    the body ended inside a file part (Django then drops that part and goes on)."""
+    the body ended inside a file part (Django then drops that part and goes on), and
+    checks the bytes received so far against ``limits`` after every block."""
 
     chunk_size = READ_BYTES
 
-    def __init__(self, request: HttpRequest | None = None) -> None:
-        super().__init__(request)
+    def __init__(self, limits: UploadLimits | None = None) -> None:
+        super().__init__(None)
         self.is_interrupted = False
+        self._limits = limits
+        self._sizes: list[int] = []
+        self._open: list[UploadedFile] = []
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self._sizes.append(0)
+        self._open.append(self.file)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self._sizes[-1] += len(raw_data)
+        if self._limits is not None:
+            self._limits.check_received(self._sizes)
+        return super().receive_data_chunk(raw_data, start)
+
+    def discard_files(self) -> None:
+        """Close (so remove) every temporary file this handler made."""
+        for upload in self._open:
+            upload.close()
 
     def upload_interrupted(self) -> None:
         self.is_interrupted = True
@@ -130,31 +159,42 @@ def _cut_short(expected: int) -> ParseError:
 
 
 def parse_multipart(
-    stream: BodyStream, *, content_type: str, content_length: int, encoding: str
+    stream: BodyStream,
+    *,
+    content_type: str,
+    content_length: int,
+    encoding: str,
+    limits: UploadLimits | None = None,
 ) -> tuple[QueryDict, MultiValueDict[str, UploadedFile]]:
     """The fields and files of the multipart body that ``stream`` gives (its
     ``Content-Type`` and ``Content-Length`` as given), every file in a temporary file.
 
     Raises ``ParseError`` when the body is not multipart, ends early (before its length,
-    or inside a file part) or has a file part named ``..``, ``.`` or nothing visible, and
+    or inside a file part) or has a file part named ``..``, ``.`` or nothing visible,
     Django's ``TooManyFilesSent``, ``TooManyFieldsSent`` or ``RequestDataTooBig`` over a
-    limit. After an error no temporary file is left.
+    limit, and what ``limits`` raise: before reading for the ``Content-Length``, then
+    the moment the files received pass a limit, leaving the rest of the body unread.
+    After an error no temporary file is left.
     """
+    if limits is not None:
+        limits.check_length(content_length)
     counted = _CountedStream(stream, expected=content_length)
-    handler = TemporaryFileHandler()
+    handler = TemporaryFileHandler(limits)
     meta = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(content_length)}
     try:
         # Django's parser reads its input with read() and drains it by iterating, no more.
         parser = _FormDataParser(meta, cast("Any", counted), [handler], encoding)
         data, files = parser.parse()
     except MultiPartParserError as exc:
+        handler.discard_files()
         if counted.has_ended_early:
             raise _cut_short(content_length) from None
         raise ParseError(f"The multipart body cannot be read: {exc}") from None
+    except BaseException:
+        handler.discard_files()
+        raise
     if counted.received < content_length or handler.is_interrupted:
-        for _, uploads in files.lists():
-            for upload in uploads:
-                upload.close()
+        handler.discard_files()
         raise _cut_short(content_length)
     return data, files
 
@@ -172,11 +212,15 @@ class StreamingMultiPartParser(BaseParser):
     ) -> DataAndFiles:
         # DRF hands a stream only for a body with a valid, non-zero Content-Length.
         context = parser_context or {}
+        request = context["request"]
+        # A view that takes uploads says what may be received (``upload_limits``).
+        view_limits = getattr(context.get("view"), "upload_limits", None)
         data, files = parse_multipart(
             stream,
             content_type=media_type or "",
-            content_length=int(context["request"].META.get("CONTENT_LENGTH") or 0),
+            content_length=int(request.META.get("CONTENT_LENGTH") or 0),
             encoding=context.get("encoding") or settings.DEFAULT_CHARSET,
+            limits=view_limits(request) if view_limits is not None else None,
         )
         return DataAndFiles(data, files)
 

@@ -28,6 +28,7 @@ from archives.api.serializers import (
     StatsSerializer,
 )
 from archives.exports import write_downloads_csv
+from archives.limits import UploadWatch
 from archives.models import Archive, AuditEntry, Link
 from archives.services import (
     create_archive,
@@ -63,6 +64,10 @@ class ArchiveViewSet(
 
     def get_object(self) -> Archive:
         return get_owned_archive(authenticated_user(self.request), self.kwargs["pk"])
+
+    def upload_limits(self, request: Request) -> UploadWatch | None:
+        """What the multipart parser may receive: an upload's limits, for an upload."""
+        return UploadWatch(authenticated_user(request)) if self.action == "create" else None
 
     @extend_schema(
         request={

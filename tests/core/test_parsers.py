@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import select
 import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_django.fixtures import Settings as DjangoSettings
+    from pytest_django.live_server_helper import LiveServer
     from rest_framework.test import APIClient
 
     from accounts.models import User
@@ -472,3 +474,76 @@ def test_through_gunicorn_a_deeply_nested_token_request_is_400(gunicorn: str) ->
 
     assert response.status_code == 400
     assert "nested deeper than" in response.json()["detail"]
+
+
+def send_until_answered(
+    server: str, head: bytes, body: bytes, *, block: int = 256 * 1024
+) -> tuple[bytes, int]:
+    """Send ``head``, then ``body`` a block at a time, until the server answers; return
+    the answer's first bytes and how many bytes of the body had been sent by then."""
+    address = urlsplit(server)
+    assert address.hostname is not None and address.port is not None
+    with socket.create_connection((address.hostname, address.port), timeout=30) as conn:
+        conn.sendall(head)
+        sent = 0
+        while not select.select([conn], [], [], 0.05)[0]:
+            if sent >= len(body):
+                select.select([conn], [], [], 30)
+                break
+            try:
+                conn.sendall(body[sent : sent + block])
+            except OSError:
+                break
+            sent += min(block, len(body) - sent)
+        answer = b""
+        while b"detail" not in answer and select.select([conn], [], [], 5)[0]:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    return answer, sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_body_larger_than_any_upload_is_refused_before_it_is_read(
+    live_server: LiveServer, user: User, settings: DjangoSettings
+) -> None:
+    settings.ARCHIVE_MAX_BYTES = READ_BYTES
+    settings.ARCHIVE_MAX_FILES = 10
+    body = body_of(part('name="files"; filename="big.bin"', b"b" * (50 * READ_BYTES)))
+
+    answer, sent = send_until_answered(
+        live_server.url, post_head(issue_token(user), len(body)), body
+    )
+
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"ARCHIVE_MAX_BYTES" in answer
+    assert sent < 4 * READ_BYTES
+    assert not temporary_files(settings)
+    assert not Archive.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("limit", "named"),
+    [("ARCHIVE_FILE_MAX_BYTES", b"ARCHIVE_FILE_MAX_BYTES"), ("USER_QUOTA_BYTES", b"USER_QUOTA")],
+)
+def test_an_upload_is_refused_the_moment_its_files_pass_a_limit(
+    live_server: LiveServer, user: User, settings: DjangoSettings, limit: str, named: bytes
+) -> None:
+    setattr(settings, limit, READ_BYTES)
+    body = body_of(part('name="files"; filename="big.bin"', b"b" * (16 * READ_BYTES)))
+    if limit == "USER_QUOTA_BYTES":
+        # Room for the body's length as far as the first check can tell, not for its files.
+        settings.USER_QUOTA_BYTES = 2 * READ_BYTES
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * READ_BYTES
+
+    answer, sent = send_until_answered(
+        live_server.url, post_head(issue_token(user), len(body)), body
+    )
+
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert named in answer
+    assert sent < 6 * READ_BYTES
+    assert not temporary_files(settings)
+    assert not Archive.objects.exists()
