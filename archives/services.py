@@ -53,8 +53,8 @@ def create_archive(
     ``ttl`` of None the default lifetime (``default_ttl``). ``paths``, when given, are
     the files' relative paths (a dropped folder keeps its structure inside the ZIP);
     otherwise the files' own names are used. Raises ``LimitExceeded`` before anything is
-    stored. On any error while storing, the files already stored are removed and no row
-    remains.
+    stored, ``StorageFull`` when the disk is full. On any error while storing, the files
+    already stored are removed and no row remains.
     """
     sizes = [upload.size or 0 for upload in files]
     wanted = paths if paths else [upload.name or "" for upload in files]
@@ -78,8 +78,9 @@ def create_archive(
             rows = []
             for position, (upload, member_name) in enumerate(zip(files, names, strict=True)):
                 source = storage.source_name(archive.id, position)
-                storage.save_source(source, upload)
+                # Named before it is stored, so a failed save's folder is removed below too.
                 stored.append(source)
+                storage.save_source(source, upload)
                 rows.append(
                     ArchiveFile(
                         archive=archive,

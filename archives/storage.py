@@ -30,7 +30,7 @@ from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-from core.media import local_path, open_folder, root
+from core.media import local_path, open_folder, raising_storage_full, root
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -94,9 +94,14 @@ class LocalFolder:
             except OSError:
                 logger.debug("rename of %s failed, copying", temporary(), exc_info=True)
         upload.seek(0)
-        with path.open("wb") as handle:
-            for chunk in upload.chunks(1024 * 1024):
-                handle.write(chunk)
+        try:
+            with path.open("wb") as handle:
+                for chunk in upload.chunks(1024 * 1024):
+                    handle.write(chunk)
+        except BaseException:
+            # No part of a file stays that no row will ever name.
+            path.unlink(missing_ok=True)
+            raise
 
     def open(self, name: str) -> BinaryIO:
         return local_path(name).open("rb")
@@ -354,8 +359,12 @@ def backend() -> LocalFolder | Bucket:
 
 def save_source(name: str, upload: UploadedFile) -> None:
     """Store an uploaded file under ``name``: a rename when Django spooled it to disk and
-    storage is local, a multipart upload from that file to a bucket."""
-    backend().save(name, upload)
+    storage is local, a multipart upload from that file to a bucket.
+
+    Raises ``StorageFull`` when the disk (or quota) is full and another ``OSError``
+    (``StorageError``) when storage fails; then no part of the file is stored."""
+    with raising_storage_full():
+        backend().save(name, upload)
 
 
 def open_stored(name: str) -> BinaryIO:

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last, so it sees what a view raises before any other middleware answers for it.
+    "core.exceptions.StorageFullMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -167,6 +169,11 @@ VENDOR_DIR = BASE_DIR / "var" / "vendor"
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", VENDOR_DIR)]
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
+# Django's, but a file part that fails to be written (a full disk) leaves no file behind.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "core.parsers.TidyTemporaryFileHandler",
+]
 FILE_UPLOAD_PERMISSIONS = 0o640
 # Where archives' files live (archives/storage.py): "local" keeps them under MEDIA_ROOT;
 # "s3" keeps them in a bucket of S3-compatible storage, and MEDIA_ROOT then holds only a

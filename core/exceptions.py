@@ -1,4 +1,5 @@
-"""Domain exceptions become ``{"detail": ...}`` responses here, for every API view."""
+"""Domain exceptions become ``{"detail": ...}`` responses here, for every API view, and
+for pages where the answer is the same whatever the page (a full disk)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,25 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from core.limits import LimitExceeded
+from core.media import StorageFull, is_storage_full
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
-    from django.http import HttpRequest
+    from django.http import HttpRequest, HttpResponse
+
+# RFC 4918 §11.5: the server cannot store what the request needs stored.
+INSUFFICIENT_STORAGE = 507
+
+
+def _storage_full_detail() -> dict[str, str]:
+    return {"detail": str(StorageFull())}
 
 
 def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if is_storage_full(exc):
+        return Response(_storage_full_detail(), status=INSUFFICIENT_STORAGE)
     if isinstance(exc, LimitExceeded):
         return Response({"detail": str(exc)}, status=exc.status_code)
     if isinstance(exc, TooManyFilesSent):
@@ -37,6 +49,22 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
             status=413,
         )
     return exception_handler(exc, context)
+
+
+class StorageFullMiddleware:
+    """A page whose upload found the disk full answers 507 with a JSON ``detail``, as
+    the API does, instead of a 500; the services have removed what they stored."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> JsonResponse | None:
+        if is_storage_full(exc):
+            return JsonResponse(_storage_full_detail(), status=INSUFFICIENT_STORAGE)
+        return None
 
 
 @csrf_exempt

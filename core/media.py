@@ -6,12 +6,47 @@ partial uploads) turns its storage names into paths here, so the check is made o
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# A file system out of space, and out of the user's or group's quota: both pass with
+# time (a purge, a sweep, an operator), so the client is told to try again later.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class StorageFull(OSError):
+    """No space is left where an upload is being stored; ``str()`` says so for a client
+    (the API answers 507). An ``OSError``, so callers clean up as for a failing disk."""
+
+    def __init__(self) -> None:
+        super().__init__("Storage is full: the upload was not kept. Try again later.")
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """True for ``StorageFull`` and for any ``OSError`` of a full disk or quota."""
+    return isinstance(exc, StorageFull) or (isinstance(exc, OSError) and exc.errno in FULL_ERRNOS)
+
+
+@contextlib.contextmanager
+def raising_storage_full() -> Iterator[None]:
+    """Within the block, an ``OSError`` of a full disk or quota is raised as
+    ``StorageFull`` (chained to it); every other error passes as it is."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, StorageFull) or exc.errno not in FULL_ERRNOS:
+            raise
+        raise StorageFull from exc
 
 
 def root() -> Path:

@@ -21,6 +21,7 @@ drops it without a word.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -29,6 +30,8 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, DataAndFiles, JSONParser
+
+from core.media import raising_storage_full
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -90,7 +93,33 @@ class UploadLimits(Protocol):
     def check_received(self, sizes: list[int], /) -> None: ...
 
 
-class TemporaryFileHandler(TemporaryFileUploadHandler):
+class TidyTemporaryFileHandler(TemporaryFileUploadHandler):
+    """Django's handler of file parts spooled to a temporary file, which it removes when
+    writing fails (a full disk): Django's parser then closes only the files it finished,
+    and the one being written would stay until the process ends."""
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        try:
+            return super().receive_data_chunk(raw_data, start)
+        except BaseException:
+            self._remove_file()
+            raise
+
+    def file_complete(self, file_size: int) -> UploadedFile | None:
+        try:
+            # Flushes what the file still buffers, which may not fit either.
+            return super().file_complete(file_size)
+        except BaseException:
+            self._remove_file()
+            raise
+
+    def _remove_file(self) -> None:
+        # Closing removes the file, even when the flush of its buffer fails again.
+        with contextlib.suppress(OSError):
+            self.file.close()
+
+
+class TemporaryFileHandler(TidyTemporaryFileHandler):
     """Every file part to a temporary file, ``READ_BYTES`` at a time; remembers whether
     the body ended inside a file part (Django then drops that part and goes on), and
     checks the bytes received so far against ``limits`` after every block."""
@@ -172,9 +201,10 @@ def parse_multipart(
     Raises ``ParseError`` when the body is not multipart, ends early (before its length,
     or inside a file part) or has a file part named ``..``, ``.`` or nothing visible,
     Django's ``TooManyFilesSent``, ``TooManyFieldsSent`` or ``RequestDataTooBig`` over a
-    limit, and what ``limits`` raise: before reading for the ``Content-Length``, then
-    the moment the files received pass a limit, leaving the rest of the body unread.
-    After an error no temporary file is left.
+    limit, ``StorageFull`` when the temporary files' disk is full, and what ``limits``
+    raise: before reading for the ``Content-Length``, then the moment the files received
+    pass a limit, leaving the rest of the body unread. After an error no temporary file
+    is left.
     """
     if limits is not None:
         limits.check_length(content_length)
@@ -182,9 +212,11 @@ def parse_multipart(
     handler = TemporaryFileHandler(limits)
     meta = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(content_length)}
     try:
-        # Django's parser reads its input with read() and drains it by iterating, no more.
-        parser = _FormDataParser(meta, cast("Any", counted), [handler], encoding)
-        data, files = parser.parse()
+        # A temporary file on a full disk is the server's failure, not the client's.
+        with raising_storage_full():
+            # Django's parser reads its input with read() and drains it by iterating.
+            parser = _FormDataParser(meta, cast("Any", counted), [handler], encoding)
+            data, files = parser.parse()
     except MultiPartParserError as exc:
         handler.discard_files()
         if counted.has_ended_early:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from django.core.files.uploadedfile import UploadedFile
 
-from core.media import local_path
+from core.media import local_path, raising_storage_full
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from io import FileIO
     from pathlib import Path
 
 # Bytes received, and written, at a time: few system calls, and a flat memory.
@@ -41,16 +42,27 @@ def partial_path(upload_id: str) -> Path:
 
 
 def create_partial(upload_id: str) -> None:
-    """Create the upload's empty partial file; raises ``FileExistsError`` if it exists."""
+    """Create the upload's empty partial file; raises ``FileExistsError`` if it exists,
+    ``StorageFull`` when the disk is full."""
     path = partial_path(upload_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    with raising_storage_full():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     os.close(descriptor)
 
 
 def delete_partial(upload_id: str) -> None:
     """Remove the partial file; a missing one is not an error (removals are retried)."""
     partial_path(upload_id).unlink(missing_ok=True)
+
+
+def _read_block(body: BodyStream, size: int) -> bytes:
+    try:
+        return body.read(size)
+    except OSError:
+        # The client went away mid-body (reset, timeout): the body ends here, and what
+        # arrived stays, so the client resumes from there.
+        return b""
 
 
 def write_partial(
@@ -66,34 +78,48 @@ def write_partial(
 
     The body is read up to ``READ_BYTES`` at a time, never whole.
     Before a block is written, when ``renew_every`` seconds passed since the last
-    renewal, ``keep_claim`` is called with the offset reached so far (already flushed);
+    renewal, ``keep_claim`` is called with the offset reached so far (already written);
     if it returns False another request took over and nothing more is written. A broken
     connection ends the copy early: what arrived stays. Returns the new offset.
+
+    When a write fails the file is cut back to ``offset``, so the upload stands where it
+    stood before this body, and the error is raised: ``StorageFull`` for a full disk.
     """
     written = offset
     renewed = time.monotonic()
-    with partial_path(upload_id).open("r+b") as handle:
-        handle.seek(offset)
+    # Unbuffered: every block is on the file once written, and a failed write leaves
+    # nothing in a buffer for close() to fail on again.
+    with partial_path(upload_id).open("r+b", buffering=0) as handle:
         try:
-            while body is not None and written - offset < limit:
-                block = body.read(min(READ_BYTES, limit - (written - offset)))
-                if not block:
-                    break
-                if time.monotonic() - renewed >= renew_every:
-                    handle.flush()
-                    if not keep_claim(written):
+            with raising_storage_full():
+                handle.seek(offset)
+                while body is not None and written - offset < limit:
+                    block = _read_block(body, min(READ_BYTES, limit - (written - offset)))
+                    if not block:
                         break
-                    renewed = time.monotonic()
-                handle.write(block)
-                written += len(block)
-        except OSError:
-            # The client went away mid-body (reset, timeout): keep what arrived, so the
-            # client resumes from here.
-            pass
-        handle.flush()
+                    if time.monotonic() - renewed >= renew_every:
+                        if not keep_claim(written):
+                            break
+                        renewed = time.monotonic()
+                    _write_all(handle, block)
+                    written += len(block)
+        except BaseException:
+            # Even if this fails too, the offset stays where it stood (the caller records
+            # the returned offset only), and the next body overwrites what is past it.
+            with contextlib.suppress(OSError):
+                handle.truncate(offset)
+            raise
         with contextlib.suppress(OSError):
             os.fsync(handle.fileno())
     return written
+
+
+def _write_all(handle: FileIO, block: bytes) -> None:
+    # An unbuffered write may take part of the block (a disk filling up): write the rest.
+    view = memoryview(block)
+    while view:
+        count = handle.write(view)
+        view = view[count or 0 :]
 
 
 class FinishedUpload(UploadedFile):

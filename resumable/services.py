@@ -141,7 +141,8 @@ def create_upload(
     """Start an upload of ``length`` bytes for ``owner`` with an empty partial file.
 
     Raises ``LimitExceeded`` (``RESUMABLE_UPLOAD_CHECK``, told what open uploads hold)
-    before anything is stored.
+    before anything is stored, ``StorageFull`` when the disk is full (then no upload is
+    created).
     """
     upload = ResumableUpload(
         owner=owner,
@@ -189,8 +190,9 @@ def receive_bytes(
     The request first claims the upload with one conditional UPDATE (offset as given, no
     live claim), so two PATCHes at once never write the same file; the claim is renewed
     while the body streams in. A body cut short keeps what arrived. Raises
-    ``OffsetMismatch``, ``UploadBusy``, or ``LimitExceeded`` when the body would pass the
-    announced length.
+    ``OffsetMismatch``, ``UploadBusy``, ``LimitExceeded`` when the body would pass the
+    announced length, and ``StorageFull`` when the disk fills: then the upload keeps the
+    offset it had before this body.
     """
     if offset != upload.offset:
         raise OffsetMismatch(expected=upload.offset)

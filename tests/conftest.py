@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -107,10 +108,34 @@ def _media_root(settings: DjangoSettings, media_dir: Path) -> Iterator[None]:
 
 class MediaMount:
     """A small file system mounted as ``MEDIA_ROOT`` that a test can make read-only, so
-    removing a stored file fails as on a disk gone read-only (even for root)."""
+    removing a stored file fails as on a disk gone read-only (even for root), or fill,
+    so storing one fails with ``ENOSPC``."""
+
+    FILLER = ".filler"
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    def fill(self) -> None:
+        """Take every free byte of the mount with a file of its own (``FILLER``), as
+        other files fill a disk; the next write to the mount fails with ``ENOSPC``."""
+        block = b"\0" * 65536
+        with (self.path / self.FILLER).open("ab", buffering=0) as handle:
+            try:
+                while True:
+                    # A short write takes the last bytes; the next one fails.
+                    handle.write(block)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+
+    def stored_files(self) -> list[str]:
+        """The files on the mount but the filler, relative to it, sorted."""
+        return sorted(
+            str(path.relative_to(self.path))
+            for path in self.path.rglob("*")
+            if path.is_file() and path.name != self.FILLER
+        )
 
     def _remount(self, mode: str) -> None:
         subprocess.run(["mount", "-o", f"remount,{mode}", str(self.path)], check=True)

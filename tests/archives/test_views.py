@@ -18,8 +18,10 @@ from tests.conftest import upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
+    from pytest_django.fixtures import Settings as DjangoSettings
 
     from accounts.models import User
     from tests.conftest import MediaMount
@@ -293,3 +295,35 @@ def test_names_are_escaped_on_every_page(
         body = client_in.get(url).content.decode()
         assert evil not in body, url
         assert "<img src=x" not in body, url
+
+
+@pytest.mark.parametrize("temporary_on_mount", [False, True], ids=["store", "receive"])
+def test_upload_on_a_full_disk_is_507_and_keeps_nothing(
+    client_in: Client,
+    user: User,
+    media_mount: MediaMount,
+    settings: DjangoSettings,
+    tmp_path: Path,
+    temporary_on_mount: bool,
+) -> None:
+    # Every file part to a temporary file, on the full disk or on another.
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    temporary = media_mount.path / "tmp" if temporary_on_mount else tmp_path / "tmp"
+    temporary.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(temporary)
+    media_mount.fill()
+
+    response = client_in.post(
+        reverse("archives:upload"),
+        {
+            "uploads": [upload("a.txt", b"alpha" * 20_000), upload("b.txt", b"beta")],
+            "lifetime": "3600",
+        },
+    )
+
+    assert response.status_code == 507
+    assert response["Content-Type"] == "application/json"
+    assert "Storage is full" in response.json()["detail"]
+    assert not Archive.objects.filter(owner=user).exists()
+    assert media_mount.stored_files() == []
+    assert not any(temporary.iterdir())

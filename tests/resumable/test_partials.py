@@ -4,9 +4,11 @@ a limit, kept when the client goes away, handed on as a file to rename."""
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import pytest
 
+from core.media import StorageFull
 from resumable import partials
 from resumable.partials import (
     FinishedUpload,
@@ -15,6 +17,9 @@ from resumable.partials import (
     partial_path,
     write_partial,
 )
+
+if TYPE_CHECKING:
+    from tests.conftest import MediaMount
 
 
 def write(upload_id: str, body: io.BytesIO | None, **overrides: object) -> int:
@@ -103,3 +108,14 @@ def test_a_finished_upload_is_a_file_to_rename_or_read() -> None:
     assert finished.seek(0) == 0
     assert finished.read() == b"payload"
     finished.close()
+
+
+def test_a_write_on_a_full_disk_is_cut_back_to_the_offset(media_mount: MediaMount) -> None:
+    create_partial("u9")
+    assert write("u9", io.BytesIO(b"kept")) == 4
+    media_mount.fill()
+
+    with pytest.raises(StorageFull):
+        write("u9", io.BytesIO(b"x" * 100_000), offset=4)
+
+    assert partial_path("u9").read_bytes() == b"kept"

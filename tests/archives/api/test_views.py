@@ -16,6 +16,7 @@ from tests.conftest import streamed_body, upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
@@ -347,3 +348,34 @@ def test_paths_must_match_the_files(api: APIClient) -> None:
     assert response.status_code == 400
     assert "one path per file" in response.json()["paths"][0]
     assert not Archive.objects.exists()
+
+
+@pytest.mark.parametrize("temporary_on_mount", [False, True], ids=["store", "receive"])
+def test_create_on_a_full_disk_is_507_and_keeps_nothing(
+    api: APIClient,
+    user: User,
+    media_mount: MediaMount,
+    settings: DjangoSettings,
+    tmp_path: Path,
+    temporary_on_mount: bool,
+) -> None:
+    # The temporary files sit on the full disk (the body cannot be received) or on
+    # another (the body is received, and storing it fails).
+    temporary = media_mount.path / "tmp" if temporary_on_mount else tmp_path / "tmp"
+    temporary.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(temporary)
+    media_mount.fill()
+
+    response = api.post(
+        "/api/archives/",
+        {"files": [upload("a.txt", b"alpha" * 20_000), upload("b.txt", b"beta")]},
+        format="multipart",
+    )
+
+    assert response.status_code == 507
+    assert response["Content-Type"] == "application/json"
+    assert "Storage is full" in response.json()["detail"]
+    assert "try again later" in response.json()["detail"].lower()
+    assert not Archive.objects.filter(owner=user).exists()
+    assert media_mount.stored_files() == []
+    assert not any(temporary.iterdir())

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rest_framework.test import _MonkeyPatchedResponse as TestResponse
 
     from accounts.models import User
+    from tests.conftest import MediaMount
 
 pytestmark = pytest.mark.django_db
 
@@ -251,3 +252,22 @@ def test_empty_file_is_complete_at_creation(api: APIClient) -> None:
     upload = ResumableUpload.objects.get(pk=upload_id(response))
     assert upload.completed_at is not None
     assert api.head(response["Location"], **TUS)["Upload-Offset"] == "0"
+
+
+def test_patch_on_a_full_disk_is_507_and_the_offset_stays(
+    api: APIClient, media_mount: MediaMount
+) -> None:
+    location = start(api, 200_000)["Location"]
+    assert send(api, location, b"0123456789", offset=0)["Upload-Offset"] == "10"
+    media_mount.fill()
+
+    for _ in range(2):
+        response = send(api, location, b"x" * 100_000, offset=10)
+
+        assert response.status_code == 507
+        assert response["Tus-Resumable"] == "1.0.0"
+        assert "Storage is full" in response.json()["detail"]
+        head = api.head(location, **TUS)
+        assert head.status_code == 200
+        assert head["Upload-Offset"] == "10"
+    assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == b"0123456789"
