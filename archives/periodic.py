@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from archives.integrity import scrub_archives
+from archives.orphans import remove_orphan_files
 from archives.services import purge_expired, purge_old_downloads, requeue_stalled_builds
 
 
@@ -28,3 +29,8 @@ def purge_old_downloads_task() -> int:
 @shared_task
 def scrub_archives_task() -> int:
     return len(scrub_archives(now=timezone.now(), budget=settings.SCRUB_BYTES_PER_RUN))
+
+
+@shared_task
+def remove_orphan_files_task() -> int:
+    return len(remove_orphan_files(now=timezone.now()))

@@ -17,7 +17,9 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import secrets
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -398,6 +400,9 @@ def temporary_zip_path(archive_id: str) -> Path:
     return final.with_name(f".{final.name}.{secrets.token_hex(6)}.part")
 
 
+_PARTIAL_BUILD = re.compile(r"archives/\.(?P<archive_id>[^/]+)\.zip\.[0-9a-f]+\.part")
+
+
 def publish_zip(temporary: Path, archive_id: str) -> str:
     """Move a complete ZIP into place atomically; return its storage name.
 
@@ -441,6 +446,37 @@ def remove_archive_files(archive_id: str, names: list[str]) -> None:
     """
     delete_many(names)
     remove_partial_builds(archive_id)
+
+
+def local_files(folders: Iterable[str]) -> Iterator[tuple[str, float]]:
+    """The storage name of every file under the local ``folders`` (of ``MEDIA_ROOT``,
+    whatever the backend), with the time it last changed: written, or moved into place,
+    as a rename of an upload spooled long before changes it (the later of its ``mtime``
+    and ``ctime``, a POSIX timestamp). Links are not followed."""
+    base = root()
+    for folder in folders:
+        start = local_path(folder)
+        for directory, _, entries in os.walk(start):
+            for entry in entries:
+                path = Path(directory, entry)
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    status = path.lstat()
+                    if stat.S_ISREG(status.st_mode):
+                        changed = max(status.st_mtime, status.st_ctime)
+                        yield path.relative_to(base).as_posix(), changed
+
+
+def delete_local_files(names: Iterable[str]) -> None:
+    """Remove local files of ``names`` under ``MEDIA_ROOT`` (whatever the backend), and
+    their ``uploads/<id>/`` folders once empty; missing files are not an error."""
+    LocalFolder().delete_many(names)
+
+
+def partial_build_archive_id(name: str) -> str | None:
+    """The archive id of a build's temporary ZIP named ``name``
+    (``temporary_zip_path``), None for any other name."""
+    match = _PARTIAL_BUILD.fullmatch(name)
+    return match["archive_id"] if match else None
 
 
 def download_url(name: str, *, filename: str) -> str | None:

@@ -243,6 +243,9 @@ LOG_IP_ANONYMIZE = env_choice("LOG_IP_ANONYMIZE", "none", ("none", "network"))
 LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", 0, minimum=0)
 # The integrity scrub re-reads at most this many bytes per run (beat, every 10 minutes).
 SCRUB_BYTES_PER_RUN = env_int("SCRUB_BYTES_PER_RUN", 2 * 1024**3, minimum=1)
+# A stored file under MEDIA_ROOT that no archive names is removed (beat, hourly) once it
+# has not changed for this long: longer than an upload takes from stored to committed.
+ORPHAN_GRACE_SECONDS = env_int("ORPHAN_GRACE_SECONDS", 24 * 3600, minimum=600)
 # "nginx": a permitted download answers with X-Accel-Redirect to DOWNLOAD_ACCEL_LOCATION +
 # the storage name, and nginx sends the file (deploy/nginx/).
 DOWNLOAD_ACCEL = env_choice("DOWNLOAD_ACCEL", "none", ("none", "nginx"))
@@ -330,6 +333,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-builds": {
         "task": "archives.periodic.requeue_stalled_builds_task",
         "schedule": 60.0,
+    },
+    "remove-orphan-files": {
+        "task": "archives.periodic.remove_orphan_files_task",
+        "schedule": 3600.0,
     },
     "purge-expired-uploads": {
         "task": "resumable.tasks.purge_expired_uploads_task",

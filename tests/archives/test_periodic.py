@@ -66,4 +66,4 @@ def test_beat_runs_every_task_of_the_module_and_no_other_by_its_name() -> None:
     }
 
     assert ours == defined
-    assert len(defined) == 4
+    assert len(defined) == 5

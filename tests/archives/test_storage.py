@@ -65,3 +65,24 @@ def test_check_stored_raises_for_a_gone_or_unreadable_file() -> None:
         storage.check_stored("archives/gone.zip")
     with pytest.raises(IsADirectoryError):
         storage.check_stored("archives/folder.zip")
+
+
+def test_a_build_temporary_zip_is_known_by_its_archive_id() -> None:
+    building = storage.temporary_zip_path("abc123")
+    name = building.relative_to(storage.root()).as_posix()
+
+    assert storage.partial_build_archive_id(name) == "abc123"
+    assert storage.partial_build_archive_id(storage.zip_name("abc123")) is None
+    assert storage.partial_build_archive_id(storage.source_name("abc123", 0)) is None
+
+
+def test_local_files_lists_regular_files_with_their_last_change() -> None:
+    source = storage.local_path(storage.source_name("abc123", 0))
+    source.parent.mkdir(parents=True)
+    source.write_bytes(b"x")
+    (source.parent / "link").symlink_to(source)
+
+    [(name, changed)] = storage.local_files(["uploads", "archives"])
+
+    assert name == "uploads/abc123/00000"
+    assert changed == max(source.stat().st_mtime, source.stat().st_ctime)
