@@ -237,6 +237,10 @@ class Download(models.Model):
     # reached its end.
     bytes_sent = models.BigIntegerField(default=0)
     completed = models.BooleanField(default=False)
+    # sha256 (hex) of the grant this download was given (sharing.downloads); the token
+    # itself is never stored. NULL (not "", which would collide under unique) for
+    # downloads counted before grants were stored.
+    grant_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -4,8 +4,11 @@
 JSON. ``record_download`` claims one download with a conditional UPDATE, so N parallel
 requests against a limit of k give exactly k downloads.
 
-A counted download returns a *grant*: a signed token naming the archive and the download,
-valid ``DOWNLOAD_GRANT_TTL`` seconds. A request that carries it (header
+A counted download returns a *grant*: an opaque random token (DESIGN §9) that names
+nothing; only its sha256 is kept, on the download's row, so it is looked up, never
+decoded. It resumes that download of that share (archive and link) for
+``DOWNLOAD_GRANT_TTL`` seconds from the download, and ends with the share's password.
+A request that carries it (header
 ``X-Download-Grant`` or the grant cookie set with the download) and a ``Range`` header
 resumes that download without being counted again; it still needs the password and a live archive. A
 request without it is a new download and uses one up, ranged or not, so once the limit is
@@ -15,16 +18,19 @@ used no byte can be had without a grant.
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
-from django.core import signing
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.http import Http404
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from archives.events import notify
@@ -36,7 +42,10 @@ from notifications.models import Event
 if TYPE_CHECKING:
     from datetime import datetime
 
-GRANT_SALT = "archives.download-grant"
+# Bytes of randomness in a grant; its text is about 4/3 as long.
+GRANT_BYTES = 32
+# Longer header or cookie values are not looked up.
+MAX_GRANT_LENGTH = 128
 UNLOCK_SALT = "archives.share-unlock"
 MAX_HEADER_LENGTH = 512
 
@@ -121,24 +130,36 @@ def find_share(slug: str) -> Share:
     return Share(link.archive, link)
 
 
-def issue_grant(share: Share, *, download_id: int) -> str:
-    payload = {"a": share.archive.pk, "l": share.link.pk if share.link else None, "d": download_id}
-    return signing.dumps(payload, salt=GRANT_SALT, compress=True)
+def new_grant(share: Share) -> tuple[str, str]:
+    """A fresh grant for a download of ``share``: returns the token the client gets and
+    the hash its download's row keeps (``grant_hash``)."""
+    token = secrets.token_urlsafe(GRANT_BYTES)
+    return token, grant_hash(share, token)
 
 
-def granted_download(share: Share, grant: str | None) -> int | None:
-    """The download a valid grant for this share resumes, or None."""
-    if not grant:
+def grant_hash(share: Share, token: str) -> str:
+    """The sha256 (hex) a grant is stored and found by. The share's password hash is part
+    of it, so a new password (or a removed one) ends every grant issued before it."""
+    return hashlib.sha256(f"{token}\0{share.password_hash}".encode()).hexdigest()
+
+
+def granted_download(share: Share, grant: str | None, *, now: datetime | None = None) -> int | None:
+    """The id of the download a grant resumes: a download of this archive through this
+    link (or the archive's own slug) within ``DOWNLOAD_GRANT_TTL`` of ``now``, issued
+    under the share's current password. None for any other token."""
+    if not grant or len(grant) > MAX_GRANT_LENGTH:
         return None
-    try:
-        data = signing.loads(grant, salt=GRANT_SALT, max_age=settings.DOWNLOAD_GRANT_TTL)
-    except signing.BadSignature:
-        return None
-    link_id = share.link.pk if share.link else None
-    if not isinstance(data, dict) or data.get("a") != share.archive.pk or data.get("l") != link_id:
-        return None
-    download_id = data.get("d")
-    return download_id if isinstance(download_id, int) else None
+    now = now or timezone.now()
+    return (
+        Download.objects.filter(
+            grant_hash=grant_hash(share, grant),
+            archive_id=share.archive.pk,
+            link_id=share.link.pk if share.link else None,
+            at__gt=now - timedelta(seconds=settings.DOWNLOAD_GRANT_TTL),
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def share_scope(share: Share) -> str:
@@ -222,7 +243,7 @@ def check_download(
         retry_after = None
     if retry_after is not None:
         return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
-    resumed = granted_download(share, grant)
+    resumed = granted_download(share, grant, now=now)
     if share.is_used_up and resumed is None:
         if is_guess:
             release_attempt(share_scope(share), client)
@@ -305,6 +326,7 @@ def record_download(
                         pk=link.pk, max_downloads__isnull=False, download_count=F("max_downloads")
                     ).exists()
                 )
+            grant, hashed = new_grant(share)
             download = Download.objects.create(
                 archive=archive,
                 link=link,
@@ -313,6 +335,7 @@ def record_download(
                 referer=referer[:MAX_HEADER_LENGTH],
                 user_agent=user_agent[:MAX_HEADER_LENGTH],
                 source=source,
+                grant_hash=hashed,
             )
             happened = {
                 "download": {
@@ -330,7 +353,7 @@ def record_download(
         return None
     except _Revoked:
         raise Http404("No such share link.") from None
-    return CountedDownload(download.pk, issue_grant(share, download_id=download.pk))
+    return CountedDownload(download.pk, grant)
 
 
 def record_transfer(download_id: int, *, sent: int, reached_end: bool, size: int) -> None:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import zlib
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
+from django.contrib.auth.hashers import make_password
+from django.http import Http404
 from django.utils import timezone
 
-from archives.models import Archive, Download, Status
+from archives.models import Archive, Download, Link, Status
 from archives.services import create_link
 from core.models import FailureWindow
 from sharing.downloads import (
@@ -17,8 +23,8 @@ from sharing.downloads import (
     Share,
     check_download,
     find_share,
+    grant_hash,
     granted_download,
-    issue_grant,
     record_download,
     record_transfer,
     share_scope,
@@ -155,11 +161,18 @@ def test_grant_resumes_past_the_limit_but_not_past_password_or_ttl(
         assert decide(archive, "pw", grant=grant) is Outcome.EXPIRED
 
 
+def count_one(share: Share) -> tuple[int, str]:
+    """A download of ``share`` counted now: its id and its grant."""
+    download = record_download(share, client=CLIENT, referer="", user_agent="", now=timezone.now())
+    assert download is not None
+    return download.id, download.grant
+
+
 def test_grant_of_another_archive_or_forged_is_invalid(
     make_archive: Callable[..., Archive],
 ) -> None:
     first, second = make_archive(), make_archive()
-    grant = issue_grant(Share(first), download_id=1)
+    _, grant = count_one(Share(first))
 
     assert granted_download(Share(first), grant) is not None
     assert granted_download(Share(second), grant) is None
@@ -169,10 +182,126 @@ def test_grant_of_another_archive_or_forged_is_invalid(
 
 def test_grant_expires(make_archive: Callable[..., Archive], settings: DjangoSettings) -> None:
     archive = make_archive()
-    grant = issue_grant(Share(archive), download_id=1)
+    _, grant = count_one(Share(archive))
 
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL + 1)):
         assert granted_download(Share(archive), grant) is None
+
+
+def new_link(archive: Archive, label: str) -> Link:
+    return create_link(
+        archive, label=label, password="", max_downloads=None, ttl=None, now=timezone.now()
+    )
+
+
+def decodings(token: str) -> list[bytes]:
+    """Every way the token, or a part of it, could be read: as text, base64 (URL-safe or
+    not) decoded, and that inflated, as Django's signing packs a payload."""
+    readings = [token.encode()]
+    for part in {token, *token.split(":"), *token.split(".")}:
+        part = part.lstrip(".")
+        padded = part + "=" * (-len(part) % 4)
+        for decode in (base64.urlsafe_b64decode, base64.b64decode):
+            try:
+                raw = decode(padded)
+            except (binascii.Error, ValueError):
+                continue
+            readings.append(raw)
+            with contextlib.suppress(zlib.error):
+                readings.append(zlib.decompress(raw))
+    return readings
+
+
+def test_a_grant_is_opaque_and_only_its_hash_is_stored(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive(max_downloads=None)
+    link = new_link(archive, "Bob")
+    share = Share(archive, link)
+    first_id, first = count_one(share)
+    second_id, second = count_one(share)
+
+    # Random, not derived from the share or a counter: no id shows, plain or decoded.
+    assert first != second
+    assert len(first) >= 40
+    assert first[:6] != second[:6]
+    for token in (first, second):
+        for reading in decodings(token):
+            text = reading.decode("latin-1")
+            assert archive.pk not in text
+            assert link.slug not in text
+            # A signed payload's keys; random bytes hold one of these 4 bytes by chance
+            # about once in 10**8 tokens.
+            for marker in ('"a":', '"l":', '"d":'):
+                assert marker not in text
+    # Only the hash is kept.
+    for token, download_id in ((first, first_id), (second, second_id)):
+        row = Download.objects.get(pk=download_id)
+        assert row.grant_hash == grant_hash(share, token)
+        stored = [str(getattr(row, f.attname)) for f in Download._meta.concrete_fields]
+        assert not any(token in value for value in stored)
+    assert granted_download(share, first) == first_id
+    assert granted_download(share, second) == second_id
+
+
+def test_a_grant_resumes_only_its_own_share(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(max_downloads=None)
+    bob, eve = new_link(archive, "Bob"), new_link(archive, "Eve")
+    bob_id, for_bob = count_one(Share(archive, bob))
+    own_id, for_archive = count_one(Share(archive))
+
+    assert granted_download(Share(archive, bob), for_bob) == bob_id
+    assert granted_download(Share(archive, eve), for_bob) is None
+    assert granted_download(Share(archive), for_bob) is None
+    assert granted_download(Share(archive), for_archive) == own_id
+    assert granted_download(Share(archive, bob), for_archive) is None
+    other = make_archive(max_downloads=None)
+    assert granted_download(Share(other), for_archive) is None
+
+
+def test_a_grant_resumes_within_its_ttl_from_the_download(
+    make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    archive = make_archive(max_downloads=None, ttl=10 * settings.DOWNLOAD_GRANT_TTL)
+    download_id, grant = count_one(Share(archive))
+    later = timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL - 5)
+
+    with time_machine.travel(later):
+        assert granted_download(Share(archive), grant) == download_id
+        assert decide(archive, grant=grant) is Outcome.ALLOWED
+    with time_machine.travel(later + timedelta(seconds=10)):
+        assert granted_download(Share(archive), grant) is None
+        assert (
+            check_download(
+                Share(archive), password=None, client=CLIENT, now=timezone.now(), grant=grant
+            ).is_resume
+            is False
+        )
+
+
+def test_a_new_password_or_a_revoked_link_ends_the_grant(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive(max_downloads=None, password="pw")
+    link = new_link(archive, "Bob")
+    _, own = count_one(Share(archive))
+    _, for_bob = count_one(Share(archive, link))
+    assert granted_download(Share(archive), own) is not None
+    assert granted_download(Share(archive, link), for_bob) is not None
+
+    Archive.objects.filter(pk=archive.pk).update(password=make_password("new"))
+    archive.refresh_from_db()
+    assert granted_download(Share(archive), own) is None
+    assert decide(archive, "new", grant=own) is Outcome.ALLOWED
+    assert not check_download(
+        Share(archive), password="new", client=CLIENT, now=timezone.now(), grant=own
+    ).is_resume
+    Link.objects.filter(pk=link.pk).update(password=make_password("bob"))
+    link.refresh_from_db()
+    assert granted_download(Share(archive, link), for_bob) is None
+    Link.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+    with pytest.raises(Http404):
+        find_share(link.slug)
 
 
 def test_record_download_counts_logs_and_stops_at_the_limit(
