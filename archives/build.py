@@ -12,10 +12,12 @@ on the calling thread: the engine's threads only read files and compute.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -27,6 +29,7 @@ from django.utils import timezone
 from archives import storage
 from archives.events import notify
 from archives.models import Archive, ArchiveFile, Status
+from archives.storage import StorageError
 from archives.zipping.pipeline import BuildError, Source, verify_zip, write_zip
 from core import metrics
 from notifications.models import Event
@@ -38,6 +41,36 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
+
+# Storage that is full, over quota, failing or slow often works again later; a source that
+# is missing or changed, or a ZIP that does not verify, stays so.
+TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EIO,
+        errno.ETIMEDOUT,
+        errno.EAGAIN,
+        errno.EBUSY,
+        errno.EROFS,
+        errno.ENETUNREACH,
+        errno.ECONNRESET,
+        errno.ECONNREFUSED,
+    }
+)
+
+
+class TransientBuildError(Exception):
+    """The build failed for a passing reason (``is_transient``) and the archive went back
+    to pending with the error kept (``defer_build``): the build is to be tried again."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a build that failed with ``exc`` may succeed later: full, failing or
+    unreachable storage (a bucket's ``StorageError`` included); never a ``BuildError``."""
+    if isinstance(exc, StorageError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
 
 
 @dataclass(frozen=True)
@@ -144,6 +177,29 @@ def fail_build(archive_id: str, *, error: str, now: datetime) -> bool:
     return updated == 1
 
 
+def defer_build(archive_id: str, *, error: str, retry_at: datetime) -> bool:
+    """Put a build that failed for a passing reason back to pending (building → pending),
+    keeping its ``error`` for the owner to see until it is tried again.
+
+    ``queued_at`` is set to ``retry_at``, when the retry is due, so the reaper leaves the
+    archive to that retry instead of queuing another build. Returns False when the build
+    is no longer ours.
+    """
+    updated = Archive.objects.filter(pk=archive_id, status=Status.BUILDING).update(
+        status=Status.PENDING, progress=0, error=error[:2000], queued_at=retry_at
+    )
+    return updated == 1
+
+
+def retry_failed_build(archive_id: str, *, now: datetime) -> bool:
+    """Put a failed build back to pending (failed → pending) with its attempts counted
+    from zero; False when the archive is not failed (already retried, or built)."""
+    updated = Archive.objects.filter(pk=archive_id, status=Status.FAILED).update(
+        status=Status.PENDING, progress=0, build_attempts=0, queued_at=now, heartbeat_at=None
+    )
+    return updated == 1
+
+
 def reset_build(archive_id: str, *, stalled_before: datetime, now: datetime) -> bool:
     """Put a build with no heartbeat since ``stalled_before`` back to pending."""
     updated = Archive.objects.filter(
@@ -192,9 +248,13 @@ def read_sources(files: QuerySet[ArchiveFile]) -> list[Source]:
     ]
 
 
-def build_archive(archive_id: str) -> bool:
+def build_archive(archive_id: str, *, retry_in: float | None = None) -> bool:
     """Build the ZIP of a pending archive and publish it; return whether it became ready
     (then its sources are to be removed: ``remove_sources``).
+
+    With ``retry_in`` (seconds until the next try), a build that fails for a passing
+    reason (``is_transient``) is put back to pending (``defer_build``) and
+    ``TransientBuildError`` raised; without it, it fails like any other.
 
     Returns False quietly when the archive is gone or another worker claimed it.
     Afterwards the archive is ``ready`` with its ZIP in storage, or ``failed`` with its
@@ -208,7 +268,7 @@ def build_archive(archive_id: str) -> bool:
         return False
     started = time.monotonic()
     with collector_paused():
-        result = _build(archive)
+        result = _build(archive, retry_in=retry_in)
     if result is not None:
         metrics.count_build(result.value, seconds=time.monotonic() - started)
     return result == Status.READY
@@ -233,9 +293,10 @@ def collector_paused() -> Generator[None]:
         gc.enable()
 
 
-def _build(archive: Archive) -> Status | None:
+def _build(archive: Archive, *, retry_in: float | None) -> Status | None:
     """Build, verify and publish; return the status the build ended in, None when the
-    archive was deleted or reset meanwhile."""
+    archive was deleted or reset meanwhile. Raises ``TransientBuildError`` when the
+    build was deferred (see ``build_archive``)."""
     archive_id = archive.pk
     temporary = storage.temporary_zip_path(archive_id)
     progress = ProgressReporter(
@@ -252,6 +313,12 @@ def _build(archive: Archive) -> Status | None:
     except (BuildError, OSError) as exc:
         temporary.unlink(missing_ok=True)
         logger.warning("build of %s failed: %s", archive_id, exc)
+        if retry_in is not None and is_transient(exc):
+            now = timezone.now()
+            retry_at = now + timedelta(seconds=retry_in)
+            if defer_build(archive_id, error=_describe(exc), retry_at=retry_at):
+                raise TransientBuildError(_describe(exc)) from exc
+            return None
         failed = fail_build(archive_id, error=_describe(exc), now=timezone.now())
         return Status.FAILED if failed else None
     except BaseException:

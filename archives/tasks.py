@@ -10,14 +10,25 @@ these tasks, so the tasks stay below them. The tasks beat runs are in
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
 from django.db import transaction
 
-from archives.build import build_archive, remove_sources
+from archives.build import TransientBuildError, build_archive, remove_sources
 from archives.storage import remove_archive_files
 
+if TYPE_CHECKING:
+    from celery import Task
+
 logger = logging.getLogger(__name__)
+
+# A build that failed for a passing reason (full or failing storage) is tried again after
+# a growing pause: up to BUILD_RETRY_BACKOFF_MAX seconds, BUILD_RETRIES times.
+BUILD_RETRY_BACKOFF = 30
+BUILD_RETRY_BACKOFF_MAX = 3600
 
 
 def enqueue_build(archive_id: str) -> None:
@@ -48,9 +59,27 @@ def enqueue_file_removal(archive_id: str, names: list[str]) -> None:
 
 # acks_late + reject_on_worker_lost: on Redis a worker killed mid-build returns the
 # message to the queue; the conditional claim in start_build makes a redelivery harmless.
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def build_archive_task(archive_id: str) -> None:
-    if build_archive(archive_id):
+# A transient failure puts the archive back to pending and raises TransientBuildError, which
+# Celery retries; the last try fails the archive with its message instead.
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientBuildError,),
+    retry_backoff=BUILD_RETRY_BACKOFF,
+    retry_backoff_max=BUILD_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=settings.BUILD_RETRIES,
+)
+def build_archive_task(self: Task, archive_id: str) -> None:
+    retries = self.request.retries or 0
+    retry_in = None
+    if self.max_retries is None or retries < self.max_retries:
+        # The longest pause Celery may choose (its jitter only shortens it).
+        retry_in = get_exponential_backoff_interval(
+            factor=BUILD_RETRY_BACKOFF, retries=retries, maximum=BUILD_RETRY_BACKOFF_MAX
+        )
+    if build_archive(archive_id, retry_in=retry_in):
         # Committed already in a worker; on commit for a caller inside a transaction.
         transaction.on_commit(lambda: enqueue_source_removal(archive_id))
 

@@ -222,6 +222,9 @@ BUILD_PROGRESS_INTERVAL = 0.5
 # A build whose heartbeat is older than this is re-queued by the reaper (beat).
 BUILD_STALL_SECONDS = env_int("BUILD_STALL_SECONDS", 120, minimum=10)
 BUILD_MAX_ATTEMPTS = env_int("BUILD_MAX_ATTEMPTS", 3, minimum=1)
+# A build that failed for a passing reason (full or failing storage) is tried again this
+# many times, after growing pauses, before the archive stays failed.
+BUILD_RETRIES = env_int("BUILD_RETRIES", 5, minimum=0)
 
 # Download rules (sharing/downloads.py).
 PASSWORD_ATTEMPTS_LIMIT = env_int("PASSWORD_ATTEMPTS_LIMIT", 5, minimum=1)

@@ -4,22 +4,27 @@ deleted archive's files, retried while storage fails."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
-from archives import storage
-from archives.build import remove_sources
+from archives import build, storage
+from archives.build import is_transient, remove_sources
 from archives.models import Archive, Status
 from archives.services import purge_expired
 from archives.tasks import build_archive_task, remove_archive_files_task, remove_sources_task
+from archives.zipping.pipeline import BuildError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from pytest_django import DjangoCaptureOnCommitCallbacks as CaptureCallbacks
 
@@ -162,3 +167,107 @@ def test_sources_whose_removal_could_not_be_queued_go_when_the_archive_is_purged
 
     assert not storage.local_path(names[0]).exists()
     assert _sources(archive) == [""]
+
+
+def _fill(mount: MediaMount) -> Path:
+    """Fill the mount to its last byte; return the file that holds the space."""
+    filler = mount.path / "filler"
+    block = b"\0" * (1 << 20)
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(block)
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def _retries(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("retry: Retry in" in record.getMessage() for record in caplog.records)
+
+
+@pytest.fixture
+def incompressible(make_archive: Callable[..., Archive]) -> Archive:
+    """A pending archive of 3 MB that does not compress: its ZIP needs 3 MB more."""
+    return make_archive({"noise.bin": os.urandom(3 << 20)}, build=False)
+
+
+def test_a_build_on_a_full_disk_is_retried_and_ready_once_space_is_back(
+    media_mount: MediaMount,
+    incompressible: Archive,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="celery.app.trace")
+    filler = _fill(media_mount)
+    seen: list[tuple[str, str, bool]] = []
+    real_defer = build.defer_build
+
+    def defer_then_free_space(archive_id: str, **kwargs: Any) -> bool:
+        deferred = real_defer(archive_id, **kwargs)
+        archive = Archive.objects.get(pk=archive_id)
+        due = archive.queued_at is not None and archive.queued_at > timezone.now()
+        seen.append((archive.status, archive.error, due))
+        filler.unlink()  # the disk is cleaned up while the build waits for its retry
+        return deferred
+
+    monkeypatch.setattr(build, "defer_build", defer_then_free_space)
+
+    result = build_archive_task.apply(args=(incompressible.id,))
+
+    assert result.state == "SUCCESS"
+    # Deferred once, with the reason kept for the owner and the reaper kept off until the
+    # retry is due; then built.
+    assert seen == [("pending", "The archive could not be written: No space left on device.", True)]
+    assert _retries(caplog) == 1
+    incompressible.refresh_from_db()
+    assert incompressible.status == Status.READY
+    assert incompressible.error == ""
+    assert storage.local_path(incompressible.zip_name).stat().st_size > 3 << 20
+    assert not list(storage.root().glob("archives/*.tmp*"))
+
+
+def test_a_build_on_a_disk_that_stays_full_fails_after_its_last_retry(
+    media_mount: MediaMount, incompressible: Archive, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="celery.app.trace")
+    _fill(media_mount)
+
+    result = build_archive_task.apply(args=(incompressible.id,))
+
+    assert result.state == "SUCCESS"
+    assert _retries(caplog) == settings.BUILD_RETRIES == build_archive_task.max_retries
+    incompressible.refresh_from_db()
+    assert incompressible.status == Status.FAILED
+    assert incompressible.error == "The archive could not be written: No space left on device."
+
+
+def test_a_build_whose_source_is_missing_fails_at_once(
+    incompressible: Archive, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="celery.app.trace")
+    storage.delete(incompressible.files.get().source_name)
+
+    result = build_archive_task.apply(args=(incompressible.id,))
+
+    assert result.state == "SUCCESS"
+    assert _retries(caplog) == 0
+    incompressible.refresh_from_db()
+    assert incompressible.status == Status.FAILED
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), True),
+        (OSError(errno.EDQUOT, "Disk quota exceeded"), True),
+        (OSError(errno.EIO, "Input/output error"), True),
+        (TimeoutError(errno.ETIMEDOUT, "Connection timed out"), True),
+        (storage.StorageError("storing x in the bucket failed"), True),
+        (FileNotFoundError(errno.ENOENT, "No such file or directory"), False),
+        (BuildError("An uploaded file changed during the build."), False),
+    ],
+)
+def test_only_passing_storage_failures_are_transient(exc: BaseException, transient: bool) -> None:
+    assert is_transient(exc) is transient
