@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.shortcuts import get_object_or_404
 
 from archives import storage
-from archives.build import fail_build, reset_build
+from archives.build import fail_build, reset_build, retry_failed_build
 from archives.events import notify
 from archives.limits import check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
@@ -282,6 +282,19 @@ def _remove_deleted_files(archive_id: str, names: list[str]) -> None:
             exc_info=True,
         )
         enqueue_file_removal(archive_id, names)
+
+
+def retry_build(archive: Archive, *, now: datetime) -> bool:
+    """Try the failed build of ``archive`` again: back to pending, its build queued once
+    committed. Returns False, queuing nothing, when the archive is not failed (built,
+    being built, or retried already: of two requests at once, one queues the build)."""
+    with transaction.atomic():
+        if not retry_failed_build(archive.pk, now=now):
+            return False
+        archive_id = archive.pk
+        transaction.on_commit(lambda: enqueue_build(archive_id))
+    archive.refresh_from_db()
+    return True
 
 
 def requeue_stalled_builds(*, now: datetime) -> int:

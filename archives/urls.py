@@ -12,6 +12,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/<str:archive_id>/edit/", views.edit, name="edit"),
     path("dashboard/<str:archive_id>/delete/", views.delete, name="delete"),
+    path("dashboard/<str:archive_id>/retry/", views.retry, name="retry"),
     path("dashboard/<str:archive_id>/stats/", views.stats, name="stats"),
     path("dashboard/<str:archive_id>/links/", views.links, name="links"),
     path("dashboard/<str:archive_id>/links/<str:link_id>/", views.link_edit, name="link-edit"),

@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.api.auth import authenticated_user
 from archives.addresses import qr_svg, share_url
@@ -24,6 +24,7 @@ from archives.services import (
     delete_archive,
     get_owned_archive,
     get_owned_link,
+    retry_build,
     revoke_link,
     update_archive,
     update_link,
@@ -111,6 +112,20 @@ def delete(request: HttpRequest, archive_id: str) -> HttpResponse:
         messages.success(request, _("“%(name)s” is deleted.") % {"name": name})
         return redirect("archives:dashboard")
     return render(request, "archives/delete.html", {"archive": archive})
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, archive_id: str) -> HttpResponse:
+    """Build a failed archive again (the dashboard's Retry button)."""
+    archive = get_owned_archive(authenticated_user(request), archive_id)
+    if retry_build(archive, now=timezone.now()):
+        messages.success(request, _("“%(name)s” is being built again.") % {"name": archive.name})
+    else:
+        messages.info(
+            request, _("“%(name)s” is not failed: nothing to retry.") % {"name": archive.name}
+        )
+    return redirect("archives:dashboard")
 
 
 @login_required

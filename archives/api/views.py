@@ -6,8 +6,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -37,6 +37,7 @@ from archives.services import (
     delete_archive,
     get_owned_archive,
     get_owned_link,
+    retry_build,
     revoke_link,
     update_archive,
     update_link,
@@ -128,6 +129,29 @@ class ArchiveViewSet(
     def destroy(self, request: Request, pk: str) -> Response:
         delete_archive(self.get_object(), now=timezone.now())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: ArchiveSerializer,
+            404: OpenApiResponse(description="No archive of yours has this id."),
+            409: OpenApiResponse(
+                inline_serializer("RetryConflict", {"detail": serializers.CharField()}),
+                description="The archive's build has not failed (or is retried already).",
+            ),
+        },
+        description="Build a failed archive again: it is pending at once, its build queued.",
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        archive = self.get_object()
+        if not retry_build(archive, now=timezone.now()):
+            return Response(
+                {"detail": "Only a failed build can be retried."}, status=status.HTTP_409_CONFLICT
+            )
+        archive = Archive.objects.prefetch_related("files").get(pk=archive.pk)
+        body = ArchiveSerializer(archive, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(parameters=[StatsQuerySerializer], responses=StatsSerializer)
     @action(detail=True, methods=["get"])

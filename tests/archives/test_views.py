@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from archives.build import fail_build
 from archives.models import Archive
 from archives.tasks import build_archive_task
 from tests.conftest import upload
@@ -327,3 +329,61 @@ def test_upload_on_a_full_disk_is_507_and_keeps_nothing(
     assert not Archive.objects.filter(owner=user).exists()
     assert media_mount.stored_files() == []
     assert not any(temporary.iterdir())
+
+
+def test_a_failed_archive_has_a_retry_button_that_builds_it_again(
+    user: User,
+    make_archive: Callable[..., Archive],
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    ready = make_archive(name="Built")
+    archive = make_archive(build=False, name="Broken")
+    fail_build(archive.id, error="The archive could not be written: No space left on device.",
+               now=timezone.now())  # fmt: skip
+    queued: list[str] = []
+    monkeypatch.setattr(build_archive_task, "delay", queued.append)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    page = client.get(reverse("archives:dashboard")).content.decode()
+    action = reverse("archives:retry", args=[archive.id])
+    assert page.count("data-retry-form") == 1
+    assert f'action="{action}"' in page
+    assert reverse("archives:retry", args=[ready.id]) not in page
+    assert "No space left on device" in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None
+
+    assert client.post(action).status_code == 403  # without the form's token
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(action, {"csrfmiddlewaretoken": token.group(1)}, follow=True)
+
+    assert response.status_code == 200
+    assert "“Broken” is being built again." in response.content.decode()
+    assert Archive.objects.get(pk=archive.pk).status == "pending"
+    assert queued == [archive.id]
+    again = client.post(action, {"csrfmiddlewaretoken": token.group(1)}, follow=True)
+    assert "nothing to retry" in again.content.decode()
+    assert queued == [archive.id]
+    assert client.get(action).status_code == 405
+
+
+def test_the_retry_button_speaks_russian(
+    client_in: Client, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive(build=False)
+    fail_build(archive.id, error="x", now=timezone.now())
+
+    page = client_in.get(reverse("archives:dashboard"), HTTP_ACCEPT_LANGUAGE="ru").content
+    assert "Повторить" in page.decode()
+
+
+def test_the_retry_button_of_another_owners_archive_is_404(
+    client_in: Client, make_archive: Callable[..., Archive], other_user: User
+) -> None:
+    archive = make_archive(build=False, owner=other_user)
+    fail_build(archive.id, error="x", now=timezone.now())
+
+    assert client_in.post(reverse("archives:retry", args=[archive.id])).status_code == 404
+    assert Archive.objects.get(pk=archive.pk).status == "failed"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from accounts.services import issue_token
 from archives import storage
-from archives.build import build_archive
+from archives.build import build_archive, fail_build
 from archives.models import Archive, ArchiveFile
 from archives.tasks import build_archive_task
 from tests.conftest import streamed_body, upload
@@ -20,7 +25,7 @@ if TYPE_CHECKING:
 
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
-    from rest_framework.test import APIClient
+    from pytest_django.live_server_helper import LiveServer
 
     from accounts.models import User
     from tests.conftest import MediaMount
@@ -379,3 +384,87 @@ def test_create_on_a_full_disk_is_507_and_keeps_nothing(
     assert not Archive.objects.filter(owner=user).exists()
     assert media_mount.stored_files() == []
     assert not any(temporary.iterdir())
+
+
+@pytest.fixture
+def failed(make_archive: Callable[..., Archive]) -> Archive:
+    archive = make_archive(build=False)
+    fail_build(archive.id, error="The archive could not be written: No space left on device.",
+               now=timezone.now())  # fmt: skip
+    return Archive.objects.get(pk=archive.pk)
+
+
+def test_retry_puts_a_failed_build_back_to_pending_and_queues_it_on_commit(
+    api: APIClient,
+    failed: Archive,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    queued: list[str] = []
+    monkeypatch.setattr(build_archive_task, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = api.post(f"/api/archives/{failed.id}/retry/")
+        assert queued == []  # not before the commit
+
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "pending"
+    assert response.json()["id"] == failed.id
+    for callback in callbacks:
+        callback()
+    assert queued == [failed.id]
+    build_archive_task(failed.id)
+    assert api.get(f"/api/archives/{failed.id}/").json()["status"] == "ready"
+
+
+@pytest.mark.parametrize("state", ["pending", "building", "ready", "expired"])
+def test_retry_answers_409_unless_failed(
+    api: APIClient, make_archive: Callable[..., Archive], state: str
+) -> None:
+    archive = make_archive(build=state in {"ready", "expired"})
+    Archive.objects.filter(pk=archive.pk).update(status=state)
+
+    response = api.post(f"/api/archives/{archive.id}/retry/")
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Only a failed build can be retried."}
+    assert Archive.objects.get(pk=archive.pk).status == state
+
+
+def test_retry_of_another_owners_archive_is_404(
+    failed: Archive, other_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[str] = []
+    monkeypatch.setattr(build_archive_task, "delay", queued.append)
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(other_user)}")
+
+    assert other.post(f"/api/archives/{failed.id}/retry/").status_code == 404
+    assert APIClient().post(f"/api/archives/{failed.id}/retry/").status_code in {401, 403}
+    assert Archive.objects.get(pk=failed.id).status == "failed"
+
+
+def test_retry_is_in_the_schema(api: APIClient) -> None:
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    retry = schema["paths"]["/api/archives/{id}/retry/"]["post"]
+    assert {"202", "404", "409"} <= set(retry["responses"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_retries_at_once_queue_one_build(
+    live_server: LiveServer, failed: Archive, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[str] = []
+    monkeypatch.setattr(build_archive_task, "delay", queued.append)
+    target = f"{live_server.url}/api/archives/{failed.id}/retry/"
+    headers = {"Authorization": f"Token {issue_token(user)}"}
+    start = threading.Barrier(8)
+
+    def retry(_: int) -> int:
+        start.wait()
+        return requests.post(target, headers=headers, timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(retry, range(8)))
+
+    assert statuses == [202] + [409] * 7
+    assert queued == [failed.id]
