@@ -181,25 +181,13 @@ class Bucket:
 
     def open(self, name: str) -> BinaryIO:
         """A stream of the object's bytes, read from the network as they are asked for."""
-        try:
+        with _object_errors(name, doing=f"reading {name} from the bucket"):
             return self._object(name).get()["Body"]
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                raise FileNotFoundError(f"{name} is not in the bucket") from exc
-            raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
-        except _S3_ERRORS as exc:
-            raise StorageError(f"reading {name} from the bucket failed: {exc}") from exc
 
     def check(self, name: str) -> None:
         """A HEAD of the object: no byte of it is read."""
-        try:
+        with _object_errors(name, doing=f"asking the bucket for {name}"):
             self._object(name).load()
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                raise FileNotFoundError(f"{name} is not in the bucket") from exc
-            raise StorageError(f"asking the bucket for {name} failed: {exc}") from exc
-        except _S3_ERRORS as exc:
-            raise StorageError(f"asking the bucket for {name} failed: {exc}") from exc
 
     @contextlib.contextmanager
     def staged(self, names: Iterable[str], *, keep_alive: Callable[[], None]) -> Iterator[None]:
@@ -294,6 +282,20 @@ class Bucket:
             "ResponseCacheControl": "private, no-store",
         }
         return self.storage.url(name, parameters=parameters, expire=self.presign_seconds)
+
+
+@contextlib.contextmanager
+def _object_errors(name: str, *, doing: str) -> Iterator[None]:
+    """``FileNotFoundError`` for an object the bucket does not hold, ``StorageError`` for
+    any other failure of the bucket or of reaching it."""
+    try:
+        yield
+    except ClientError as exc:
+        if _error_code(exc) in _MISSING:
+            raise FileNotFoundError(f"{name} is not in the bucket") from exc
+        raise StorageError(f"{doing} failed: {exc}") from exc
+    except _S3_ERRORS as exc:
+        raise StorageError(f"{doing} failed: {exc}") from exc
 
 
 def _error_code(exc: ClientError) -> str:
