@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.hashers import check_password
-from django.utils.crypto import constant_time_compare
-
-from core.throttle import release_attempt
-from sharing.downloads import reserve_guess, share_scope, unlock_mark
+from sharing.downloads import check_reserved_guess, holds_unlock, reserve_guess
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -43,14 +39,8 @@ def may_see_hashes(
         return True
     if viewer_id is not None and viewer_id == share.archive.owner.pk:
         return True
-    if unlocked and constant_time_compare(unlocked, unlock_mark(share)):
+    if holds_unlock(share, unlocked):
         return True
-    if not password:
+    if not password or reserve_guess(share, client=client, now=now) is not None:
         return False
-    if reserve_guess(share, client=client, now=now) is not None:
-        return False
-    if not check_password(password, share.password_hash):
-        # The reservation stays: it is the failure counted.
-        return False
-    release_attempt(share_scope(share), client)
-    return True
+    return check_reserved_guess(share, password, client=client)

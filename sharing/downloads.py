@@ -197,6 +197,21 @@ def unlock_mark(share: Share) -> str:
     return salted_hmac(UNLOCK_SALT, f"{share.slug}:{share.password_hash}").hexdigest()
 
 
+def holds_unlock(share: Share, unlocked: str | None) -> bool:
+    """Whether ``unlocked`` is the share's current unlock mark: the password was given
+    before, on the share page."""
+    return unlocked is not None and constant_time_compare(unlocked, unlock_mark(share))
+
+
+def check_reserved_guess(share: Share, password: str, *, client: str) -> bool:
+    """Check a guess already reserved with ``reserve_guess``: the right password gives the
+    reservation back; a wrong one keeps it, as the failure counted."""
+    if not check_password(password, share.password_hash):
+        return False
+    release_attempt(share_scope(share), client)
+    return True
+
+
 def check_download(
     share: Share,
     *,
@@ -229,9 +244,7 @@ def check_download(
         return DownloadDecision(Outcome.DAMAGED)
     # Only password guesses are throttled: a share without a password has none to guess,
     # and its downloads skip the lookup.
-    needs_password = bool(share.password_hash) and not (
-        unlocked and constant_time_compare(unlocked, unlock_mark(share))
-    )
+    needs_password = bool(share.password_hash) and not holds_unlock(share, unlocked)
     is_guess = needs_password and bool(password)
     # A guess is reserved before it is checked, so parallel guesses cannot all pass a
     # block that only the failures written afterwards would raise.
@@ -252,10 +265,8 @@ def check_download(
     if needs_password:
         if not password:
             return DownloadDecision(Outcome.PASSWORD_REQUIRED)
-        if not check_password(password, share.password_hash):
-            # The reservation stays: it is the failure counted.
+        if not check_reserved_guess(share, password, client=client):
             return DownloadDecision(Outcome.WRONG_PASSWORD)
-        release_attempt(share_scope(share), client)
     if resumed is not None:
         return DownloadDecision(Outcome.ALLOWED, is_resume=True, download_id=resumed)
     return DownloadDecision(Outcome.ALLOWED)
