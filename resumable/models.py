@@ -51,6 +51,8 @@ class ResumableUpload(models.Model):
     filename = models.CharField(max_length=255)
     # The path inside a dropped folder ("photos/2024/a.jpg"); empty for a single file.
     relative_path = models.CharField(max_length=1024, blank=True)
+    # Upload-Metadata as the client sent it at creation: HEAD answers it back unchanged.
+    metadata = models.TextField(blank=True)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)

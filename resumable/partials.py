@@ -56,6 +56,11 @@ def delete_partial(upload_id: str) -> None:
     partial_path(upload_id).unlink(missing_ok=True)
 
 
+def cut_partial(upload_id: str, *, size: int) -> None:
+    """Cut the partial file back to ``size`` bytes: what a body wrote past it is dropped."""
+    os.truncate(partial_path(upload_id), size)
+
+
 def _read_block(body: BodyStream, size: int) -> bytes:
     try:
         return body.read(size)

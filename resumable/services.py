@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import io
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,12 +28,14 @@ from accounts.quotas import hold_quota
 from core.limits import LimitExceeded
 from core.tokens import new_token
 from resumable import partials
+from resumable.checksums import ChecksumMismatch, DigestingBody
 from resumable.models import ResumableUpload
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from accounts.models import User
+    from resumable.checksums import Checksum
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ CLAIM_RENEW_SECONDS = 10.0
 CLAIM_STALE_SECONDS = 60
 MAX_FILENAME = 255
 MAX_RELATIVE_PATH = 1024
+MAX_METADATA = 8192
 
 
 class BadUploadRequest(Exception):
@@ -75,14 +79,25 @@ class UploadsNotUsable(Exception):
 class Metadata:
     filename: str
     relative_path: str
+    # The header as the client sent it, for HEAD to answer back (tus creation).
+    header: str = ""
 
 
 def parse_metadata(header: str) -> Metadata:
-    """Decode ``Upload-Metadata`` (``key base64,key base64``); ``filename`` is required,
-    ``relativePath`` optional. Raises ``BadUploadRequest``."""
+    """Decode ``Upload-Metadata`` (``key base64,key base64``; a key may come without a
+    value); ``filename`` is required, ``relativePath`` optional. Raises
+    ``BadUploadRequest``."""
+    header = header.strip()
+    if len(header) > MAX_METADATA:
+        raise BadUploadRequest(f"Upload-Metadata is longer than {MAX_METADATA} characters.")
+    if not all(" " <= character <= "~" for character in header):
+        # Base64 values and ASCII keys only: the header is sent back as it came.
+        raise BadUploadRequest("Upload-Metadata may hold printable ASCII characters only.")
     values: dict[str, str] = {}
     for pair in filter(None, (part.strip() for part in header.split(","))):
         key, _, encoded = pair.partition(" ")
+        if key in values:
+            raise BadUploadRequest(f"Upload-Metadata: the key {key!r} is given twice.")
         try:
             values[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
@@ -99,7 +114,7 @@ def parse_metadata(header: str) -> Metadata:
         raise BadUploadRequest(f"The file name is longer than {MAX_FILENAME} characters.")
     if len(relative_path) > MAX_RELATIVE_PATH:
         raise BadUploadRequest(f"The relative path is longer than {MAX_RELATIVE_PATH} characters.")
-    return Metadata(filename=filename, relative_path=relative_path)
+    return Metadata(filename=filename, relative_path=relative_path, header=header)
 
 
 class UploadCheck(Protocol):
@@ -149,6 +164,7 @@ def create_upload(
         length=length,
         filename=metadata.filename,
         relative_path=metadata.relative_path,
+        metadata=metadata.header,
         created_at=now,
         expires_at=_expiry(now),
         completed_at=now if length == 0 else None,
@@ -183,16 +199,21 @@ def receive_bytes(
     offset: int,
     body: partials.BodyStream | None,
     content_length: int | None,
+    checksum: Checksum | None = None,
     now: datetime,
 ) -> ResumableUpload:
     """Append the request body at ``offset`` and return the upload as stored afterwards.
 
     The request first claims the upload with one conditional UPDATE (offset as given, no
     live claim), so two PATCHes at once never write the same file; the claim is renewed
-    while the body streams in. A body cut short keeps what arrived. Raises
-    ``OffsetMismatch``, ``UploadBusy``, ``LimitExceeded`` when the body would pass the
-    announced length, and ``StorageFull`` when the disk fills: then the upload keeps the
-    offset it had before this body.
+    while the body streams in. A body cut short keeps what arrived, unless a ``checksum``
+    (``Upload-Checksum``) came with it: then the body counts only once all of it arrived
+    and matched, and the offset does not move before. Raises ``OffsetMismatch``,
+    ``UploadBusy``, ``LimitExceeded`` when the body would pass the announced length,
+    ``ChecksumMismatch`` when the body received does not match ``checksum``, ``StorageFull``
+    when the disk fills (in these three cases the upload keeps the offset it had before
+    this body, and nothing of the body), and ``Http404`` when the upload was terminated
+    meanwhile.
     """
     if offset != upload.offset:
         raise OffsetMismatch(expected=upload.offset)
@@ -208,30 +229,42 @@ def receive_bytes(
         pk=upload.pk, offset=offset, completed_at__isnull=True
     )
     if not rows.update(claim=token, claimed_at=now):
-        current = ResumableUpload.objects.get(pk=upload.pk)
+        current = _stored(upload.pk)
         if current.offset != offset:
             raise OffsetMismatch(expected=current.offset)
         if current.is_complete:
             return current
         raise UploadBusy("Another request is writing to this upload; try again shortly.")
     mine = ResumableUpload.objects.filter(pk=upload.pk, claim=token)
+    digesting = None if checksum is None else DigestingBody(body or io.BytesIO(), checksum)
+    claim_lost = False
 
     def keep_claim(reached: int) -> bool:
         # The body may stream for hours: the claim and the expiry count from when bytes
-        # last arrived, so the purge never removes an upload being written.
+        # last arrived, so the purge never removes an upload being written. Under a
+        # checksum nothing of the body counts before all of it is verified.
+        nonlocal claim_lost
         renewed = timezone.now()
-        return bool(mine.update(offset=reached, claimed_at=renewed, expires_at=_expiry(renewed)))
+        moved = {} if checksum is not None else {"offset": reached}
+        claim_lost = not mine.update(claimed_at=renewed, expires_at=_expiry(renewed), **moved)
+        return not claim_lost
 
     written = offset
+    mismatch = False
     try:
         written = partials.write_partial(
             upload.id,
-            body=body,
+            body=digesting or body,
             offset=offset,
             limit=remaining if content_length is None else content_length,
             keep_claim=keep_claim,
             renew_every=CLAIM_RENEW_SECONDS,
         )
+        received_all = content_length is None or written - offset == content_length
+        if digesting is not None and not claim_lost and not (received_all and digesting.matches()):
+            # Still ours: no other request writes to the file while the claim holds.
+            partials.cut_partial(upload.id, size=offset)
+            written, mismatch = offset, True
     finally:
         finished = timezone.now()
         mine.update(
@@ -241,7 +274,66 @@ def receive_bytes(
             completed_at=finished if written == upload.length else None,
             expires_at=_expiry(finished),
         )
-    return ResumableUpload.objects.get(pk=upload.pk)
+    if mismatch:
+        raise ChecksumMismatch(
+            "The body received does not match Upload-Checksum: nothing of it was kept, and "
+            f"the upload stays at {offset} bytes. Send these bytes again."
+        )
+    return _stored(upload.pk)
+
+
+def _stored(upload_id: str) -> ResumableUpload:
+    upload = ResumableUpload.objects.filter(pk=upload_id).first()
+    if upload is None:
+        # Terminated (DELETE) while this request wrote to it.
+        raise Http404
+    return upload
+
+
+def start_upload(
+    owner: User,
+    *,
+    length: int,
+    metadata: Metadata,
+    body: partials.BodyStream | None,
+    content_length: int | None,
+    checksum: Checksum | None,
+    now: datetime,
+) -> ResumableUpload:
+    """``create_upload``, then its first bytes from the creation request's own body
+    (tus creation-with-upload), and return the upload as stored afterwards.
+
+    The client learns where the upload is only from the answer to this request, so when
+    the body cannot be kept whole (a checksum mismatch, a full disk, a body cut short) no
+    upload remains: the upload is terminated and the error raised (``ChecksumMismatch``,
+    ``StorageFull``, ``BadUploadRequest`` for a body that ended early). Raises
+    ``LimitExceeded`` before anything is stored when the body is longer than ``length``.
+    """
+    if content_length is not None and content_length > length:
+        raise LimitExceeded(
+            f"The body of {content_length} bytes is longer than the upload's length "
+            f"({length} bytes)."
+        )
+    upload = create_upload(owner, length=length, metadata=metadata, now=now)
+    try:
+        upload = receive_bytes(
+            upload,
+            offset=0,
+            body=body,
+            content_length=content_length,
+            checksum=checksum,
+            now=now,
+        )
+    except BaseException:
+        terminate_upload(upload)
+        raise
+    if content_length is not None and upload.offset < content_length:
+        terminate_upload(upload)
+        raise BadUploadRequest(
+            f"The body ended after {upload.offset} of its {content_length} bytes; "
+            "no upload was kept."
+        )
+    return upload
 
 
 def terminate_upload(upload: ResumableUpload) -> None:

@@ -1,4 +1,5 @@
-"""The tus 1.0 endpoints (core, creation, termination, expiration): /api/uploads/.
+"""The tus 1.0.0 endpoints: /api/uploads/. Core, and the extensions creation,
+creation-with-upload, termination, expiration and checksum.
 
 Auth is the API's (token, or session with CSRF); an upload is visible to its creator only.
 Errors are ``{"detail": ...}`` like the rest of the API, with the status tus asks for.
@@ -20,6 +21,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
+from resumable.checksums import (
+    ALGORITHMS,
+    Checksum,
+    ChecksumMismatch,
+    UnusableChecksum,
+    parse_checksum,
+)
 from resumable.services import (
     BadUploadRequest,
     OffsetMismatch,
@@ -29,17 +37,21 @@ from resumable.services import (
     get_owned_upload,
     parse_metadata,
     receive_bytes,
+    start_upload,
     terminate_upload,
 )
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
     from rest_framework.permissions import BasePermission
     from rest_framework.request import Request
 
     from resumable.models import ResumableUpload
+    from resumable.partials import BodyStream
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,termination,expiration"
+TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 
 
@@ -66,6 +78,11 @@ class WrongContentType(APIException):
     default_detail = f"Send the bytes with Content-Type: {OFFSET_CONTENT_TYPE}."
 
 
+class Mismatch(APIException):
+    # tus checksum extension: 460 Checksum Mismatch.
+    status_code = 460
+
+
 def _whole_number(request: Request, header: str) -> int:
     value = request.headers.get(header, "")
     if not value.isdigit() or not value.isascii():
@@ -73,9 +90,40 @@ def _whole_number(request: Request, header: str) -> int:
     return int(value)
 
 
+def _carries_bytes(request: Request) -> bool:
+    return request.content_type.split(";")[0].strip() == OFFSET_CONTENT_TYPE
+
+
+def _body(request: Request) -> tuple[BodyStream | None, int | None]:
+    """The raw body and its declared length, never ``request.data``: the service reads it
+    in blocks. DRF has no stream for a body without a length."""
+    declared = request.headers.get("Content-Length")
+    length = int(declared) if declared and declared.isdigit() else None
+    return (None if length is None else request.stream), length
+
+
+def _checksum(request: Request) -> Checksum | None:
+    header = request.headers.get("Upload-Checksum")
+    if header is None:
+        return None
+    try:
+        return parse_checksum(header)
+    except UnusableChecksum as exc:
+        raise ParseError(str(exc)) from exc
+
+
 @extend_schema(exclude=True)  # tus is specified by its own protocol, not by OpenAPI.
 class TusView(APIView):
     """Protocol frame: the version check and the tus headers on every answer."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # tus core: X-HTTP-Method-Override is the request's method and the actual one is
+        # ignored (clients that cannot send PATCH or DELETE POST instead). Set before
+        # authentication, so the CSRF check of a session sees the method that acts.
+        override = request.headers.get("X-HTTP-Method-Override", "").strip()
+        if override:
+            request.method = override.upper()
+        return super().dispatch(request, *args, **kwargs)
 
     def get_permissions(self) -> list[BasePermission]:
         # Discovery (OPTIONS) is open, as tus clients ask before they authenticate.
@@ -93,12 +141,15 @@ class TusView(APIView):
         response["Tus-Resumable"] = TUS_VERSION
         if response.status_code == status.HTTP_412_PRECONDITION_FAILED:
             response["Tus-Version"] = TUS_VERSION
+        if response.status_code == Mismatch.status_code:
+            response.reason_phrase = "Checksum Mismatch"
         return response
 
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = Response(status=status.HTTP_204_NO_CONTENT)
         response["Tus-Version"] = TUS_VERSION
         response["Tus-Extension"] = TUS_EXTENSIONS
+        response["Tus-Checksum-Algorithm"] = ",".join(ALGORITHMS)
         response["Tus-Max-Size"] = str(settings.ARCHIVE_FILE_MAX_BYTES)
         return response
 
@@ -116,17 +167,42 @@ def _expiry_headers(response: Response, upload: ResumableUpload) -> Response:
 
 
 class UploadsView(TusView):
-    """``POST /api/uploads/``: start an upload (creation)."""
+    """``POST /api/uploads/``: start an upload (creation), with its first bytes in the
+    body if it likes (creation-with-upload)."""
 
     def post(self, request: Request) -> Response:
+        if "Upload-Length" not in request.headers and "Upload-Defer-Length" in request.headers:
+            raise ParseError(
+                "Send Upload-Length: this server needs the size at creation "
+                "(creation-defer-length is not offered)."
+            )
         length = _whole_number(request, "Upload-Length")
         try:
             metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
         except BadUploadRequest as exc:
             raise ParseError(str(exc)) from exc
-        upload = create_upload(
-            authenticated_user(request), length=length, metadata=metadata, now=timezone.now()
-        )
+        body, body_length = _body(request)
+        owner, now = authenticated_user(request), timezone.now()
+        if not _carries_bytes(request):
+            if body_length:
+                raise WrongContentType
+            upload = create_upload(owner, length=length, metadata=metadata, now=now)
+        else:
+            checksum = _checksum(request)
+            try:
+                upload = start_upload(
+                    owner,
+                    length=length,
+                    metadata=metadata,
+                    body=body,
+                    content_length=body_length,
+                    checksum=checksum,
+                    now=now,
+                )
+            except BadUploadRequest as exc:
+                raise ParseError(str(exc)) from exc
+            except ChecksumMismatch as exc:
+                raise Mismatch(f"{exc} No upload was created: send the request again.") from exc
         response = Response(status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(
             reverse("resumable:upload", args=[upload.id])
@@ -141,27 +217,33 @@ class UploadView(TusView):
         upload = self._upload(request, upload_id)
         response = Response(status=status.HTTP_200_OK)
         response["Upload-Length"] = str(upload.length)
+        if upload.metadata:
+            response["Upload-Metadata"] = upload.metadata
         response["Cache-Control"] = "no-store"
         return _expiry_headers(response, upload)
 
     def patch(self, request: Request, upload_id: str) -> Response:
         upload = self._upload(request, upload_id)
-        if request.content_type.split(";")[0].strip() != OFFSET_CONTENT_TYPE:
+        if not _carries_bytes(request):
             raise WrongContentType
         offset = _whole_number(request, "Upload-Offset")
-        declared = request.headers.get("Content-Length")
-        length = int(declared) if declared and declared.isdigit() else None
-        # The raw body, read in blocks by the service; never request.data. DRF has no
-        # stream for a body without a length.
-        body = None if length is None else request.stream
+        checksum = _checksum(request)
+        body, length = _body(request)
         try:
             upload = receive_bytes(
-                upload, offset=offset, body=body, content_length=length, now=timezone.now()
+                upload,
+                offset=offset,
+                body=body,
+                content_length=length,
+                checksum=checksum,
+                now=timezone.now(),
             )
         except OffsetMismatch as exc:
             raise Conflict(str(exc)) from exc
         except UploadBusy as exc:
             raise Locked(str(exc)) from exc
+        except ChecksumMismatch as exc:
+            raise Mismatch(str(exc)) from exc
         return _expiry_headers(Response(status=status.HTTP_204_NO_CONTENT), upload)
 
     def delete(self, request: Request, upload_id: str) -> Response:

@@ -13,6 +13,7 @@ from resumable import partials
 from resumable.partials import (
     FinishedUpload,
     create_partial,
+    cut_partial,
     delete_partial,
     partial_path,
     write_partial,
@@ -94,6 +95,15 @@ def test_a_broken_connection_keeps_what_arrived(monkeypatch: pytest.MonkeyPatch)
 
     assert write("u5", Broken(b"abcdef")) == 3
     assert partial_path("u5").read_bytes() == b"abc"
+
+
+def test_a_partial_is_cut_back_to_a_size() -> None:
+    create_partial("u7")
+    write("u7", io.BytesIO(b"kept, then dropped"))
+
+    cut_partial("u7", size=4)
+
+    assert partial_path("u7").read_bytes() == b"kept"
 
 
 def test_a_finished_upload_is_a_file_to_rename_or_read() -> None:

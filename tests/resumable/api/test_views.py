@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import timedelta
+from email.utils import parsedate_to_datetime
+from io import StringIO
 from typing import TYPE_CHECKING
 
 import pytest
+import time_machine
+from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -49,14 +54,22 @@ def upload_id(response: TestResponse) -> str:
     return response["Location"].rsplit("/", 1)[1]
 
 
-def send(client: APIClient, location: str, data: bytes, *, offset: int) -> TestResponse:
-    return client.patch(
-        location,
-        data,
-        content_type=OCTETS,
-        HTTP_UPLOAD_OFFSET=str(offset),
-        **TUS,
-    )
+def send(
+    client: APIClient, location: str, data: bytes, *, offset: int, upload_checksum: str = ""
+) -> TestResponse:
+    headers = {"Upload-Offset": str(offset), "Tus-Resumable": "1.0.0"}
+    if upload_checksum:
+        headers["Upload-Checksum"] = upload_checksum
+    return client.patch(location, data, content_type=OCTETS, headers=headers)
+
+
+def checksum(algorithm: str, data: bytes) -> str:
+    """An ``Upload-Checksum`` value of ``data``."""
+    return f"{algorithm} {base64.b64encode(hashlib.new(algorithm, data).digest()).decode()}"
+
+
+def offset_of(client: APIClient, location: str) -> str:
+    return client.head(location, **TUS)["Upload-Offset"]
 
 
 def client_of(user: User) -> APIClient:
@@ -72,7 +85,10 @@ def test_options_announce_version_extensions_and_max_size(
     assert response.status_code == 204
     assert response["Tus-Resumable"] == "1.0.0"
     assert response["Tus-Version"] == "1.0.0"
-    assert response["Tus-Extension"] == "creation,termination,expiration"
+    assert response["Tus-Extension"] == (
+        "creation,creation-with-upload,termination,expiration,checksum"
+    )
+    assert response["Tus-Checksum-Algorithm"] == "sha1,sha256"
     assert response["Tus-Max-Size"] == str(settings.ARCHIVE_FILE_MAX_BYTES)
 
 
@@ -254,15 +270,18 @@ def test_empty_file_is_complete_at_creation(api: APIClient) -> None:
     assert api.head(response["Location"], **TUS)["Upload-Offset"] == "0"
 
 
+@pytest.mark.parametrize("checksummed", [False, True])
 def test_patch_on_a_full_disk_is_507_and_the_offset_stays(
-    api: APIClient, media_mount: MediaMount
+    api: APIClient, media_mount: MediaMount, checksummed: bool
 ) -> None:
     location = start(api, 200_000)["Location"]
     assert send(api, location, b"0123456789", offset=0)["Upload-Offset"] == "10"
     media_mount.fill()
+    chunk = b"x" * 100_000
+    upload_checksum = checksum("sha256", chunk) if checksummed else ""
 
     for _ in range(2):
-        response = send(api, location, b"x" * 100_000, offset=10)
+        response = send(api, location, chunk, offset=10, upload_checksum=upload_checksum)
 
         assert response.status_code == 507
         assert response["Tus-Resumable"] == "1.0.0"
@@ -271,3 +290,288 @@ def test_patch_on_a_full_disk_is_507_and_the_offset_stays(
         assert head.status_code == 200
         assert head["Upload-Offset"] == "10"
     assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == b"0123456789"
+
+
+def test_head_answers_the_metadata_as_it_was_given(api: APIClient) -> None:
+    # A key without a value is allowed (tus creation), and order and spacing stay as sent.
+    given = f"{metadata(filename='notes.txt')},is_confidential,kind YQ=="
+    location = api.post(
+        "/api/uploads/", HTTP_UPLOAD_LENGTH="10", HTTP_UPLOAD_METADATA=given, **TUS
+    )["Location"]
+
+    response = api.head(location, **TUS)
+
+    assert response["Upload-Metadata"] == given
+    assert response["Upload-Offset"] == "0"
+    assert response["Upload-Length"] == "10"
+    assert response["Cache-Control"] == "no-store"
+    assert "Upload-Defer-Length" not in response
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("filename YQ==,filename Yg==", "twice"),
+        ("filename YQ==,note w6k=\u00e9", "printable ASCII"),
+        ("filename YQ==,note " + "A" * 9000, "longer than 8192"),
+    ],
+)
+def test_metadata_the_protocol_forbids_is_400(api: APIClient, header: str, message: str) -> None:
+    response = api.post("/api/uploads/", HTTP_UPLOAD_LENGTH="5", HTTP_UPLOAD_METADATA=header, **TUS)
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    assert not ResumableUpload.objects.exists()
+
+
+def test_a_deferred_length_is_refused_with_what_to_send(api: APIClient) -> None:
+    response = api.post(
+        "/api/uploads/",
+        HTTP_UPLOAD_DEFER_LENGTH="1",
+        HTTP_UPLOAD_METADATA=metadata(filename="a"),
+        **TUS,
+    )
+    assert response.status_code == 400
+    assert "Upload-Length" in response.json()["detail"]
+
+
+def test_a_post_overridden_to_patch_appends(api: APIClient) -> None:
+    location = start(api, 10)["Location"]
+
+    response = api.post(
+        location,
+        b"hello",
+        content_type=OCTETS,
+        HTTP_X_HTTP_METHOD_OVERRIDE="PATCH",
+        HTTP_UPLOAD_OFFSET="0",
+        **TUS,
+    )
+
+    assert response.status_code == 204
+    assert response["Upload-Offset"] == "5"
+    assert response["Tus-Resumable"] == "1.0.0"
+    assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == b"hello"
+
+
+def test_a_post_overridden_to_head_and_delete_acts_as_them(
+    api: APIClient, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    location = start(api, 10)["Location"]
+    send(api, location, b"hey", offset=0)
+
+    head = api.post(location, HTTP_X_HTTP_METHOD_OVERRIDE="HEAD", **TUS)
+    assert head.status_code == 200
+    assert (head["Upload-Offset"], head["Upload-Length"]) == ("3", "10")
+    assert head.content == b""
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = api.post(location, HTTP_X_HTTP_METHOD_OVERRIDE="DELETE", **TUS)
+    assert deleted.status_code == 204
+    assert not partial_path(location.rsplit("/", 1)[1]).exists()
+    assert api.head(location, **TUS).status_code == 404
+
+
+def test_an_override_to_a_method_tus_does_not_use_is_405(api: APIClient) -> None:
+    location = start(api, 10)["Location"]
+    response = api.post(location, HTTP_X_HTTP_METHOD_OVERRIDE="PUT", **TUS)
+    assert response.status_code == 405
+    assert offset_of(api, location) == "0"
+
+
+def test_an_overridden_patch_of_a_session_still_needs_the_csrf_token(
+    user: User, password: str
+) -> None:
+    browser = APIClient(enforce_csrf_checks=True)
+    assert browser.login(username=user.username, password=password)
+    browser.get("/upload/")
+    token = browser.cookies["csrftoken"].value
+    location = browser.post(
+        "/api/uploads/",
+        HTTP_UPLOAD_LENGTH="10",
+        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
+        HTTP_X_CSRFTOKEN=token,
+        **TUS,
+    )["Location"]
+    patch = {
+        "content_type": OCTETS,
+        "HTTP_X_HTTP_METHOD_OVERRIDE": "PATCH",
+        "HTTP_UPLOAD_OFFSET": "0",
+        **TUS,
+    }
+
+    assert browser.post(location, b"hello", **patch).status_code == 403
+    assert browser.post(location, b"hello", HTTP_X_CSRFTOKEN=token, **patch).status_code == 204
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "sha256"])
+def test_a_patch_with_a_matching_checksum_is_stored(api: APIClient, algorithm: str) -> None:
+    location = start(api, 10)["Location"]
+
+    response = send(
+        api, location, b"hello", offset=0, upload_checksum=checksum(algorithm, b"hello")
+    )
+
+    assert response.status_code == 204
+    assert response["Upload-Offset"] == "5"
+    assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == b"hello"
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "sha256"])
+def test_a_checksum_mismatch_is_460_and_keeps_nothing_of_the_body(
+    api: APIClient, algorithm: str
+) -> None:
+    location = start(api, 10)["Location"]
+    send(api, location, b"hello", offset=0)
+
+    response = send(
+        api, location, b"world", offset=5, upload_checksum=checksum(algorithm, b"w0rld")
+    )
+
+    assert response.status_code == 460
+    assert response.reason_phrase == "Checksum Mismatch"
+    assert response["Tus-Resumable"] == "1.0.0"
+    assert "stays at 5 bytes" in response.json()["detail"]
+    assert offset_of(api, location) == "5"
+    assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == b"hello"
+    # The same chunk sent again whole is taken.
+    again = send(api, location, b"world", offset=5, upload_checksum=checksum(algorithm, b"world"))
+    assert again["Upload-Offset"] == "10"
+    assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == b"helloworld"
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("md5 XUFAKrxLKna5cZ2REBfFkg==", "'md5' is not supported"),
+        ("sha1", "20 bytes, not 0"),
+        ("sha1 ???", "not base64"),
+        ("sha256 " + base64.b64encode(b"short").decode(), "32 bytes, not 5"),
+    ],
+)
+def test_an_unusable_checksum_is_400_and_nothing_is_written(
+    api: APIClient, header: str, message: str
+) -> None:
+    location = start(api, 10)["Location"]
+
+    response = send(api, location, b"hello", offset=0, upload_checksum=header)
+
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    assert offset_of(api, location) == "0"
+    assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == b""
+
+
+def test_an_overridden_patch_is_checked_against_its_checksum(api: APIClient) -> None:
+    location = start(api, 10)["Location"]
+    response = api.post(
+        location,
+        b"hello",
+        content_type=OCTETS,
+        HTTP_X_HTTP_METHOD_OVERRIDE="PATCH",
+        HTTP_UPLOAD_OFFSET="0",
+        HTTP_UPLOAD_CHECKSUM=checksum("sha1", b"other"),
+        **TUS,
+    )
+    assert response.status_code == 460
+    assert offset_of(api, location) == "0"
+
+
+def test_creation_with_upload_stores_the_first_bytes(api: APIClient) -> None:
+    response = api.post(
+        "/api/uploads/",
+        b"hello",
+        content_type=OCTETS,
+        HTTP_UPLOAD_LENGTH="10",
+        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
+        HTTP_UPLOAD_CHECKSUM=checksum("sha256", b"hello"),
+        **TUS,
+    )
+
+    assert response.status_code == 201
+    assert response["Upload-Offset"] == "5"
+    assert response["Upload-Expires"].endswith("GMT")
+    assert partial_path(upload_id(response)).read_bytes() == b"hello"
+    assert send(api, response["Location"], b"world", offset=5)["Upload-Offset"] == "10"
+
+
+def test_creation_with_the_whole_file_completes_it(api: APIClient) -> None:
+    response = api.post(
+        "/api/uploads/",
+        b"hello",
+        content_type=OCTETS,
+        HTTP_UPLOAD_LENGTH="5",
+        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
+        **TUS,
+    )
+    assert response["Upload-Offset"] == "5"
+    assert ResumableUpload.objects.get(pk=upload_id(response)).completed_at is not None
+
+
+def test_creation_with_a_mismatched_body_is_460_and_creates_nothing(
+    api: APIClient, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/uploads/",
+            b"hello",
+            content_type=OCTETS,
+            HTTP_UPLOAD_LENGTH="10",
+            HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
+            HTTP_UPLOAD_CHECKSUM=checksum("sha1", b"hullo"),
+            **TUS,
+        )
+
+    assert response.status_code == 460
+    assert "No upload was created" in response.json()["detail"]
+    assert "Location" not in response
+    assert not ResumableUpload.objects.exists()
+    assert not any(partial_path("x").parent.iterdir())
+
+
+def test_creation_with_a_body_past_the_length_is_413_and_creates_nothing(
+    api: APIClient,
+) -> None:
+    response = api.post(
+        "/api/uploads/",
+        b"hello world",
+        content_type=OCTETS,
+        HTTP_UPLOAD_LENGTH="5",
+        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
+        **TUS,
+    )
+    assert response.status_code == 413
+    assert not ResumableUpload.objects.exists()
+
+
+def test_creation_with_a_body_of_another_type_is_415(api: APIClient) -> None:
+    response = api.post(
+        "/api/uploads/",
+        b"hello",
+        content_type="text/plain",
+        HTTP_UPLOAD_LENGTH="5",
+        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
+        **TUS,
+    )
+    assert response.status_code == 415
+    assert not ResumableUpload.objects.exists()
+
+
+def test_upload_expires_is_announced_and_an_expired_upload_is_410_then_404(
+    api: APIClient, settings: DjangoSettings
+) -> None:
+    now = timezone.now().replace(microsecond=0)
+    lifetime = timedelta(seconds=settings.TUS_EXPIRE_SECONDS)
+    with time_machine.travel(now, tick=False):
+        created = start(api, 10)
+    location = created["Location"]
+    assert parsedate_to_datetime(created["Upload-Expires"]) == now + lifetime
+    later = now + timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        patched = send(api, location, b"hello", offset=0)
+    assert parsedate_to_datetime(patched["Upload-Expires"]) == later + lifetime
+
+    with time_machine.travel(later + lifetime, tick=False):
+        assert api.head(location, **TUS).status_code == 410
+        assert send(api, location, b"world", offset=5).status_code == 410
+        assert api.delete(location, **TUS).status_code == 410
+        call_command("purge_expired_uploads", stdout=StringIO())
+        assert api.head(location, **TUS).status_code == 404
