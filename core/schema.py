@@ -1,12 +1,18 @@
-"""Additions to the generated OpenAPI schema: the error answers every endpoint can give.
+"""Additions to the generated OpenAPI schema (drf-spectacular postprocessing hooks).
 
-drf-spectacular documents the success responses views declare; the errors come from DRF
-itself (validation, authentication, not found, parsing), so they are added here from
-what each operation accepts.
+- The error answers every endpoint can give: drf-spectacular documents the success
+  responses views declare; the errors come from DRF itself (validation, authentication,
+  not found, parsing), so they are added here from what each operation accepts.
+- Patterns written with JSON and YAML's printable characters only: a control character
+  in a pattern (U+007F is one JSON may carry raw) makes the YAML form unreadable and is
+  refused by validators, so each becomes the regular expression's ``\\uXXXX`` escape.
+- OpenAPI links from what an operation creates to the operations on it, for clients and
+  for stateful testing (schemathesis).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 ERROR_SCHEMA = {
@@ -67,4 +73,109 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                         "content": {"application/json": {"schema": ERROR_REF}},
                     },
                 )
+    return result
+
+
+# A character a pattern writes as its \\uXXXX escape: control characters, and every one
+# past ASCII (which drf-spectacular already writes so, except these).
+UNPRINTABLE = re.compile(r"(\\*)([\x00-\x1f\x7f-\uffff])")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    backslashes, char = match.groups()
+    # An odd run of backslashes escapes the character itself: the \\u escape takes its place.
+    if len(backslashes) % 2:
+        backslashes = backslashes[:-1]
+    return f"{backslashes}\\u{ord(char):04x}"
+
+
+def printable_pattern(pattern: str) -> str:
+    """``pattern`` with every character outside printable ASCII (below U+10000) written
+    as ``\\uXXXX``, which Python's ``re`` and ECMA-262 read as that character."""
+    return UNPRINTABLE.sub(_escaped, pattern)
+
+
+def _escape_patterns(node: object) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                node[key] = printable_pattern(value)
+            else:
+                _escape_patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            _escape_patterns(item)
+
+
+def escape_patterns(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: no control character in any pattern."""
+    _escape_patterns(result.get("components", {}))
+    _escape_patterns(result.get("paths", {}))
+    return result
+
+
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+SHARE_PREFIX = "/api/shares/{slug}"
+
+
+def _created_schema(result: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
+    content = operation.get("responses", {}).get("201", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    name = schema.get("$ref", "").rpartition("/")[2]
+    return result.get("components", {}).get("schemas", {}).get(name, {})
+
+
+def _links_of(
+    result: dict[str, Any], path: str, created: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Links from an operation at ``path`` that created ``created`` (a schema with ``id``
+    or ``slug``) to every operation on the object made: under ``path{param}`` with the
+    new ``id``, and the public share under ``/api/shares/{slug}`` with its ``slug``."""
+    properties = created.get("properties", {})
+    links: dict[str, dict[str, Any]] = {}
+    for target, methods in result.get("paths", {}).items():
+        if "id" in properties and target.startswith(path) and target != path:
+            match = PATH_PARAMETER.match(target, len(path))
+            if match is None:
+                continue
+            parameters = {name: f"$request.path.{name}" for name in PATH_PARAMETER.findall(path)}
+            parameters[match.group(1)] = "$response.body#/id"
+        elif "slug" in properties and target.startswith(SHARE_PREFIX):
+            parameters = {"slug": "$response.body#/slug"}
+        else:
+            continue
+        for method, operation in methods.items():
+            links[operation["operationId"]] = {
+                "operationId": operation["operationId"],
+                "parameters": dict(parameters),
+                "description": f"{method.upper()} {target} of what this call created.",
+            }
+    return links
+
+
+def add_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: OpenAPI links from each creation (201) to the
+    operations on what it created, and from registering to asking for a token with the
+    same credentials."""
+    paths = result.get("paths", {})
+    for path, methods in paths.items():
+        operation = methods.get("post")
+        if operation is None or "201" not in operation.get("responses", {}):
+            continue
+        links = _links_of(result, path, _created_schema(result, operation))
+        if links:
+            operation["responses"]["201"]["links"] = links
+    register = paths.get("/api/auth/register/", {}).get("post")
+    token = paths.get("/api/auth/token/", {}).get("post")
+    if register is not None and token is not None:
+        register["responses"]["201"]["links"] = {
+            token["operationId"]: {
+                "operationId": token["operationId"],
+                "requestBody": {
+                    "username": "$request.body#/username",
+                    "password": "$request.body#/password",
+                },
+                "description": "A token for the account just registered.",
+            }
+        }
     return result

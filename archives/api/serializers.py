@@ -46,26 +46,29 @@ def _limit_field(*, allow_null: bool) -> serializers.IntegerField:
     )
 
 
-def validate_archive_name(value: str) -> str:
-    try:
-        return clean_archive_name(value)
-    except BadArchiveName as exc:
-        raise serializers.ValidationError(str(exc)) from exc
+class ArchiveNameField(serializers.CharField):
+    """An archive's name, cleaned as it is stored (``clean_archive_name``: control and
+    format characters removed, trimmed) before its length is checked. The pattern states
+    in the schema the rule ``clean_archive_name`` checks: one readable character."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            max_length=200,
+            required=False,
+            validators=[RegexValidator(READABLE_CHARACTER, message=NAME_MESSAGE)],
+        )
 
-def _name_field() -> serializers.CharField:
-    # The pattern states in the schema what clean_archive_name checks.
-    return serializers.CharField(
-        max_length=200,
-        required=False,
-        validators=[RegexValidator(READABLE_CHARACTER, message=NAME_MESSAGE)],
-    )
+    def to_internal_value(self, data: str) -> str:
+        try:
+            return clean_archive_name(super().to_internal_value(data))
+        except BadArchiveName as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
 
 class NewArchiveSerializer(StrictSerializer):
     """The owner's choices for a new archive, whichever way its files arrive."""
 
-    name = _name_field()
+    name = ArchiveNameField()
     description = serializers.CharField(
         max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default=""
     )
@@ -74,9 +77,6 @@ class NewArchiveSerializer(StrictSerializer):
     )
     ttl = _ttl_field(required=False)
     max_downloads = _limit_field(allow_null=False)
-
-    def validate_name(self, value: str) -> str:
-        return validate_archive_name(value)
 
 
 class ArchiveCreateSerializer(NewArchiveSerializer):
@@ -125,7 +125,7 @@ class ArchiveFromUploadsSerializer(NewArchiveSerializer):
 
 
 class ArchiveUpdateSerializer(StrictSerializer):
-    name = _name_field()
+    name = ArchiveNameField()
 
     description = serializers.CharField(
         max_length=MAX_DESCRIPTION, required=False, allow_blank=True
@@ -139,9 +139,6 @@ class ArchiveUpdateSerializer(StrictSerializer):
     )
     ttl = _ttl_field(required=False)
     max_downloads = _limit_field(allow_null=True)
-
-    def validate_name(self, value: str) -> str:
-        return validate_archive_name(value)
 
 
 class ArchiveFileSerializer(serializers.ModelSerializer):

@@ -43,10 +43,12 @@ from archives.services import (
     update_link,
 )
 from archives.stats import archive_stats
+from core.parsers import JSONBodyParser, StreamingMultiPartParser
 from resumable.services import UploadsNotUsable
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
+    from rest_framework.parsers import BaseParser
     from rest_framework.request import Request
 
 
@@ -65,6 +67,14 @@ class ArchiveViewSet(
 
     def get_object(self) -> Archive:
         return get_owned_archive(authenticated_user(self.request), self.kwargs["pk"])
+
+    def get_parsers(self) -> list[BaseParser]:
+        """JSON for every operation; creating an archive takes multipart too (the files).
+        DRF asks before it sets ``self.action``, so the action is looked up here."""
+        method = (self.request.method or "").lower() if self.request is not None else ""
+        if getattr(self, "action", None) == "create" or self.action_map.get(method) == "create":
+            return [JSONBodyParser(), StreamingMultiPartParser()]
+        return super().get_parsers()
 
     def upload_limits(self, request: Request) -> UploadWatch | None:
         """What the multipart parser may receive: an upload's limits, for an upload."""
@@ -180,7 +190,10 @@ class ArchiveViewSet(
 class DownloadsCsvView(APIView):
     """The download log as CSV, fixed columns (archives.exports.DOWNLOAD_COLUMNS)."""
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)})
+    @extend_schema(
+        operation_id="archives_downloads_csv",
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+    )
     def get(self, request: Request, pk: str) -> HttpResponse:
         archive = get_owned_archive(authenticated_user(request), pk)
         response = HttpResponse(content_type="text/csv; charset=utf-8")

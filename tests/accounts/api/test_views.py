@@ -112,3 +112,35 @@ def test_a_wide_name_registers_as_its_canonical_form_and_gets_a_token(anon: APIC
     )
     assert beside.status_code == 400
     assert "username" in beside.json()
+
+
+@pytest.mark.parametrize("password", [12345678901, 1.5, True, ["violet tangerine 42"]])
+def test_a_password_that_is_not_text_is_refused(anon: APIClient, password: object) -> None:
+    response = anon.post("/api/auth/register/", {"username": "carol", "password": password})
+
+    assert response.status_code == 400
+    assert response.json()["password"] == ["Must be a string."]
+    assert not User.objects.filter(username="carol").exists()
+
+
+def test_the_username_limit_is_that_of_its_stored_form(anon: APIClient) -> None:
+    # U+FB03 is one character whose NFKC form is three: "ffi".
+    too_long = anon.post(
+        "/api/auth/register/", {"username": "\ufb03" * 51, "password": "violet tangerine 42"}
+    )
+    fits = anon.post(
+        "/api/auth/register/", {"username": "\ufb03" * 50, "password": "violet tangerine 42"}
+    )
+
+    assert too_long.status_code == 400
+    assert "150" in too_long.json()["username"][0]
+    assert fits.status_code == 201
+    assert fits.json()["username"] == "ffi" * 50
+
+
+def test_credentials_are_json_only(anon: APIClient, user: User, password: str) -> None:
+    response = anon.post(
+        "/api/auth/token/", {"username": user.username, "password": password}, format="multipart"
+    )
+
+    assert response.status_code == 415

@@ -468,3 +468,64 @@ def test_two_retries_at_once_queue_one_build(
 
     assert statuses == [202] + [409] * 7
     assert queued == [failed.id]
+
+
+def test_patch_measures_the_name_as_stored(
+    api: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    url = f"/api/archives/{archive.id}/"
+    stored = "n" * 200
+
+    padded = api.patch(url, {"name": f"  {stored}\u200b\x7f  "})
+    longer = api.patch(url, {"name": stored + "n"})
+
+    assert padded.status_code == 200, padded.content
+    assert padded.json()["name"] == stored
+    assert longer.status_code == 400
+    assert Archive.objects.get(pk=archive.pk).name == stored
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("password", 1234), ("name", 7), ("description", False), ("ttl", "3600"),
+     ("max_downloads", True), ("max_downloads", 2.5)],
+)  # fmt: skip
+def test_patch_refuses_values_of_another_json_type(
+    api: APIClient, make_archive: Callable[..., Archive], field: str, value: object
+) -> None:
+    archive = make_archive(password="old")
+
+    response = api.patch(f"/api/archives/{archive.id}/", {field: value})
+
+    assert response.status_code == 400
+    assert field in response.json()
+    kept = Archive.objects.get(pk=archive.pk)
+    fields = ("password", "name", "description", "expires_at", "max_downloads")
+    assert [getattr(kept, name) for name in fields] == [getattr(archive, name) for name in fields]
+
+
+def test_patch_and_links_take_json_only(
+    api: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+
+    patched = api.patch(f"/api/archives/{archive.id}/", {"name": "form"}, format="multipart")
+    linked = api.post(f"/api/archives/{archive.id}/links/", {"label": "a"}, format="multipart")
+
+    assert (patched.status_code, linked.status_code) == (415, 415)
+    assert "detail" in patched.json()
+    assert not archive.links.exists()
+
+
+def test_link_limits_clear_with_null_in_json(
+    api: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    links = f"/api/archives/{archive.id}/links/"
+    link = api.post(links, {"label": "Bob", "max_downloads": 2, "ttl": 600}).json()
+
+    cleared = api.patch(f"{links}{link['id']}/", {"max_downloads": None, "ttl": None})
+
+    assert cleared.status_code == 200, cleared.content
+    assert cleared.json()["max_downloads"] is None
