@@ -1,11 +1,16 @@
 """A real tus client (tuspy) against the live server: a multi-megabyte file sent in chunks,
 the connection broken midway, the upload resumed from the server's offset and finished;
-the archive made from it holds the very same bytes."""
+the archive made from it holds the very same bytes. And tuspy run as a user would, one
+process after another, every chunk with its checksum, resuming from its stored URL."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
+import subprocess
+import sys
 import time
 import zipfile
 from io import BytesIO
@@ -22,8 +27,12 @@ from archives.build import build_archive
 from archives.models import Archive, Status
 from resumable.models import ResumableUpload
 from resumable.partials import partial_path
+from tests.conftest import BASE_DIR
+from tests.resumable.api.test_views import metadata
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pytest_django.live_server_helper import LiveServer
 
     from accounts.models import User
@@ -164,3 +173,68 @@ def test_a_second_patch_while_one_writes_is_refused_and_nothing_is_corrupted(
     assert answer.startswith(b"HTTP/1.1 204"), answer
     assert f"Upload-Offset: {CHUNK}\r\n".encode() in answer
     assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == DATA[:CHUNK]
+
+
+def run_tuspy(server: str, user: User, source: Path, store: Path, *options: str) -> dict:
+    """tests/resumable/tuspy_upload.py in a process of its own; its closing JSON line."""
+    command = [
+        sys.executable, str(BASE_DIR / "tests" / "resumable" / "tuspy_upload.py"),
+        "--endpoint", f"{server}/api/uploads/",
+        "--token", issue_token(user),
+        "--file", str(source),
+        "--storage", str(store),
+        "--chunk-size", str(CHUNK),
+        *options,
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=BASE_DIR, capture_output=True, text=True, timeout=120, check=False
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines, done.stderr
+    return {"exit": done.returncode, **json.loads(lines[-1])}
+
+
+@pytest.mark.server
+def test_tuspy_stopped_resumes_in_a_new_process_with_checksums(
+    gunicorn: str, user: User, tmp_path: Path
+) -> None:
+    source = tmp_path / "film.bin"
+    source.write_bytes(DATA)
+    store = tmp_path / "tus-urls.json"
+    headers = auth(user)
+
+    # The first process sends two chunks, each with its sha1, and stops.
+    first = run_tuspy(
+        gunicorn, user, source, store, "--algorithm", "sha1", "--stop-at", str(2 * CHUNK)
+    )
+    assert (first["exit"], first["resumed_at"], first["offset"]) == (0, None, 2 * CHUNK)
+    location = first["url"]
+    upload_id = location.rsplit("/", 1)[1]
+    assert server_offset(location, headers) == 2 * CHUNK
+
+    # A second one finds the URL, and its next chunk's sha256 is of other bytes: refused,
+    # and nothing of that chunk stays.
+    corrupt = run_tuspy(gunicorn, user, source, store, "--algorithm", "sha256", "--wrong-checksum")
+    assert (corrupt["exit"], corrupt["url"], corrupt["status"]) == (1, location, 460)
+    assert server_offset(location, headers) == 2 * CHUNK
+    assert partial_path(upload_id).stat().st_size == 2 * CHUNK
+
+    # A third one resumes from the stored URL with sha256 checksums and finishes.
+    last = run_tuspy(gunicorn, user, source, store, "--algorithm", "sha256")
+    assert last == {"exit": 0, "url": location, "resumed_at": 2 * CHUNK, "offset": len(DATA)}
+    head = requests.head(location, headers={**headers, "Tus-Resumable": "1.0.0"}, timeout=10)
+    assert head.headers["Upload-Offset"] == str(len(DATA))
+    assert head.headers["Upload-Metadata"] == metadata(
+        filename="film.bin", relativePath="films/film.bin"
+    )
+
+    created = requests.post(
+        f"{gunicorn}/api/archives/", json={"uploads": [upload_id]}, headers=headers, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    build_archive(created.json()["id"])
+    archive = Archive.objects.get(pk=created.json()["id"])
+    assert archive.status == Status.READY
+    with zipfile.ZipFile(storage.local_path(archive.zip_name)) as built:
+        member = hashlib.sha256(built.read("films/film.bin")).hexdigest()
+    assert member == hashlib.sha256(DATA).hexdigest()
