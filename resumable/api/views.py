@@ -78,6 +78,14 @@ class WrongContentType(APIException):
     default_detail = f"Send the bytes with Content-Type: {OFFSET_CONTENT_TYPE}."
 
 
+class LengthRequired(APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = (
+        "Send the bytes with a Content-Length: this server does not read bodies of unknown "
+        "length (chunked)."
+    )
+
+
 class Mismatch(APIException):
     # tus checksum extension: 460 Checksum Mismatch.
     status_code = 460
@@ -94,12 +102,13 @@ def _carries_bytes(request: Request) -> bool:
     return request.content_type.split(";")[0].strip() == OFFSET_CONTENT_TYPE
 
 
-def _body(request: Request) -> tuple[BodyStream | None, int | None]:
+def _body(request: Request) -> tuple[BodyStream | None, int]:
     """The raw body and its declared length, never ``request.data``: the service reads it
-    in blocks. DRF has no stream for a body without a length."""
-    declared = request.headers.get("Content-Length")
-    length = int(declared) if declared and declared.isdigit() else None
-    return (None if length is None else request.stream), length
+    in blocks. Raises ``LengthRequired`` without a length: WSGI gives no stream then."""
+    declared = request.headers.get("Content-Length", "")
+    if not declared.isdigit() or not declared.isascii():
+        raise LengthRequired
+    return request.stream, int(declared)
 
 
 def _checksum(request: Request) -> Checksum | None:
@@ -181,14 +190,14 @@ class UploadsView(TusView):
             metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
         except BadUploadRequest as exc:
             raise ParseError(str(exc)) from exc
-        body, body_length = _body(request)
         owner, now = authenticated_user(request), timezone.now()
         if not _carries_bytes(request):
-            if body_length:
+            if request.headers.get("Content-Length", "0") not in {"", "0"}:
                 raise WrongContentType
             upload = create_upload(owner, length=length, metadata=metadata, now=now)
         else:
             checksum = _checksum(request)
+            body, body_length = _body(request)
             try:
                 upload = start_upload(
                     owner,

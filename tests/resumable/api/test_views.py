@@ -575,3 +575,27 @@ def test_upload_expires_is_announced_and_an_expired_upload_is_410_then_404(
         assert api.delete(location, **TUS).status_code == 410
         call_command("purge_expired_uploads", stdout=StringIO())
         assert api.head(location, **TUS).status_code == 404
+
+
+def test_a_body_of_unknown_length_is_411_and_nothing_moves(api: APIClient) -> None:
+    location = start(api, 10)["Location"]
+    # As a chunked request arrives: no Content-Length.
+    unknown = {"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked", **TUS}
+
+    patched = api.generic(
+        "PATCH", location, "hello", content_type=OCTETS, HTTP_UPLOAD_OFFSET="0", **unknown
+    )
+    created = api.generic(
+        "POST",
+        "/api/uploads/",
+        "hello",
+        content_type=OCTETS,
+        HTTP_UPLOAD_LENGTH="10",
+        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
+        **unknown,
+    )
+
+    assert (patched.status_code, created.status_code) == (411, 411)
+    assert "Content-Length" in patched.json()["detail"]
+    assert offset_of(api, location) == "0"
+    assert ResumableUpload.objects.count() == 1
