@@ -54,6 +54,20 @@ def _errors_of(path: str, operation: dict[str, Any]) -> list[str]:
     return codes
 
 
+def _loosen_multi_type_body(operation: dict[str, Any]) -> None:
+    """A body offered in several types is marked optional: openapi-python-client (0.29;
+    its issue 1451) annotates such a required body ``| Unset`` without importing
+    ``Unset``, and the generated module cannot be imported. A request without one is a
+    400 all the same, and the description says so."""
+    body = operation.get("requestBody")
+    if body is not None and len(body.get("content", {})) > 1 and body.get("required"):
+        body["required"] = False
+        body["description"] = (
+            "One of these bodies is required (a request without a body is a 400); "
+            "marked optional for generators that mishandle a required choice of types."
+        )
+
+
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: document the error answers, and that request
     bodies refuse fields they do not know (core.serializers.StrictSerializer)."""
@@ -64,6 +78,7 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
     schemas["Error"] = ERROR_SCHEMA
     for path, methods in result.get("paths", {}).items():
         for operation in methods.values():
+            _loosen_multi_type_body(operation)
             responses = operation.setdefault("responses", {})
             for code in _errors_of(path, operation):
                 responses.setdefault(

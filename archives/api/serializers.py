@@ -8,10 +8,11 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from archives.addresses import share_download_url, share_url
-from archives.models import Archive, ArchiveFile, AuditEntry, Link
+from archives.models import Archive, ArchiveFile, AuditEntry, Link, Status
 from archives.names import (
     NAME_MESSAGE,
     READABLE_CHARACTER,
@@ -197,6 +198,7 @@ class ArchiveSerializer(AbsoluteUrls, serializers.ModelSerializer):
             "created_at",
         ]
 
+    @extend_schema_field(serializers.ChoiceField(choices=Status.choices))
     def get_status(self, archive: Archive) -> str:
         return archive.public_status(now=self._now())
 
