@@ -7,7 +7,7 @@ Errors are ``{"detail": ...}`` like the rest of the API, with the status tus ask
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.urls import reverse
@@ -111,6 +111,24 @@ def _body(request: Request) -> tuple[BodyStream | None, int]:
     return request.stream, int(declared)
 
 
+class Chunk(TypedDict):
+    """What a request carries to append: its body, the body's length and checksum."""
+
+    body: BodyStream | None
+    content_length: int
+    checksum: Checksum | None
+
+
+def _chunk(request: Request) -> Chunk:
+    """The bytes of a PATCH or of a creation's body. Raises ``WrongContentType`` (415),
+    ``LengthRequired`` (411), ``ParseError`` for an unusable checksum (400)."""
+    if not _carries_bytes(request):
+        raise WrongContentType
+    checksum = _checksum(request)
+    body, length = _body(request)
+    return Chunk(body=body, content_length=length, checksum=checksum)
+
+
 def _checksum(request: Request) -> Checksum | None:
     header = request.headers.get("Upload-Checksum")
     if header is None:
@@ -191,22 +209,13 @@ class UploadsView(TusView):
         except BadUploadRequest as exc:
             raise ParseError(str(exc)) from exc
         owner, now = authenticated_user(request), timezone.now()
-        if not _carries_bytes(request):
-            if request.headers.get("Content-Length", "0") not in {"", "0"}:
-                raise WrongContentType
+        sends_bytes = request.headers.get("Content-Length", "0") not in {"", "0"}
+        if not (sends_bytes or _carries_bytes(request)):
             upload = create_upload(owner, length=length, metadata=metadata, now=now)
         else:
-            checksum = _checksum(request)
-            body, body_length = _body(request)
             try:
                 upload = start_upload(
-                    owner,
-                    length=length,
-                    metadata=metadata,
-                    body=body,
-                    content_length=body_length,
-                    checksum=checksum,
-                    now=now,
+                    owner, length=length, metadata=metadata, now=now, **_chunk(request)
                 )
             except BadUploadRequest as exc:
                 raise ParseError(str(exc)) from exc
@@ -233,20 +242,9 @@ class UploadView(TusView):
 
     def patch(self, request: Request, upload_id: str) -> Response:
         upload = self._upload(request, upload_id)
-        if not _carries_bytes(request):
-            raise WrongContentType
         offset = _whole_number(request, "Upload-Offset")
-        checksum = _checksum(request)
-        body, length = _body(request)
         try:
-            upload = receive_bytes(
-                upload,
-                offset=offset,
-                body=body,
-                content_length=length,
-                checksum=checksum,
-                now=timezone.now(),
-            )
+            upload = receive_bytes(upload, offset=offset, now=timezone.now(), **_chunk(request))
         except OffsetMismatch as exc:
             raise Conflict(str(exc)) from exc
         except UploadBusy as exc:

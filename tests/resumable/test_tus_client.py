@@ -77,6 +77,45 @@ def wait_for_offset(location: str, headers: dict[str, str], expected: int) -> No
         time.sleep(0.05)
 
 
+def archive_from_upload(server: str, headers: dict[str, str], upload_id: str) -> Archive:
+    """The archive made of the finished upload through the API, built as a worker would."""
+    created = requests.post(
+        f"{server}/api/archives/",
+        json={"uploads": [upload_id], "name": "Film"},
+        headers=headers,
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    build_archive(created.json()["id"])
+    archive = Archive.objects.get(pk=created.json()["id"])
+    assert archive.status == Status.READY
+    return archive
+
+
+def member_sha256(archive: Archive, name: str) -> str:
+    """The sha256 of the member ``name``, the archive's only one, read from the ZIP."""
+    with zipfile.ZipFile(storage.local_path(archive.zip_name)) as built:
+        assert built.namelist() == [name]
+        return hashlib.sha256(built.read(name)).hexdigest()
+
+
+def run_client(program: list[str], server: str, user: User, *options: str) -> dict:
+    """A tus client program (``tests/resumable/``) in a process of its own, sending to
+    ``server`` as ``user``; its exit status and its closing JSON line."""
+    command = [*program, "--endpoint", f"{server}/api/uploads/", "--token", issue_token(user)]
+    done = subprocess.run(
+        [*command, *options],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines, done.stderr
+    return {"exit": done.returncode, **json.loads(lines[-1])}
+
+
 @pytest.fixture(params=["live_server", "gunicorn"])
 def server(request: pytest.FixtureRequest) -> str:
     """Django's test server, and gunicorn as `make run` serves, each with its own reader of
@@ -116,22 +155,9 @@ def test_broken_upload_resumes_from_the_server_offset_and_becomes_the_archive(
     upload_id = location.rsplit("/", 1)[1]
     assert partial_path(upload_id).read_bytes() == DATA
 
-    created = requests.post(
-        f"{server}/api/archives/",
-        json={"uploads": [upload_id], "name": "Film"},
-        headers=headers,
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text
-    assert [item["name"] for item in created.json()["files"]] == ["films/2024/film.bin"]
+    archive = archive_from_upload(server, headers, upload_id)
     assert not ResumableUpload.objects.exists()
-    archive_id = created.json()["id"]
-    build_archive(archive_id)
-    archive = Archive.objects.get(pk=archive_id)
-    assert archive.status == Status.READY
-    with zipfile.ZipFile(storage.local_path(archive.zip_name)) as built:
-        assert built.namelist() == ["films/2024/film.bin"]
-        assert built.read("films/2024/film.bin") == DATA
+    assert member_sha256(archive, "films/2024/film.bin") == hashlib.sha256(DATA).hexdigest()
 
 
 def test_a_second_patch_while_one_writes_is_refused_and_nothing_is_corrupted(
@@ -175,23 +201,7 @@ def test_a_second_patch_while_one_writes_is_refused_and_nothing_is_corrupted(
     assert partial_path(location.rsplit("/", 1)[1]).read_bytes() == DATA[:CHUNK]
 
 
-def run_tuspy(server: str, user: User, source: Path, store: Path, *options: str) -> dict:
-    """tests/resumable/tuspy_upload.py in a process of its own; its closing JSON line."""
-    command = [
-        sys.executable, str(BASE_DIR / "tests" / "resumable" / "tuspy_upload.py"),
-        "--endpoint", f"{server}/api/uploads/",
-        "--token", issue_token(user),
-        "--file", str(source),
-        "--storage", str(store),
-        "--chunk-size", str(CHUNK),
-        *options,
-    ]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=BASE_DIR, capture_output=True, text=True, timeout=120, check=False
-    )
-    lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr
-    return {"exit": done.returncode, **json.loads(lines[-1])}
+TUSPY = [sys.executable, str(BASE_DIR / "tests" / "resumable" / "tuspy_upload.py")]
 
 
 @pytest.mark.server
@@ -200,13 +210,12 @@ def test_tuspy_stopped_resumes_in_a_new_process_with_checksums(
 ) -> None:
     source = tmp_path / "film.bin"
     source.write_bytes(DATA)
-    store = tmp_path / "tus-urls.json"
     headers = auth(user)
+    files = ["--file", str(source), "--storage", str(tmp_path / "tus-urls.json")]
+    tuspy = [*TUSPY, *files, "--chunk-size", str(CHUNK)]
 
     # The first process sends two chunks, each with its sha1, and stops.
-    first = run_tuspy(
-        gunicorn, user, source, store, "--algorithm", "sha1", "--stop-at", str(2 * CHUNK)
-    )
+    first = run_client(tuspy, gunicorn, user, "--algorithm", "sha1", "--stop-at", str(2 * CHUNK))
     assert (first["exit"], first["resumed_at"], first["offset"]) == (0, None, 2 * CHUNK)
     location = first["url"]
     upload_id = location.rsplit("/", 1)[1]
@@ -214,13 +223,13 @@ def test_tuspy_stopped_resumes_in_a_new_process_with_checksums(
 
     # A second one finds the URL, and its next chunk's sha256 is of other bytes: refused,
     # and nothing of that chunk stays.
-    corrupt = run_tuspy(gunicorn, user, source, store, "--algorithm", "sha256", "--wrong-checksum")
+    corrupt = run_client(tuspy, gunicorn, user, "--algorithm", "sha256", "--wrong-checksum")
     assert (corrupt["exit"], corrupt["url"], corrupt["status"]) == (1, location, 460)
     assert server_offset(location, headers) == 2 * CHUNK
     assert partial_path(upload_id).stat().st_size == 2 * CHUNK
 
     # A third one resumes from the stored URL with sha256 checksums and finishes.
-    last = run_tuspy(gunicorn, user, source, store, "--algorithm", "sha256")
+    last = run_client(tuspy, gunicorn, user, "--algorithm", "sha256")
     assert last == {"exit": 0, "url": location, "resumed_at": 2 * CHUNK, "offset": len(DATA)}
     head = requests.head(location, headers={**headers, "Tus-Resumable": "1.0.0"}, timeout=10)
     assert head.headers["Upload-Offset"] == str(len(DATA))
@@ -228,13 +237,5 @@ def test_tuspy_stopped_resumes_in_a_new_process_with_checksums(
         filename="film.bin", relativePath="films/film.bin"
     )
 
-    created = requests.post(
-        f"{gunicorn}/api/archives/", json={"uploads": [upload_id]}, headers=headers, timeout=30
-    )
-    assert created.status_code == 201, created.text
-    build_archive(created.json()["id"])
-    archive = Archive.objects.get(pk=created.json()["id"])
-    assert archive.status == Status.READY
-    with zipfile.ZipFile(storage.local_path(archive.zip_name)) as built:
-        member = hashlib.sha256(built.read("films/film.bin")).hexdigest()
-    assert member == hashlib.sha256(DATA).hexdigest()
+    archive = archive_from_upload(gunicorn, headers, upload_id)
+    assert member_sha256(archive, "films/film.bin") == hashlib.sha256(DATA).hexdigest()

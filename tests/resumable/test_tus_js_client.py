@@ -6,20 +6,14 @@ file's very bytes."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-import subprocess
-import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
 from accounts.services import issue_token
-from archives import storage
-from archives.build import build_archive
-from archives.models import Archive, Status
 from resumable.models import ResumableUpload
 from tests.conftest import (
     BASE_DIR,
@@ -31,6 +25,7 @@ from tests.conftest import (
     web_command,
 )
 from tests.resumable.api.test_views import metadata
+from tests.resumable.test_tus_client import archive_from_upload, member_sha256, run_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -78,29 +73,11 @@ def server(media_dir: Path, tmp_path: Path) -> Iterator[Server]:
     stop_process(process)
 
 
-def run_node(server: Server, user: User, source: Path, store: Path, *options: str) -> dict:
+def node_client(source: Path, store: Path) -> list[str]:
     node = shutil.which("node")
     assert node is not None, "Node 20 runs the tus-js-client tests"
-    command = [
-        node, str(SCRIPT),
-        "--endpoint", f"{server.url}/api/uploads/",
-        "--token", issue_token(user),
-        "--file", str(source),
-        "--storage", str(store),
-        "--chunk-size", str(CHUNK),
-        *options,
-    ]  # fmt: skip
-    done = subprocess.run(
-        command,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr
-    return {"status": done.returncode, **json.loads(lines[-1])}
+    files = ["--file", str(source), "--storage", str(store)]
+    return [node, str(SCRIPT), *files, "--chunk-size", str(CHUNK)]
 
 
 @pytest.mark.parametrize("override", [False, True], ids=["patch", "override"])
@@ -109,24 +86,24 @@ def test_a_killed_node_upload_resumes_in_a_new_process(
 ) -> None:
     source = tmp_path / "film.bin"
     source.write_bytes(DATA)
-    store = tmp_path / "tus-urls.json"
+    node = node_client(source, tmp_path / "tus-urls.json")
     options = ["--override-patch"] if override else []
 
     # Killed once two and a half chunks went out: the third PATCH breaks off midway.
     cut = 5 * CHUNK // 2
-    killed = run_node(server, user, source, store, *options, "--die-after", str(cut))
+    killed = run_client(node, server.url, user, *options, "--die-after", str(cut))
 
     assert killed["event"] == "killed"
-    assert killed["status"] == -9
+    assert killed["exit"] == -9
     upload_id = killed["url"].rsplit("/", 1)[1]
     # What arrived of the broken PATCH is kept (once the server saw the connection end,
     # on its own thread): the next process goes on from there.
     assert wait_until(lambda: stands(upload_id) == (cut, "")), stands(upload_id)
 
-    resumed = run_node(server, user, source, store, *options)
+    resumed = run_client(node, server.url, user, *options)
 
     assert resumed == {
-        "status": 0,
+        "exit": 0,
         "event": "success",
         "url": killed["url"],
         "resumed": killed["url"],
@@ -143,28 +120,11 @@ def test_a_killed_node_upload_resumes_in_a_new_process(
         filename="film.bin", relativePath="films/film.bin"
     )
 
-    archive = archive_of(server, headers, upload_id)
-    with zipfile.ZipFile(storage.local_path(archive.zip_name)) as built:
-        assert built.namelist() == ["films/film.bin"]
-        member = hashlib.sha256(built.read("films/film.bin")).hexdigest()
-    assert member == hashlib.sha256(DATA).hexdigest()
+    archive = archive_from_upload(server.url, headers, upload_id)
+    assert member_sha256(archive, "films/film.bin") == hashlib.sha256(DATA).hexdigest()
 
 
 def stands(upload_id: str) -> tuple[int, str]:
     """The upload's offset and its writer's claim (empty when no request writes)."""
     upload = ResumableUpload.objects.get(pk=upload_id)
     return upload.offset, upload.claim
-
-
-def archive_of(server: Server, headers: dict[str, str], upload_id: str) -> Archive:
-    created = requests.post(
-        f"{server.url}/api/archives/",
-        json={"uploads": [upload_id], "name": "Film"},
-        headers=headers,
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text
-    build_archive(created.json()["id"])
-    archive = Archive.objects.get(pk=created.json()["id"])
-    assert archive.status == Status.READY
-    return archive

@@ -50,16 +50,40 @@ def start(
     )
 
 
+def start_with(
+    client: APIClient, data: bytes, *, length: int, upload_checksum: str = ""
+) -> TestResponse:
+    """A creation carrying the upload's first bytes (creation-with-upload)."""
+    headers = {
+        "Upload-Length": str(length),
+        "Upload-Metadata": metadata(filename="a.txt"),
+        "Tus-Resumable": "1.0.0",
+    }
+    if upload_checksum:
+        headers["Upload-Checksum"] = upload_checksum
+    return client.post("/api/uploads/", data, content_type=OCTETS, headers=headers)
+
+
 def upload_id(response: TestResponse) -> str:
     return response["Location"].rsplit("/", 1)[1]
 
 
 def send(
-    client: APIClient, location: str, data: bytes, *, offset: int, upload_checksum: str = ""
+    client: APIClient,
+    location: str,
+    data: bytes,
+    *,
+    offset: int,
+    upload_checksum: str = "",
+    overridden: bool = False,
 ) -> TestResponse:
+    """A PATCH of ``data`` at ``offset``; ``overridden``: as a POST saying it is a PATCH."""
     headers = {"Upload-Offset": str(offset), "Tus-Resumable": "1.0.0"}
     if upload_checksum:
         headers["Upload-Checksum"] = upload_checksum
+    if overridden:
+        headers["X-HTTP-Method-Override"] = "PATCH"
+        return client.post(location, data, content_type=OCTETS, headers=headers)
     return client.patch(location, data, content_type=OCTETS, headers=headers)
 
 
@@ -337,14 +361,7 @@ def test_a_deferred_length_is_refused_with_what_to_send(api: APIClient) -> None:
 def test_a_post_overridden_to_patch_appends(api: APIClient) -> None:
     location = start(api, 10)["Location"]
 
-    response = api.post(
-        location,
-        b"hello",
-        content_type=OCTETS,
-        HTTP_X_HTTP_METHOD_OVERRIDE="PATCH",
-        HTTP_UPLOAD_OFFSET="0",
-        **TUS,
-    )
+    response = send(api, location, b"hello", offset=0, overridden=True)
 
     assert response.status_code == 204
     assert response["Upload-Offset"] == "5"
@@ -462,29 +479,14 @@ def test_an_unusable_checksum_is_400_and_nothing_is_written(
 
 def test_an_overridden_patch_is_checked_against_its_checksum(api: APIClient) -> None:
     location = start(api, 10)["Location"]
-    response = api.post(
-        location,
-        b"hello",
-        content_type=OCTETS,
-        HTTP_X_HTTP_METHOD_OVERRIDE="PATCH",
-        HTTP_UPLOAD_OFFSET="0",
-        HTTP_UPLOAD_CHECKSUM=checksum("sha1", b"other"),
-        **TUS,
-    )
+    wrong = checksum("sha1", b"other")
+    response = send(api, location, b"hello", offset=0, upload_checksum=wrong, overridden=True)
     assert response.status_code == 460
     assert offset_of(api, location) == "0"
 
 
 def test_creation_with_upload_stores_the_first_bytes(api: APIClient) -> None:
-    response = api.post(
-        "/api/uploads/",
-        b"hello",
-        content_type=OCTETS,
-        HTTP_UPLOAD_LENGTH="10",
-        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
-        HTTP_UPLOAD_CHECKSUM=checksum("sha256", b"hello"),
-        **TUS,
-    )
+    response = start_with(api, b"hello", length=10, upload_checksum=checksum("sha256", b"hello"))
 
     assert response.status_code == 201
     assert response["Upload-Offset"] == "5"
@@ -494,14 +496,7 @@ def test_creation_with_upload_stores_the_first_bytes(api: APIClient) -> None:
 
 
 def test_creation_with_the_whole_file_completes_it(api: APIClient) -> None:
-    response = api.post(
-        "/api/uploads/",
-        b"hello",
-        content_type=OCTETS,
-        HTTP_UPLOAD_LENGTH="5",
-        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
-        **TUS,
-    )
+    response = start_with(api, b"hello", length=5)
     assert response["Upload-Offset"] == "5"
     assert ResumableUpload.objects.get(pk=upload_id(response)).completed_at is not None
 
@@ -510,15 +505,7 @@ def test_creation_with_a_mismatched_body_is_460_and_creates_nothing(
     api: APIClient, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(
-            "/api/uploads/",
-            b"hello",
-            content_type=OCTETS,
-            HTTP_UPLOAD_LENGTH="10",
-            HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
-            HTTP_UPLOAD_CHECKSUM=checksum("sha1", b"hullo"),
-            **TUS,
-        )
+        response = start_with(api, b"hello", length=10, upload_checksum=checksum("sha1", b"hullo"))
 
     assert response.status_code == 460
     assert "No upload was created" in response.json()["detail"]
@@ -530,14 +517,7 @@ def test_creation_with_a_mismatched_body_is_460_and_creates_nothing(
 def test_creation_with_a_body_past_the_length_is_413_and_creates_nothing(
     api: APIClient,
 ) -> None:
-    response = api.post(
-        "/api/uploads/",
-        b"hello world",
-        content_type=OCTETS,
-        HTTP_UPLOAD_LENGTH="5",
-        HTTP_UPLOAD_METADATA=metadata(filename="a.txt"),
-        **TUS,
-    )
+    response = start_with(api, b"hello world", length=5)
     assert response.status_code == 413
     assert not ResumableUpload.objects.exists()
 
