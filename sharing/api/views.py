@@ -82,16 +82,31 @@ class ShareDownloadView(APIView):
             OpenApiParameter("Range", str, OpenApiParameter.HEADER),
         ],
         responses={
-            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
-            (206, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            410: ErrorSerializer,
-            416: None,
-            429: ErrorSerializer,
-            503: ErrorSerializer,
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The whole ZIP, as an attachment."
+            ),
+            (206, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The range asked for (Content-Range)."
+            ),
+            401: OpenApiResponse(ErrorSerializer, description="A password is required."),
+            403: OpenApiResponse(ErrorSerializer, description="Wrong password."),
+            404: OpenApiResponse(ErrorSerializer, description="No such share."),
+            409: OpenApiResponse(
+                ErrorSerializer, description="Not built yet, or the build failed."
+            ),
+            410: OpenApiResponse(
+                ErrorSerializer, description="Expired, or its download limit is reached."
+            ),
+            416: OpenApiResponse(
+                None, description="The range starts past the end (Content-Range: bytes */size)."
+            ),
+            429: OpenApiResponse(
+                ErrorSerializer, description="Too many wrong passwords; see Retry-After."
+            ),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="The stored ZIP cannot be read now, or a prefetch was refused.",
+            ),
         },
         auth=[],
     )
