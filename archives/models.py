@@ -233,10 +233,19 @@ class Download(models.Model):
     user_agent = models.CharField(max_length=512, blank=True)
     # ?src= of the link followed (a newsletter, a channel), sanitised.
     source = models.CharField(max_length=64, blank=True)
-    # Bytes of the ZIP sent for this download, resumes included, and whether they
-    # reached its end.
+    # The bytes of the ZIP this download sent, as the union of the ranges sent (resumes
+    # and parallel ranges included, each byte once), and whether that union covers the
+    # whole ZIP. ``ranges`` keeps the union: sorted, merged, half-open [start, end) pairs.
     bytes_sent = models.BigIntegerField(default=0)
     completed = models.BooleanField(default=False)
+    ranges = models.JSONField(default=list, blank=True)
+    # Bytes of the grant's budget in use: reserved before a response is sent, the part
+    # not sent given back after it (sharing.downloads); never past the budget.
+    grant_used = models.BigIntegerField(default=0)
+    # Which password the share had when this download was counted (an HMAC of its hash,
+    # sharing.downloads.password_mark): a grant found again without its token (a lost
+    # grant) ends with a new password, as the token's hash does.
+    password_mark = models.CharField(max_length=64, blank=True)
     # sha256 (hex) of the grant this download was given (sharing.downloads); the token
     # itself is never stored. NULL (not "", which would collide under unique) for
     # downloads counted before grants were stored.

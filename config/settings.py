@@ -239,6 +239,9 @@ LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900, minimum=1)
 LOGIN_ATTEMPTS_PER_ACCOUNT = env_int("LOGIN_ATTEMPTS_PER_ACCOUNT", 100, minimum=1)
 LOGIN_ACCOUNT_WINDOW = env_int("LOGIN_ACCOUNT_WINDOW", 3600, minimum=1)
 DOWNLOAD_GRANT_TTL = env_int("DOWNLOAD_GRANT_TTL", 6 * 3600, minimum=60)
+# A grant serves at most the archive's size plus this percentage of it, in total: whole,
+# in ranges, resumed or in parallel (sharing.downloads.grant_budget).
+DOWNLOAD_GRANT_SLACK = env_int("DOWNLOAD_GRANT_SLACK", 10, minimum=0)
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # Privacy of the download log: "network" keeps only the /24 (IPv4) or /48 (IPv6) of a
 # client's address; rows older than LOG_RETENTION_DAYS are deleted (0 keeps them).

@@ -1,6 +1,7 @@
 """One HTTP download of a share link: ``deliver_archive`` is the one entry point the share
 page and the share API call. It applies the download rules, counts a new download or
-resumes a granted one, and sends the ZIP or says why not.
+goes on with a granted one within its grant's byte budget, and sends the ZIP or says why
+not.
 
 A resumed range takes the whole request cycle like any other request, so there is one
 path. Answering it before the session, locale, CSRF and API framework layers saved about
@@ -27,8 +28,10 @@ from sharing.downloads import (
     Share,
     check_download,
     clean_source,
+    grant_budget,
     record_download,
     record_transfer,
+    reserve_grant,
 )
 from sharing.sending import (
     ByteRange,
@@ -37,6 +40,7 @@ from sharing.sending import (
     open_archive,
     requested_range,
     send_archive,
+    send_headers_only,
     send_unsatisfiable,
 )
 
@@ -65,6 +69,7 @@ REFUSAL_STATUS = {
     Outcome.THROTTLED: 429,
     Outcome.EXPIRED: 410,
     Outcome.LIMIT_REACHED: 410,
+    Outcome.GRANT_USED_UP: 410,
 }
 
 
@@ -120,34 +125,41 @@ def deliver_archive(
     """Serve the archive of ``share`` to ``request`` if the rules allow, counting a new
     download.
 
-    HEAD and prefetches are never counted. A ``Range`` request carrying a valid grant
-    resumes a counted download; any other request is a new download. A counted
-    download's response carries its grant in the ``X-Download-Grant`` header and in a
-    cookie scoped to the download path. ``referer`` replaces the request's own (the share
-    page passes the page that led to it); ``?src=`` is stored as the download's source.
-    The bytes each response sends are added to its download once the server is done.
-    The stored ZIP is opened before anything is counted: when it cannot be, the answer is
-    ``Unavailable`` and nothing is counted or notified.
+    HEAD and prefetches are never counted. A request that goes on with a counted download
+    (its grant, or a lost one: ``check_download``) is not counted again and takes its
+    bytes from that grant's budget (``_send_on_grant``); any other request is a new
+    download. A counted download's response carries its grant in the
+    ``X-Download-Grant`` header and in a cookie scoped to the download path.
+    ``referer`` replaces the request's own (the share page passes the page that led to
+    it); ``?src=`` is stored as the download's source. The range each response sends is
+    added to its download once the server is done. The stored ZIP is opened before
+    anything is counted: when it cannot be, the answer is ``Unavailable`` and nothing is
+    counted or notified.
     """
     if is_prefetch(request):
         return Prefetch()
     now = timezone.now()
     client = client_ip(request.META)
+    archive = share.archive
+    try:
+        byte_range = requested_range(request, archive)
+        unsatisfiable = False
+    except Unsatisfiable:
+        byte_range, unsatisfiable = None, True
     decision = check_download(
         share,
         password=password,
         client=client,
         now=now,
-        grant=_resumed_grant(request),
+        grant=request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE),
         unlocked=unlocked,
+        user_agent=request.headers.get("User-Agent", ""),
+        range_start=byte_range.start if byte_range else None,
     )
     if not decision.allowed:
         metrics.count_refusal(decision.outcome.value)
         return Refusal(decision)
-    archive = share.archive
-    try:
-        byte_range = requested_range(request, archive)
-    except Unsatisfiable:
+    if unsatisfiable:
         return send_unsatisfiable(archive)
     try:
         stored = open_archive(archive, head=request.method == "HEAD")
@@ -200,8 +212,13 @@ def _count_and_send(
     now: datetime,
 ) -> HttpResponseBase | Refusal:
     archive = share.archive
-    if request.method == "HEAD" or decision.is_resume:
-        return _send(request, archive, stored, byte_range, download_id=decision.download_id)
+    if request.method == "HEAD":
+        return _send(request, archive, stored, byte_range, download_id=None, reserved=0)
+    length = byte_range.length if byte_range else archive.size or 0
+    if decision.is_resume and decision.download_id is not None:
+        return _send_on_grant(
+            request, archive, stored, byte_range, download_id=decision.download_id, length=length
+        )
     counted = record_download(
         share,
         client=client,
@@ -209,12 +226,13 @@ def _count_and_send(
         user_agent=request.headers.get("User-Agent", ""),
         source=clean_source(request.GET.get("src")),
         now=now,
+        reserve=length,
     )
     if counted is None:
         metrics.count_refusal(Outcome.LIMIT_REACHED.value)
         return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
     metrics.count_download()
-    response = _send(request, archive, stored, byte_range, download_id=counted.id)
+    response = _send(request, archive, stored, byte_range, download_id=counted.id, reserved=length)
     response[GRANT_HEADER] = counted.grant
     response.set_cookie(
         GRANT_COOKIE,
@@ -228,11 +246,49 @@ def _count_and_send(
     return response
 
 
-def _resumed_grant(request: HttpRequest) -> str | None:
-    # A grant only resumes: a request for the whole file is a new download and counts.
-    if not request.headers.get("Range"):
-        return None
-    return request.headers.get(GRANT_HEADER) or request.COOKIES.get(GRANT_COOKIE)
+def _send_on_grant(
+    request: HttpRequest,
+    archive: Archive,
+    stored: StoredZip,
+    byte_range: ByteRange | None,
+    *,
+    download_id: int,
+    length: int,
+) -> HttpResponseBase | Refusal:
+    """Send on a counted download's grant what its budget still covers.
+
+    A range the budget cannot cover whole is refused (410, ``grant_used_up``). A request
+    for the whole file that it cannot cover gets the archive's headers and no body, and
+    the connection ends there: aria2c opens every resume with a plain GET and closes it
+    once it has the headers, then asks for the ranges it lacks, which the budget covers;
+    anyone else sees a transfer broken at byte 0 that costs the grant nothing."""
+    size = archive.size or 0
+    if reserve_grant(download_id, length=length, size=size):
+        return _send(request, archive, stored, byte_range, download_id=download_id, reserved=length)
+    budget = grant_budget(size)
+    if byte_range is None:
+        logger.info(
+            "download %s: its grant has less than the whole archive (%s bytes) left of "
+            "%s; a request for the whole file gets the headers only",
+            download_id,
+            size,
+            budget,
+        )
+        stored.close()
+        return send_headers_only(archive, connection=request.META.get("gunicorn.socket"))
+    logger.warning(
+        "download %s refused bytes %s-%s: its grant has less than %s bytes left of its "
+        "budget of %s (the archive's %s bytes plus %s%%)",
+        download_id,
+        byte_range.start,
+        byte_range.end,
+        length,
+        budget,
+        size,
+        settings.DOWNLOAD_GRANT_SLACK,
+    )
+    metrics.count_refusal(Outcome.GRANT_USED_UP.value)
+    return Refusal(DownloadDecision(Outcome.GRANT_USED_UP))
 
 
 def _send(
@@ -242,12 +298,18 @@ def _send(
     byte_range: ByteRange | None,
     *,
     download_id: int | None,
+    reserved: int,
 ) -> HttpResponseBase:
-    """The archive, or its range; the bytes sent are added to the download, if any."""
+    """The archive, or its range; the range sent is added to the download, if any, and
+    what of ``reserved`` it did not send goes back to its grant. Where the app does not
+    send the bytes itself (nginx, a bucket's URL) it cannot know how many left, so the
+    grant keeps the whole ``reserved`` and the download's coverage stays as it was."""
     head = request.method == "HEAD"
     on_close = None
     if download_id is not None:
-        on_close = partial(_transferred, download_id=download_id, size=archive.size or 0)
+        on_close = partial(
+            _transferred, download_id=download_id, reserved=reserved, size=archive.size or 0
+        )
     response = send_archive(
         archive,
         stored,
@@ -261,5 +323,5 @@ def _send(
     return response
 
 
-def _transferred(sent: int, reached: int, *, download_id: int, size: int) -> None:
-    record_transfer(download_id, sent=sent, reached_end=reached == size, size=size)
+def _transferred(sent: int, reached: int, *, download_id: int, reserved: int, size: int) -> None:
+    record_transfer(download_id, start=reached - sent, sent=sent, reserved=reserved, size=size)

@@ -4,15 +4,29 @@
 JSON. ``record_download`` claims one download with a conditional UPDATE, so N parallel
 requests against a limit of k give exactly k downloads.
 
-A counted download returns a *grant*: an opaque random token (DESIGN §9) that names
-nothing; only its sha256 is kept, on the download's row, so it is looked up, never
-decoded. It resumes that download of that share (archive and link) for
-``DOWNLOAD_GRANT_TTL`` seconds from the download, and ends with the share's password.
-A request that carries it (header
-``X-Download-Grant`` or the grant cookie set with the download) and a ``Range`` header
-resumes that download without being counted again; it still needs the password and a live archive. A
-request without it is a new download and uses one up, ranged or not, so once the limit is
-used no byte can be had without a grant.
+A counted download returns a *grant* (DESIGN section 9): an opaque random token that
+names nothing; only its sha256 is kept, on the download's row, so it is looked up, never
+decoded. It lets its holder receive that download's archive once more, across as many
+requests as the client needs (header ``X-Download-Grant`` or the grant cookie set with
+the download, a whole-file GET or ranges), for ``DOWNLOAD_GRANT_TTL`` seconds from the
+download; it ends with the share's password, the archive and the link. It still needs the
+password and a live archive.
+
+A grant has a byte budget, ``grant_budget``: the archive's size plus
+``DOWNLOAD_GRANT_SLACK`` percent, in total. Each response reserves its length with one
+conditional UPDATE before a byte leaves (``reserve_grant``), so parallel requests cannot
+together pass the budget, and ``record_transfer`` gives back what was not sent (a client
+that went away burns only what it was sent). Past the budget a request is refused
+(``Outcome.GRANT_USED_UP``, 410).
+
+A client that lost its grant (a killed ``wget -c`` run again) may still resume: a
+``Range`` past byte 0 from the same address and user agent as an incomplete download
+whose grant is open uses that download (``lost_download``). Any other request is a new
+download and uses one up, ranged or not, so once the limit is used no byte can be had
+without a grant.
+
+The log's ``bytes_sent`` is the union of the ranges sent, and a download is ``completed``
+exactly when that union covers the archive (``covered_ranges``).
 """
 
 from __future__ import annotations
@@ -23,12 +37,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -42,11 +56,14 @@ from notifications.models import Event
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from django.db.models import QuerySet
+
 # Bytes of randomness in a grant; its text is about 4/3 as long.
 GRANT_BYTES = 32
 # Longer header or cookie values are not looked up.
 MAX_GRANT_LENGTH = 128
 UNLOCK_SALT = "archives.share-unlock"
+GRANT_PASSWORD_SALT = "sharing.grant-password"
 MAX_HEADER_LENGTH = 512
 
 
@@ -59,6 +76,7 @@ class Outcome(enum.Enum):
     THROTTLED = "throttled"
     EXPIRED = "expired"
     LIMIT_REACHED = "limit_reached"
+    GRANT_USED_UP = "grant_used_up"
 
 
 @dataclass(frozen=True)
@@ -130,6 +148,12 @@ def find_share(slug: str) -> Share:
     return Share(link.archive, link)
 
 
+def password_mark(share: Share) -> str:
+    """Which password the share has now (an HMAC of its hash, never the hash itself): kept
+    on each download, so a grant found without its token ends with a new password."""
+    return salted_hmac(GRANT_PASSWORD_SALT, share.password_hash).hexdigest()
+
+
 def new_grant(share: Share) -> tuple[str, str]:
     """A fresh grant for a download of ``share``: returns the token the client gets and
     the hash its download's row keeps (``grant_hash``)."""
@@ -143,23 +167,83 @@ def grant_hash(share: Share, token: str) -> str:
     return hashlib.sha256(f"{token}\0{share.password_hash}".encode()).hexdigest()
 
 
-def granted_download(share: Share, grant: str | None, *, now: datetime | None = None) -> int | None:
-    """The id of the download a grant resumes: a download of this archive through this
-    link (or the archive's own slug) within ``DOWNLOAD_GRANT_TTL`` of ``now``, issued
-    under the share's current password. None for any other token."""
+@dataclass(frozen=True)
+class Granted:
+    """A counted download a request may go on with: its id and whether it is complete."""
+
+    id: int
+    is_complete: bool
+
+
+def _open_grants(share: Share, *, now: datetime) -> QuerySet[Download]:
+    """Downloads of this archive through this link (or the archive's own slug) whose grant
+    is still open: within ``DOWNLOAD_GRANT_TTL`` of ``now``."""
+    return Download.objects.filter(
+        archive_id=share.archive.pk,
+        link_id=share.link.pk if share.link else None,
+        grant_hash__isnull=False,
+        at__gt=now - timedelta(seconds=settings.DOWNLOAD_GRANT_TTL),
+    )
+
+
+def granted_download(
+    share: Share, grant: str | None, *, now: datetime | None = None
+) -> Granted | None:
+    """The download a grant goes on with: one of this share's open grants (see
+    ``_open_grants``; ``now`` by default the current time) issued under the share's
+    current password. None for any other token."""
     if not grant or len(grant) > MAX_GRANT_LENGTH:
         return None
     now = now or timezone.now()
+    found = (
+        _open_grants(share, now=now)
+        .filter(grant_hash=grant_hash(share, grant))
+        .values_list("pk", "completed")
+        .first()
+    )
+    return Granted(found[0], found[1]) if found else None
+
+
+def lost_download(share: Share, *, client: str, user_agent: str, now: datetime) -> int | None:
+    """The download a client that lost its grant resumes: the latest incomplete one of
+    this share from the same address (as the log keeps it, so anonymised addresses match
+    by network) and the same user agent, whose grant is open and was issued under the
+    share's current password. None when there is none."""
     return (
-        Download.objects.filter(
-            grant_hash=grant_hash(share, grant),
-            archive_id=share.archive.pk,
-            link_id=share.link.pk if share.link else None,
-            at__gt=now - timedelta(seconds=settings.DOWNLOAD_GRANT_TTL),
+        _open_grants(share, now=now)
+        .filter(
+            ip=anonymize_ip(client, mode=settings.LOG_IP_ANONYMIZE) or None,
+            user_agent=user_agent[:MAX_HEADER_LENGTH],
+            completed=False,
+            password_mark=password_mark(share),
         )
+        .order_by("-at", "-pk")
         .values_list("pk", flat=True)
         .first()
     )
+
+
+def resumed_download(
+    share: Share,
+    *,
+    grant: str | None,
+    client: str,
+    user_agent: str,
+    range_start: int | None,
+    now: datetime,
+) -> int | None:
+    """The counted download this request goes on with, or None when it is a new download.
+
+    A valid grant goes on with its download, for a range or the whole file (aria2c opens
+    a resume with a plain GET); only a whole-file request on a complete download is a new
+    one, as a second click on a finished download is. Without a valid grant, a range
+    starting past byte 0 goes on with a lost grant (``lost_download``)."""
+    granted = granted_download(share, grant, now=now)
+    if granted is not None and not (granted.is_complete and range_start is None):
+        return granted.id
+    if granted is None and range_start:
+        return lost_download(share, client=client, user_agent=user_agent, now=now)
+    return None
 
 
 def share_scope(share: Share) -> str:
@@ -220,6 +304,8 @@ def check_download(
     now: datetime,
     grant: str | None = None,
     unlocked: str | None = None,
+    user_agent: str = "",
+    range_start: int | None = None,
 ) -> DownloadDecision:
     """Decide whether ``client`` may download the archive of ``share`` now.
 
@@ -227,9 +313,12 @@ def check_download(
     files were purged), not ready (pending, building or failed), damaged (the stored ZIP
     no longer matches its sha256), throttled (too many wrong passwords; also for the
     right one), limit reached (the archive's or the link's), password required, wrong
-    password (counted towards the throttle). A valid ``grant`` resumes a counted download,
-    so no limit applies to it; a valid ``unlocked`` mark (``unlock_mark``) stands for
-    the right password.
+    password (counted towards the throttle). A request that goes on with a counted
+    download (``resumed_download``: a valid ``grant``, or a lost one found by ``client``
+    and ``user_agent`` for a range from ``range_start`` past 0; None when the request has
+    no range) is not counted again, so no limit applies to it; its bytes are the grant's
+    (``reserve_grant``). A valid ``unlocked`` mark (``unlock_mark``) stands for the right
+    password.
     """
     archive, link = share.archive, share.link
     if (
@@ -256,7 +345,14 @@ def check_download(
         retry_after = None
     if retry_after is not None:
         return DownloadDecision(Outcome.THROTTLED, retry_after=retry_after)
-    resumed = granted_download(share, grant, now=now)
+    resumed = resumed_download(
+        share,
+        grant=grant,
+        client=client,
+        user_agent=user_agent,
+        range_start=range_start,
+        now=now,
+    )
     if share.is_used_up and resumed is None:
         if is_guess:
             release_attempt(share_scope(share), client)
@@ -298,11 +394,13 @@ def record_download(
     user_agent: str,
     now: datetime,
     source: str = "",
+    reserve: int = 0,
 ) -> CountedDownload | None:
     """Count one download against the archive and the link, and log it; return it with
     its grant, or None when a limit (or a lifetime) ran out since ``check_download``
     said yes; ``Http404`` when the link was revoked meanwhile. Both counts are
-    conditional UPDATEs in one transaction.
+    conditional UPDATEs in one transaction. ``reserve`` bytes of the new grant's budget
+    are taken for the response that counts it (``reserve_grant``).
     """
     archive, link = share.archive, share.link
     try:
@@ -347,6 +445,8 @@ def record_download(
                 user_agent=user_agent[:MAX_HEADER_LENGTH],
                 source=source,
                 grant_hash=hashed,
+                grant_used=reserve,
+                password_mark=password_mark(share),
             )
             happened = {
                 "download": {
@@ -367,17 +467,61 @@ def record_download(
     return CountedDownload(download.pk, grant)
 
 
-def record_transfer(download_id: int, *, sent: int, reached_end: bool, size: int) -> None:
-    """Add ``sent`` bytes to a download; it is complete once its transfers (resumes
-    included) reached the end of the ZIP and add up to its size."""
-    changes: dict[str, Any] = {"bytes_sent": F("bytes_sent") + sent}
-    if reached_end:
-        # One statement, so the bytes are never seen counted without the completion they
-        # make; its SET expressions read the row as it was before the update.
-        changes["completed"] = Case(
-            When(bytes_sent__gte=size - sent, then=Value(value=True)), default=F("completed")
+def grant_budget(size: int) -> int:
+    """The bytes one grant may serve in total: the archive's ``size`` plus
+    ``DOWNLOAD_GRANT_SLACK`` percent of it (rounded up)."""
+    return size + -(-size * settings.DOWNLOAD_GRANT_SLACK // 100)
+
+
+def reserve_grant(download_id: int, *, length: int, size: int) -> bool:
+    """Take ``length`` bytes of the download's grant budget (``grant_budget(size)``)
+    before a response of that length is sent: one conditional UPDATE, so parallel
+    requests never together pass the budget. False, with nothing taken, when the budget
+    has less left; ``record_transfer`` gives back what the response did not send."""
+    return (
+        Download.objects.filter(pk=download_id, grant_used__lte=grant_budget(size) - length).update(
+            grant_used=F("grant_used") + length
         )
-    Download.objects.filter(pk=download_id).update(**changes)
+        == 1
+    )
+
+
+def covered_ranges(ranges: list[list[int]], *, start: int, end: int) -> list[list[int]]:
+    """``ranges`` (sorted, merged, half-open ``[start, end)`` pairs) with ``[start,
+    end)`` added, merged again: touching or overlapping pairs become one."""
+    merged: list[list[int]] = []
+    for first, last in sorted([*ranges, [start, end]]):
+        if merged and first <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    return merged
+
+
+def record_transfer(download_id: int, *, start: int, sent: int, reserved: int, size: int) -> None:
+    """Record that a response of the download sent ``sent`` bytes from ``start``, after
+    reserving ``reserved`` of its grant: the range joins the download's covered ranges,
+    ``bytes_sent`` becomes their union and ``completed`` whether it covers all ``size``
+    bytes; the ``reserved - sent`` bytes not sent go back to the grant.
+
+    The row is read and written under its lock (``select_for_update``; SQLite's
+    immediate transactions take the database's), so parallel ranges each add theirs."""
+    with transaction.atomic():
+        download = Download.objects.select_for_update().only("ranges").filter(pk=download_id)
+        found = download.first()
+        if found is None:
+            # The archive was deleted while the response was being sent.
+            return
+        ranges = found.ranges
+        if sent > 0:
+            ranges = covered_ranges(ranges, start=start, end=start + sent)
+        covered = sum(last - first for first, last in ranges)
+        Download.objects.filter(pk=download_id).update(
+            ranges=ranges,
+            bytes_sent=covered,
+            completed=size > 0 and covered >= size,
+            grant_used=F("grant_used") - (reserved - sent),
+        )
 
 
 def record_view(share: Share) -> None:

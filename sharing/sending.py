@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import struct
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
@@ -99,7 +101,10 @@ class RangeFile:
 
     Progress is the furthest position reached: through ``read()``, or through ``seek()``,
     which ``socket.sendfile`` (gunicorn's zero-copy path) calls with the position after
-    the last byte it sent, also when the client went away mid-way.
+    the last byte it sent, also when the client went away mid-way. A transfer that
+    stopped short counts only what the client's TCP acknowledged (``acknowledged``), when
+    the connection tells: what the server had handed to its socket buffers then never
+    reached a client that went away, and the grant gets it back.
     """
 
     def __init__(
@@ -117,6 +122,8 @@ class RangeFile:
         self._end = end
         self._reached = start
         self._on_close = on_close
+        self._acknowledged_before = acknowledged(connection)
+        self._socket = connection
         self._connection = _corked(connection)
         self.mode = "rb"
 
@@ -152,7 +159,37 @@ class RangeFile:
         if self._connection is not None:
             _uncork(self._connection)
         if self._on_close is not None:
-            self._on_close(self._reached - self._start, self._reached)
+            sent = self._reached - self._start
+            if self._reached <= self._end:
+                sent = min(sent, self._received())
+            self._on_close(sent, self._start + sent)
+
+    def _received(self) -> int:
+        """The bytes of this response the client's TCP acknowledged (its headers
+        included, so never fewer than it got); unbounded when the connection cannot
+        tell."""
+        after = acknowledged(self._socket)
+        if after is None or self._acknowledged_before is None:
+            return sys.maxsize
+        return max(after - self._acknowledged_before, 0)
+
+
+# struct tcp_info (linux/tcp.h): tcpi_bytes_acked is the u64 at this offset (Linux 4.1+).
+_TCP_INFO_BYTES_ACKED = 120
+
+
+def acknowledged(connection: Any) -> int | None:
+    """The bytes sent on ``connection`` (a TCP socket) that its peer acknowledged so far,
+    from Linux's ``TCP_INFO``; None for no socket, another system or an older kernel."""
+    if connection is None or not hasattr(socket, "TCP_INFO"):
+        return None
+    try:
+        info = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_BYTES_ACKED + 8)
+    except (OSError, AttributeError):
+        return None
+    if len(info) < _TCP_INFO_BYTES_ACKED + 8:
+        return None
+    return struct.unpack_from("=Q", info, _TCP_INFO_BYTES_ACKED)[0]
 
 
 def _corked(connection: Any) -> Any:
@@ -269,7 +306,8 @@ def _redirect_to_storage(url: str) -> HttpResponseBase:
     """A 302 to a short-lived URL that serves the ZIP as an attachment.
 
     ``on_close`` is never called: the bytes go from storage to the client, so the
-    download's ``bytes_sent`` and ``completed`` cannot be known here and stay as they are.
+    download's ``bytes_sent`` and ``completed`` cannot be known here and stay as they are
+    (and its grant is charged the whole length it allowed).
     """
     response = HttpResponseRedirect(url)
     response["Cache-Control"] = "private, no-store"
@@ -288,6 +326,32 @@ def _send_through_nginx(archive: Archive) -> HttpResponseBase:
     # nginx announces ranges itself and would keep ours too, sending the header twice.
     del response["Accept-Ranges"]
     response["X-Accel-Redirect"] = settings.DOWNLOAD_ACCEL_LOCATION + quote(archive.zip_name)
+    return response
+
+
+class HeadersOnlyResponse(HttpResponse):
+    """A response whose headers announce a body it does not send: once the server has
+    written them, the client's connection is shut, so the client sees a transfer broken
+    after the headers instead of waiting for the bytes."""
+
+    def __init__(self, *, connection: Any = None) -> None:
+        super().__init__()
+        self._connection = connection
+
+    def close(self) -> None:
+        super().close()
+        if self._connection is not None:
+            # A client already gone leaves nothing to shut.
+            with contextlib.suppress(OSError):
+                self._connection.shutdown(socket.SHUT_RDWR)
+
+
+def send_headers_only(archive: Archive, *, connection: Any = None) -> HttpResponseBase:
+    """The headers of a 200 carrying the whole ZIP, and none of its bytes: the connection
+    (the client's socket, when the server exposes it) ends after them."""
+    response = HeadersOnlyResponse(connection=connection)
+    _common_headers(response, archive)
+    response["Content-Length"] = str(archive.size or 0)
     return response
 
 

@@ -92,6 +92,7 @@ PAGE_STATUS = {
     Outcome.THROTTLED: 429,
     Outcome.EXPIRED: 410,
     Outcome.LIMIT_REACHED: 410,
+    Outcome.GRANT_USED_UP: 410,
 }
 
 

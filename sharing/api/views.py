@@ -68,6 +68,10 @@ REFUSAL_DETAIL = {
     Outcome.THROTTLED: "Too many wrong passwords: try again in {retry_after} seconds.",
     Outcome.EXPIRED: "The archive expired at {expires_at}.",
     Outcome.LIMIT_REACHED: "The download limit of this archive is reached.",
+    Outcome.GRANT_USED_UP: (
+        "This download's grant has served the archive once and has no bytes left for this "
+        "request; a new download counts against the limit."
+    ),
 }
 
 

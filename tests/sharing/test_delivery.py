@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
+from django.http import FileResponse, HttpResponse
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -107,20 +108,26 @@ def test_a_resumed_range_is_sent_and_not_counted_again(
     assert Archive.objects.get(pk=archive.pk).download_count == 1
 
 
-def test_a_grant_without_a_range_or_a_forged_one_is_a_new_download(
+def test_a_whole_file_request_with_a_grant_uses_it_and_a_forged_one_is_a_new_download(
     anon: APIClient, make_archive: Callable[..., Archive]
 ) -> None:
     archive = make_archive()
+    whole = storage.local_path(archive.zip_name).read_bytes()
     grant = counted_grant(anon, archive)
     factory = RequestFactory()
 
-    for request in (
-        factory.get(api_url(archive), HTTP_X_DOWNLOAD_GRANT=grant),
-        factory.get(api_url(archive), HTTP_RANGE="bytes=0-9", HTTP_X_DOWNLOAD_GRANT=grant + "x"),
-    ):
-        served(deliver_archive(request, find_share(archive.slug), password=None))
+    # As aria2c opens a resume: a plain GET with the grant.
+    request = factory.get(api_url(archive), HTTP_X_DOWNLOAD_GRANT=grant)
+    response = served(deliver_archive(request, find_share(archive.slug), password=None))
+    assert response.status_code == 200
+    assert streamed_body(response) == whole
+    assert Download.objects.filter(archive=archive).count() == 1
 
-    assert Download.objects.filter(archive=archive).count() == 3
+    forged = factory.get(
+        api_url(archive), HTTP_RANGE="bytes=0-9", HTTP_X_DOWNLOAD_GRANT=grant + "x"
+    )
+    served(deliver_archive(forged, find_share(archive.slug), password=None))
+    assert Download.objects.filter(archive=archive).count() == 2
 
 
 def test_head_and_prefetch_count_nothing(make_archive: Callable[..., Archive]) -> None:
@@ -328,3 +335,57 @@ def test_behind_nginx_a_gone_zip_answers_503(
 
     assert anon.get(api_url(archive)).status_code == 503
     assert_nothing_counted(archive)
+
+
+def test_past_its_budget_a_grant_refuses_a_range_and_answers_a_whole_request_with_headers(
+    anon: APIClient, make_archive: Callable[..., Archive], caplog: pytest.LogCaptureFixture
+) -> None:
+    archive = make_archive({"a.bin": bytes(range(256)) * 40})
+    size = archive.size or 0
+    grant = counted_grant(anon, archive)
+    half = size // 2
+    factory = RequestFactory()
+
+    def ask(byte_range: str | None = None) -> HttpResponseBase | Refusal | Prefetch | Unavailable:
+        headers = {"X-Download-Grant": grant} | ({"Range": byte_range} if byte_range else {})
+        request = factory.get(api_url(archive), headers=headers)
+        return deliver_archive(request, find_share(archive.slug), password=None)
+
+    # 10 bytes, then the first half twice: the budget (size + 10%) has less than half
+    # left.
+    for _ in range(2):
+        first_half = served(ask(f"bytes=0-{half - 1}"))
+        assert len(streamed_body(first_half)) == half
+        # As the server ends a response: what was sent is recorded, nothing given back.
+        assert isinstance(first_half, FileResponse)
+        assert first_half.file_to_stream is not None
+        first_half.file_to_stream.close()
+    refused = ask(f"bytes={half}-")
+    assert isinstance(refused, Refusal)
+    assert (refused.status, refused.decision.outcome) == (410, Outcome.GRANT_USED_UP)
+    assert f"refused bytes {half}-{size - 1}" in caplog.text
+    # aria2c opens a resume with a plain GET, reads the headers and closes it.
+    probe = served(ask())
+    assert (probe.status_code, probe["Content-Length"]) == (200, str(size))
+    assert isinstance(probe, HttpResponse)
+    assert probe.content == b""
+
+    download = Download.objects.get(archive=archive)
+    assert download.grant_used == 10 + 2 * half
+    assert Archive.objects.get(pk=archive.pk).download_count == 1
+
+
+def test_behind_nginx_a_grant_is_charged_what_it_allowed(
+    anon: APIClient, make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    settings.DOWNLOAD_ACCEL = "nginx"
+    archive = make_archive()
+    first = anon.get(api_url(archive), HTTP_RANGE="bytes=0-9")
+    assert "X-Accel-Redirect" in first
+
+    again = anon.get(api_url(archive), HTTP_RANGE="bytes=10-99")
+
+    assert "X-Accel-Redirect" in again
+    # nginx sends the bytes: the app cannot know how many left, and gives none back.
+    download = Download.objects.get(archive=archive)
+    assert (download.grant_used, download.bytes_sent) == (100, 0)

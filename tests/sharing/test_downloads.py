@@ -19,16 +19,22 @@ from archives.models import Archive, Download, Link, Status
 from archives.services import create_link
 from core.models import FailureWindow
 from sharing.downloads import (
+    Granted,
     Outcome,
     Share,
     check_download,
+    covered_ranges,
     find_share,
+    grant_budget,
     grant_hash,
     granted_download,
     record_download,
     record_transfer,
+    reserve_grant,
+    resumed_download,
     share_scope,
 )
+from tests.factories import LinkFactory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -240,8 +246,8 @@ def test_a_grant_is_opaque_and_only_its_hash_is_stored(
         assert row.grant_hash == grant_hash(share, token)
         stored = [str(getattr(row, f.attname)) for f in Download._meta.concrete_fields]
         assert not any(token in value for value in stored)
-    assert granted_download(share, first) == first_id
-    assert granted_download(share, second) == second_id
+    assert granted_download(share, first) == Granted(first_id, is_complete=False)
+    assert granted_download(share, second) == Granted(second_id, is_complete=False)
 
 
 def test_a_grant_resumes_only_its_own_share(make_archive: Callable[..., Archive]) -> None:
@@ -250,10 +256,10 @@ def test_a_grant_resumes_only_its_own_share(make_archive: Callable[..., Archive]
     bob_id, for_bob = count_one(Share(archive, bob))
     own_id, for_archive = count_one(Share(archive))
 
-    assert granted_download(Share(archive, bob), for_bob) == bob_id
+    assert granted_download(Share(archive, bob), for_bob) == Granted(bob_id, is_complete=False)
     assert granted_download(Share(archive, eve), for_bob) is None
     assert granted_download(Share(archive), for_bob) is None
-    assert granted_download(Share(archive), for_archive) == own_id
+    assert granted_download(Share(archive), for_archive) == Granted(own_id, is_complete=False)
     assert granted_download(Share(archive, bob), for_archive) is None
     other = make_archive(max_downloads=None)
     assert granted_download(Share(other), for_archive) is None
@@ -267,7 +273,7 @@ def test_a_grant_resumes_within_its_ttl_from_the_download(
     later = timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL - 5)
 
     with time_machine.travel(later):
-        assert granted_download(Share(archive), grant) == download_id
+        assert granted_download(Share(archive), grant) == Granted(download_id, is_complete=False)
         assert decide(archive, grant=grant) is Outcome.ALLOWED
     with time_machine.travel(later + timedelta(seconds=10)):
         assert granted_download(Share(archive), grant) is None
@@ -365,27 +371,194 @@ def test_share_downloads_left_is_the_smaller_of_both_limits(
     assert not Share(archive).is_used_up
 
 
-def test_record_transfer_adds_bytes_and_completes_only_at_the_end_with_every_byte(
+def test_bytes_sent_is_the_union_of_the_ranges_and_complete_once_they_cover_the_zip(
     make_archive: Callable[..., Archive],
 ) -> None:
+    archive = make_archive()
+    counted = record_download(
+        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now(), reserve=200
+    )
+    assert counted is not None
+    download = Download.objects.get(pk=counted.id)
+
+    def sent(start: int, length: int, *, reserved: int | None = None) -> tuple[int, bool]:
+        record_transfer(
+            download.pk, start=start, sent=length, reserved=reserved or length, size=100
+        )
+        download.refresh_from_db()
+        return download.bytes_sent, download.completed
+
+    assert sent(0, 40) == (40, False)
+    # The tail: the end is reached, but 40 bytes in the middle are still missing.
+    assert sent(80, 20) == (60, False)
+    # The first 40 again: as many bytes as the ZIP were sent, but not all of them.
+    assert sent(0, 40) == (60, False)
+    assert download.ranges == [[0, 40], [80, 100]]
+    assert sent(40, 40) == (100, True)
+    assert download.ranges == [[0, 100]]
+    # A later range adds nothing and leaves it complete.
+    assert sent(10, 10) == (100, True)
+
+
+def test_what_a_response_did_not_send_goes_back_to_the_grant(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive()
+    counted = record_download(
+        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now(), reserve=100
+    )
+    assert counted is not None
+
+    # The client went away after 30 of the 100 bytes reserved.
+    record_transfer(counted.id, start=0, sent=30, reserved=100, size=100)
+
+    download = Download.objects.get(pk=counted.id)
+    assert (download.grant_used, download.bytes_sent, download.completed) == (30, 30, False)
+
+
+def test_a_transfer_of_a_deleted_download_is_dropped(make_archive: Callable[..., Archive]) -> None:
     archive = make_archive()
     counted = record_download(
         Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now()
     )
     assert counted is not None
-    download = Download.objects.get(pk=counted.id)
+    archive.delete()
 
-    record_transfer(download.pk, sent=40, reached_end=False, size=100)
-    # The tail first: the end is reached, but 40 bytes in the middle are still missing.
-    record_transfer(download.pk, sent=20, reached_end=True, size=100)
-    download.refresh_from_db()
-    assert (download.bytes_sent, download.completed) == (60, False)
+    record_transfer(counted.id, start=0, sent=10, reserved=10, size=100)
 
-    record_transfer(download.pk, sent=40, reached_end=True, size=100)
-    download.refresh_from_db()
-    assert (download.bytes_sent, download.completed) == (100, True)
+    assert not Download.objects.filter(pk=counted.id).exists()
 
-    # A later partial resume adds its bytes and leaves the download complete.
-    record_transfer(download.pk, sent=10, reached_end=False, size=100)
-    download.refresh_from_db()
-    assert (download.bytes_sent, download.completed) == (110, True)
+
+@pytest.mark.parametrize(
+    ("ranges", "added", "merged"),
+    [
+        ([], (0, 10), [[0, 10]]),
+        ([[0, 10]], (10, 20), [[0, 20]]),
+        ([[0, 10]], (5, 8), [[0, 10]]),
+        ([[0, 10], [20, 30]], (12, 18), [[0, 10], [12, 18], [20, 30]]),
+        ([[0, 10], [20, 30]], (8, 22), [[0, 30]]),
+        ([[20, 30]], (0, 5), [[0, 5], [20, 30]]),
+    ],
+)
+def test_covered_ranges_merge_touching_and_overlapping_pairs(
+    ranges: list[list[int]], added: tuple[int, int], merged: list[list[int]]
+) -> None:
+    assert covered_ranges(ranges, start=added[0], end=added[1]) == merged
+
+
+@pytest.mark.parametrize(("slack", "budget"), [(10, 110), (0, 100), (25, 125), (1, 101)])
+def test_the_grant_budget_is_the_size_plus_the_slack(
+    settings: DjangoSettings, slack: int, budget: int
+) -> None:
+    settings.DOWNLOAD_GRANT_SLACK = slack
+
+    assert grant_budget(100) == budget
+    assert grant_budget(1001) == 1001 + -(-1001 * slack // 100)
+
+
+def test_a_reservation_past_the_budget_takes_nothing(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive()
+    counted = record_download(
+        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now(), reserve=100
+    )
+    assert counted is not None
+
+    assert reserve_grant(counted.id, length=10, size=100)
+    assert not reserve_grant(counted.id, length=1, size=100)
+    record_transfer(counted.id, start=0, sent=60, reserved=100, size=100)
+    assert reserve_grant(counted.id, length=40, size=100)
+    assert not reserve_grant(counted.id, length=1, size=100)
+    assert Download.objects.get(pk=counted.id).grant_used == 110
+
+
+def lost_resume(
+    share: Share, *, client: str = CLIENT, user_agent: str = "Wget/1.21.3", start: int = 500
+) -> int | None:
+    return resumed_download(
+        share, grant=None, client=client, user_agent=user_agent, range_start=start,
+        now=timezone.now(),
+    )  # fmt: skip
+
+
+def test_a_lost_grant_resumes_a_range_from_the_same_address_and_user_agent(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive()
+    share = Share(archive)
+    counted = record_download(
+        share, client=CLIENT, referer="", user_agent="Wget/1.21.3", now=timezone.now()
+    )
+    assert counted is not None
+
+    assert lost_resume(share) == counted.id
+    # From byte 0 or without a range it is a new download, as is another client's.
+    assert lost_resume(share, start=0) is None
+    assert resumed_download(
+        share, grant=None, client=CLIENT, user_agent="Wget/1.21.3", range_start=None,
+        now=timezone.now(),
+    ) is None  # fmt: skip
+    assert lost_resume(share, user_agent="curl/7.88.1") is None
+    assert lost_resume(share, client="198.51.100.9") is None
+    # Nor through another link of the archive.
+    link = LinkFactory(archive=archive)
+    assert lost_resume(Share(archive, link)) is None
+
+
+def test_a_lost_grant_does_not_resume_a_complete_download_nor_past_its_end(
+    make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    archive = make_archive()
+    share = Share(archive)
+    size = archive.size or 0
+    counted = record_download(
+        share, client=CLIENT, referer="", user_agent="Wget/1.21.3", now=timezone.now()
+    )
+    assert counted is not None
+    record_transfer(counted.id, start=0, sent=size, reserved=size, size=size)
+    assert lost_resume(share) is None
+
+    again = record_download(
+        share, client=CLIENT, referer="", user_agent="Wget/1.21.3", now=timezone.now()
+    )
+    assert again is not None
+    assert lost_resume(share) == again.id
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL + 1)):
+        assert lost_resume(share) is None
+
+
+def test_a_lost_grant_ends_with_a_new_password(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive(password="old")
+    counted = record_download(
+        Share(archive), client=CLIENT, referer="", user_agent="Wget/1.21.3", now=timezone.now()
+    )
+    assert counted is not None
+    assert lost_resume(Share(archive)) == counted.id
+
+    archive.password = make_password("new")
+    archive.save(update_fields=["password"])
+
+    assert lost_resume(Share(Archive.objects.get(pk=archive.pk))) is None
+
+
+def test_a_whole_file_request_on_a_complete_downloads_grant_is_a_new_download(
+    make_archive: Callable[..., Archive],
+) -> None:
+    archive = make_archive()
+    share = Share(archive)
+    size = archive.size or 0
+    counted = record_download(share, client=CLIENT, referer="", user_agent="", now=timezone.now())
+    assert counted is not None
+
+    def resumed(range_start: int | None) -> int | None:
+        return resumed_download(
+            share, grant=counted.grant, client=CLIENT, user_agent="", range_start=range_start,
+            now=timezone.now(),
+        )  # fmt: skip
+
+    assert resumed(None) == counted.id
+    record_transfer(counted.id, start=0, sent=size, reserved=size, size=size)
+    assert resumed(None) is None
+    # A range still goes on with it, within its budget.
+    assert resumed(0) == counted.id

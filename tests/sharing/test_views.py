@@ -190,7 +190,9 @@ def test_used_up_archive_is_410_saying_why(
     client: Client, make_archive: Callable[..., Archive]
 ) -> None:
     archive = make_archive(max_downloads=1)
-    assert client.get(download_url(archive)).status_code == 200
+    first = client.get(download_url(archive))
+    assert first.status_code == 200
+    assert len(streamed_body(first)) == archive.size
     response = client.get(download_url(archive))
     assert response.status_code == 410
     assert "download limit is reached" in response.content.decode()
@@ -296,3 +298,18 @@ def test_share_page_without_password_shows_the_hashes(
     body = client.get(share_url(archive)).content.decode()
 
     assert all(sha256 in body for sha256 in page_hashes(archive))
+
+
+def test_a_range_past_the_grants_budget_is_a_410_page_saying_why(
+    client: Client, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive()
+    first = client.get(download_url(archive), HTTP_RANGE="bytes=0-9")
+    assert first.status_code == 206
+    # The grant cookie goes with each request, as a browser sends it.
+    assert client.get(download_url(archive), HTTP_RANGE="bytes=0-").status_code == 206
+
+    response = client.get(download_url(archive), HTTP_RANGE="bytes=0-")
+
+    assert response.status_code == 410
+    assert "already received the whole archive" in response.content.decode()

@@ -137,8 +137,12 @@ def test_expired_is_410_with_the_time(
 
 def test_limit_reached_is_410(anon: APIClient, make_archive: Callable[..., Archive]) -> None:
     archive = make_archive(max_downloads=1)
+    first = anon.get(url(archive))
+    assert first.status_code == 200
+    assert len(streamed_body(first)) == archive.size
 
-    assert anon.get(url(archive)).status_code == 200
+    # The same client again, its grant cookie with it: that download is complete, so
+    # this is a new one.
     response = anon.get(url(archive))
 
     assert response.status_code == 410
@@ -239,7 +243,9 @@ def test_used_limit_gives_no_byte_without_the_grant_but_the_holder_resumes(
     assert first.status_code == 206
     grant = first["X-Download-Grant"]
 
-    stranger = APIClient()
+    # From another address: the holder's own address and user agent would resume its
+    # lost grant.
+    stranger = APIClient(REMOTE_ADDR="198.51.100.20")
     for header in ("bytes=1000-", "bytes=0-", "bytes=-1", f"bytes={len(whole) - 1}-"):
         refused = stranger.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="pw", HTTP_RANGE=header)
         assert refused.status_code == 410
@@ -263,7 +269,7 @@ def test_used_limit_gives_no_byte_without_the_grant_but_the_holder_resumes(
     assert streamed_body(by_cookie) == whole[5:10]
     # Still needs the password.
     assert holder.get(url(archive), HTTP_RANGE="bytes=5-9").status_code == 401
-    # A whole-file request is a new download, grant or not.
+    # Once complete, a whole-file request is a new download, grant or not.
     assert holder.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="pw").status_code == 410
     assert Download.objects.filter(archive=archive).count() == 1
 
@@ -273,6 +279,8 @@ def test_log_row_records_forwarded_ip_only_from_trusted_proxy(
 ) -> None:
     archive = make_archive()
     anon.get(url(archive), HTTP_X_FORWARDED_FOR="1.2.3.4", REMOTE_ADDR="198.51.100.2")
+    # Without the first download's grant cookie, so the second is counted too.
+    anon.cookies.clear()
     settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
     anon.get(url(archive), HTTP_X_FORWARDED_FOR="203.0.113.5", REMOTE_ADDR="10.1.1.1")
 
@@ -342,3 +350,20 @@ def test_a_wrong_password_on_the_share_view_counts_towards_the_throttle(
     body = anon.get(f"/api/shares/{archive.slug}/", HTTP_X_ARCHIVE_PASSWORD="s3cret").json()
     assert hashes(body) == [None, None]
     assert anon.get(url(archive), HTTP_X_ARCHIVE_PASSWORD="s3cret").status_code == 429
+
+
+def test_a_range_past_the_grants_budget_is_410_saying_why(
+    anon: APIClient, make_archive: Callable[..., Archive]
+) -> None:
+    archive = make_archive({"data.bin": random.Random(3).randbytes(20_000)})
+    first = anon.get(url(archive), HTTP_RANGE="bytes=0-9")
+    grant = first["X-Download-Grant"]
+    whole = anon.get(url(archive), HTTP_RANGE="bytes=0-", HTTP_X_DOWNLOAD_GRANT=grant)
+    assert whole.status_code == 206
+
+    again = anon.get(url(archive), HTTP_RANGE="bytes=0-", HTTP_X_DOWNLOAD_GRANT=grant)
+
+    assert again.status_code == 410
+    assert again.json()["reason"] == "grant_used_up"
+    assert "grant" in again.json()["detail"]
+    assert Download.objects.filter(archive=archive).count() == 1
