@@ -302,14 +302,13 @@ def _send(
 ) -> HttpResponseBase:
     """The archive, or its range; the range sent is added to the download, if any, and
     what of ``reserved`` it did not send goes back to its grant. Where the app does not
-    send the bytes itself (nginx, a bucket's URL) it cannot know how many left, so the
-    grant keeps the whole ``reserved`` and the download's coverage stays as it was."""
+    send the bytes itself (nginx, a bucket's URL) it cannot know how many leave: the range
+    it allowed counts as sent, and nothing goes back."""
     head = request.method == "HEAD"
+    size = archive.size or 0
     on_close = None
     if download_id is not None:
-        on_close = partial(
-            _transferred, download_id=download_id, reserved=reserved, size=archive.size or 0
-        )
+        on_close = partial(_transferred, download_id=download_id, reserved=reserved, size=size)
     response = send_archive(
         archive,
         stored,
@@ -318,8 +317,14 @@ def _send(
         on_close=on_close,
         connection=request.META.get("gunicorn.socket"),
     )
-    if not head:
-        metrics.count_bytes_served(byte_range.length if byte_range else archive.size or 0)
+    if head:
+        return response
+    part = byte_range or ByteRange(0, size - 1)
+    metrics.count_bytes_served(part.length)
+    if download_id is not None and stored.handle is None:
+        record_transfer(
+            download_id, start=part.start, sent=part.length, reserved=reserved, size=size
+        )
     return response
 
 

@@ -305,9 +305,8 @@ def send_archive(
 def _redirect_to_storage(url: str) -> HttpResponseBase:
     """A 302 to a short-lived URL that serves the ZIP as an attachment.
 
-    ``on_close`` is never called: the bytes go from storage to the client, so the
-    download's ``bytes_sent`` and ``completed`` cannot be known here and stay as they are
-    (and its grant is charged the whole length it allowed).
+    ``on_close`` is never called: the bytes go from storage to the client, so how many
+    arrive cannot be known here.
     """
     response = HttpResponseRedirect(url)
     response["Cache-Control"] = "private, no-store"

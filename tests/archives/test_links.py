@@ -45,6 +45,8 @@ def test_a_link_has_its_own_slug_password_and_limit(
     assert (public["has_password"], public["downloads_left"]) == (True, 1)
     assert anon.get(url, HTTP_X_ARCHIVE_PASSWORD="owner-pw").status_code == 403
     assert anon.get(url, HTTP_X_ARCHIVE_PASSWORD="alice-pw").status_code == 200
+    # Another client: this one's grant cookie would go on with its unfinished download.
+    anon.cookies.clear()
     assert anon.get(url, HTTP_X_ARCHIVE_PASSWORD="alice-pw").status_code == 410
     # The archive's own link keeps working as before.
     own = anon.get(f"/api/shares/{archive.slug}/download", HTTP_X_ARCHIVE_PASSWORD="owner-pw")

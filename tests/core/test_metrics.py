@@ -144,6 +144,8 @@ def test_downloads_refusals_and_bytes_are_counted(
     refused = REGISTRY.get_sample_value("awaiting_death_download_refusals_total", limit) or 0.0
 
     assert anon.get(url).status_code == 200
+    # A new client: with the first one's grant cookie this would go on with its download.
+    anon.cookies.clear()
     assert anon.get(url).status_code == 410
 
     assert REGISTRY.get_sample_value("awaiting_death_downloads_total") == downloads + 1

@@ -296,6 +296,8 @@ def test_downloads_log_is_paginated_newest_first(
 ) -> None:
     archive = make_archive()
     for agent in ("first", "second"):
+        # Two clients: the first one's grant cookie would go on with its download.
+        anon.cookies.clear()
         anon.get(
             f"/api/shares/{archive.slug}/download",
             HTTP_USER_AGENT=agent,
