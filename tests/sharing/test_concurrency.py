@@ -8,6 +8,7 @@ import os
 import random
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -90,21 +91,28 @@ def fetch(url: str, headers: dict[str, str]) -> tuple[int, int]:
         connection.close()
 
 
-def counted_grant(url: str) -> str:
-    """A counted download of one byte: its grant has a whole copy (and the slack) left."""
+@dataclass(frozen=True)
+class Granted:
+    archive: Archive
+    size: int
+    url: str
+    grant: str
+
+
+@pytest.fixture
+def granted(gunicorn: str, make_archive: Callable[..., Archive]) -> Granted:
+    """A 2 MB archive with a limit of one behind gunicorn, counted by a download of one
+    byte: its grant has a whole copy (and the slack) left."""
+    archive = make_archive({"data.bin": os.urandom(2_000_000)}, max_downloads=1)
+    url = f"{gunicorn}/api/shares/{archive.slug}/download"
     first = requests.get(url, headers={"Range": "bytes=0-0"}, timeout=60)
     assert first.status_code == 206
-    return first.headers["X-Download-Grant"]
+    return Granted(archive, archive.size or 0, url, first.headers["X-Download-Grant"])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_twenty_parallel_whole_downloads_on_one_grant_get_one_copy(
-    gunicorn: str, make_archive: Callable[..., Archive]
-) -> None:
-    archive = make_archive({"data.bin": os.urandom(2_000_000)}, max_downloads=1)
-    size = archive.size or 0
-    url = f"{gunicorn}/api/shares/{archive.slug}/download"
-    grant = counted_grant(url)
+def test_twenty_parallel_whole_downloads_on_one_grant_get_one_copy(granted: Granted) -> None:
+    archive, size, url, grant = granted.archive, granted.size, granted.url, granted.grant
     # Whole, ranged from 0, or with a Range header nobody can parse: all whole copies.
     asks = [{}, {"Range": "bytes=0-"}, {"Range": "garbage"}, {"Range": "bytes=0-0,5-"}]
 
@@ -123,13 +131,8 @@ def test_twenty_parallel_whole_downloads_on_one_grant_get_one_copy(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_ranges_on_one_grant_never_pass_its_budget(
-    gunicorn: str, make_archive: Callable[..., Archive]
-) -> None:
-    archive = make_archive({"data.bin": os.urandom(2_000_000)}, max_downloads=1)
-    size = archive.size or 0
-    url = f"{gunicorn}/api/shares/{archive.slug}/download"
-    grant = counted_grant(url)
+def test_parallel_ranges_on_one_grant_never_pass_its_budget(granted: Granted) -> None:
+    archive, size, url, grant = granted.archive, granted.size, granted.url, granted.grant
     pieces = random.Random(17)
     ranges = []
     for _ in range(PARALLEL):

@@ -19,6 +19,7 @@ from archives.models import Archive, Download, Link, Status
 from archives.services import create_link
 from core.models import FailureWindow
 from sharing.downloads import (
+    CountedDownload,
     Granted,
     Outcome,
     Share,
@@ -371,14 +372,23 @@ def test_share_downloads_left_is_the_smaller_of_both_limits(
     assert not Share(archive).is_used_up
 
 
+def count_now(
+    share: Share, *, reserve: int = 0, user_agent: str = "", client: str = CLIENT
+) -> CountedDownload:
+    """A download of ``share`` counted now, ``reserve`` bytes of its grant taken."""
+    download = record_download(
+        share, client=client, referer="", user_agent=user_agent, now=timezone.now(),
+        reserve=reserve,
+    )  # fmt: skip
+    assert download is not None
+    return download
+
+
 def test_bytes_sent_is_the_union_of_the_ranges_and_complete_once_they_cover_the_zip(
     make_archive: Callable[..., Archive],
 ) -> None:
     archive = make_archive()
-    counted = record_download(
-        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now(), reserve=200
-    )
-    assert counted is not None
+    counted = count_now(Share(archive), reserve=200)
     download = Download.objects.get(pk=counted.id)
 
     def sent(start: int, length: int, *, reserved: int | None = None) -> tuple[int, bool]:
@@ -404,10 +414,7 @@ def test_what_a_response_did_not_send_goes_back_to_the_grant(
     make_archive: Callable[..., Archive],
 ) -> None:
     archive = make_archive()
-    counted = record_download(
-        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now(), reserve=100
-    )
-    assert counted is not None
+    counted = count_now(Share(archive), reserve=100)
 
     # The client went away after 30 of the 100 bytes reserved.
     record_transfer(counted.id, start=0, sent=30, reserved=100, size=100)
@@ -418,10 +425,7 @@ def test_what_a_response_did_not_send_goes_back_to_the_grant(
 
 def test_a_transfer_of_a_deleted_download_is_dropped(make_archive: Callable[..., Archive]) -> None:
     archive = make_archive()
-    counted = record_download(
-        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now()
-    )
-    assert counted is not None
+    counted = count_now(Share(archive))
     archive.delete()
 
     record_transfer(counted.id, start=0, sent=10, reserved=10, size=100)
@@ -460,10 +464,7 @@ def test_a_reservation_past_the_budget_takes_nothing(
     make_archive: Callable[..., Archive],
 ) -> None:
     archive = make_archive()
-    counted = record_download(
-        Share(archive), client=CLIENT, referer="", user_agent="", now=timezone.now(), reserve=100
-    )
-    assert counted is not None
+    counted = count_now(Share(archive), reserve=100)
 
     assert reserve_grant(counted.id, length=10, size=100)
     assert not reserve_grant(counted.id, length=1, size=100)
@@ -487,10 +488,7 @@ def test_a_lost_grant_resumes_a_range_from_the_same_address_and_user_agent(
 ) -> None:
     archive = make_archive()
     share = Share(archive)
-    counted = record_download(
-        share, client=CLIENT, referer="", user_agent="Wget/1.21.3", now=timezone.now()
-    )
-    assert counted is not None
+    counted = count_now(share, user_agent="Wget/1.21.3")
 
     assert lost_resume(share) == counted.id
     # From byte 0 or without a range it is a new download, as is another client's.
@@ -512,17 +510,11 @@ def test_a_lost_grant_does_not_resume_a_complete_download_nor_past_its_end(
     archive = make_archive()
     share = Share(archive)
     size = archive.size or 0
-    counted = record_download(
-        share, client=CLIENT, referer="", user_agent="Wget/1.21.3", now=timezone.now()
-    )
-    assert counted is not None
+    counted = count_now(share, user_agent="Wget/1.21.3")
     record_transfer(counted.id, start=0, sent=size, reserved=size, size=size)
     assert lost_resume(share) is None
 
-    again = record_download(
-        share, client=CLIENT, referer="", user_agent="Wget/1.21.3", now=timezone.now()
-    )
-    assert again is not None
+    again = count_now(share, user_agent="Wget/1.21.3")
     assert lost_resume(share) == again.id
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.DOWNLOAD_GRANT_TTL + 1)):
         assert lost_resume(share) is None
@@ -530,10 +522,7 @@ def test_a_lost_grant_does_not_resume_a_complete_download_nor_past_its_end(
 
 def test_a_lost_grant_ends_with_a_new_password(make_archive: Callable[..., Archive]) -> None:
     archive = make_archive(password="old")
-    counted = record_download(
-        Share(archive), client=CLIENT, referer="", user_agent="Wget/1.21.3", now=timezone.now()
-    )
-    assert counted is not None
+    counted = count_now(Share(archive), user_agent="Wget/1.21.3")
     assert lost_resume(Share(archive)) == counted.id
 
     archive.password = make_password("new")
@@ -548,8 +537,7 @@ def test_a_whole_file_request_on_a_complete_downloads_grant_is_a_new_download(
     archive = make_archive()
     share = Share(archive)
     size = archive.size or 0
-    counted = record_download(share, client=CLIENT, referer="", user_agent="", now=timezone.now())
-    assert counted is not None
+    counted = count_now(share)
 
     def resumed(range_start: int | None) -> int | None:
         return resumed_download(

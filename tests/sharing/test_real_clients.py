@@ -9,11 +9,12 @@ import os
 import shutil
 import signal
 import subprocess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pytest
 
 from archives.models import Archive, Download
+from sharing.downloads import grant_budget
 from tests.conftest import wait_until
 
 if TYPE_CHECKING:
@@ -141,22 +142,31 @@ def logged(archive: Archive) -> list[Download]:
     return list(Download.objects.filter(archive=archive).order_by("at", "pk"))
 
 
-@pytest.fixture
-def big_archive(make_archive: Callable[..., Archive]) -> Callable[..., Archive]:
-    def make(*, max_downloads: int | None) -> Archive:
-        return make_archive({"data.bin": os.urandom(SIZE)}, max_downloads=max_downloads)
+class Shared(NamedTuple):
+    archive: Archive
+    size: int
+    url: str
 
-    return make
+
+@pytest.fixture
+def share_big(gunicorn: str, make_archive: Callable[..., Archive]) -> Callable[[int], Shared]:
+    """An archive of ``SIZE`` random bytes with a limit, and its download URL behind
+    gunicorn."""
+
+    def share(max_downloads: int) -> Shared:
+        archive = make_archive({"data.bin": os.urandom(SIZE)}, max_downloads=max_downloads)
+        url = f"{gunicorn}/api/shares/{archive.slug}/download"
+        return Shared(archive, archive.size or 0, url)
+
+    return share
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("client", CLIENTS)
 def test_a_client_resumes_a_limit_of_one_in_a_new_process_and_gets_one_copy(
-    gunicorn: str, big_archive: Callable[..., Archive], tmp_path: Path, client: str
+    share_big: Callable[[int], Shared], tmp_path: Path, client: str
 ) -> None:
-    archive = big_archive(max_downloads=1)
-    size = archive.size or 0
-    url = f"{gunicorn}/api/shares/{archive.slug}/download"
+    archive, size, url = share_big(1)
 
     result = download_completely(client, url, tmp_path / client, size=size)
 
@@ -176,11 +186,9 @@ def test_a_client_resumes_a_limit_of_one_in_a_new_process_and_gets_one_copy(
 
 @pytest.mark.django_db(transaction=True)
 def test_each_client_uses_one_download_of_a_limit_of_three(
-    gunicorn: str, big_archive: Callable[..., Archive], tmp_path: Path
+    share_big: Callable[[int], Shared], tmp_path: Path
 ) -> None:
-    archive = big_archive(max_downloads=3)
-    size = archive.size or 0
-    url = f"{gunicorn}/api/shares/{archive.slug}/download"
+    archive, size, url = share_big(3)
 
     for used, client in enumerate(CLIENTS, start=1):
         result = download_completely(client, url, tmp_path / client, size=size)
@@ -194,11 +202,9 @@ def test_each_client_uses_one_download_of_a_limit_of_three(
 
 @pytest.mark.django_db(transaction=True)
 def test_aria2c_in_four_connections_finishes_and_is_logged_complete_once(
-    gunicorn: str, big_archive: Callable[..., Archive], tmp_path: Path
+    share_big: Callable[[int], Shared], tmp_path: Path
 ) -> None:
-    archive = big_archive(max_downloads=1)
-    size = archive.size or 0
-    url = f"{gunicorn}/api/shares/{archive.slug}/download"
+    archive, size, url = share_big(1)
     command = [
         require("aria2c"), "-q", "-x4", "-s4", "-k1M", "--file-allocation=none",
         "-d", str(tmp_path), "-o", "archive.zip", url,
@@ -211,4 +217,4 @@ def test_aria2c_in_four_connections_finishes_and_is_logged_complete_once(
     [download] = logged(archive)
     assert (download.bytes_sent, download.completed) == (size, True)
     assert Archive.objects.get(pk=archive.pk).download_count == 1
-    assert download.grant_used <= size * 1.1
+    assert download.grant_used <= grant_budget(size)
