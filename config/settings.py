@@ -216,6 +216,14 @@ ARCHIVE_MAX_DOWNLOADS = env_int("ARCHIVE_MAX_DOWNLOADS", 1_000_000, minimum=1)
 DATA_UPLOAD_MAX_NUMBER_FILES = ARCHIVE_MAX_FILES + 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
+# Request bodies (core/bodies.py, around the WSGI application): at most this many read at
+# once from one client address per web process (0: no cap), and a body that arrives slower
+# than BODY_MIN_RATE bytes a second (0: no floor), averaged over the time spent waiting
+# for it, is cut off with 408 once that wait passes BODY_GRACE_SECONDS.
+BODIES_PER_ADDRESS = env_int("BODIES_PER_ADDRESS", 16, minimum=0)
+BODY_MIN_RATE = env_int("BODY_MIN_RATE", 2048, minimum=0)
+BODY_GRACE_SECONDS = env_int("BODY_GRACE_SECONDS", 10, minimum=0)
+
 # The ZIP build.
 BUILD_COMPRESSION_LEVEL = env_int("BUILD_COMPRESSION_LEVEL", 6, minimum=0)
 BUILD_PROGRESS_INTERVAL = 0.5

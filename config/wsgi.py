@@ -4,6 +4,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from core.bodies import BodyGuard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+# Slow request bodies, and too many at once from one address, are refused around Django.
+application = BodyGuard(get_wsgi_application())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import http.client
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -461,3 +463,50 @@ def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..
         assert watch.foreign_hosts() == set(), watch.urls
         assert watch.errors == []
         assert watch.dialogs == []
+
+
+def slow_posts(port: int, count: int, *, source: str = "127.0.0.1") -> list[socket.socket]:
+    """``count`` connections to ``port``, each with a POST announcing a 100 kB body and
+    sending its first byte only."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+        sockets.append(sock)
+        sock.sendall(
+            b"POST /api/auth/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+        )
+    return sockets
+
+
+def first_status_lines(
+    sockets: list[socket.socket], *, timeout: float, enough: int | None = None
+) -> dict[socket.socket, str]:
+    """The status line each socket got within ``timeout`` ("closed" if none came), or as
+    soon as ``enough`` of them have one."""
+    answers: dict[socket.socket, str] = {}
+    selector = selectors.DefaultSelector()
+    for sock in sockets:
+        selector.register(sock, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while selector.get_map() and time.monotonic() < deadline and len(answers) < (enough or 1 << 30):
+        for key, _ in selector.select(0.2):
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            try:
+                data = sock.recv(200)
+            except OSError:
+                data = b""
+            answers[sock] = data.split(b"\r\n")[0].decode() or "closed"
+            selector.unregister(sock)
+    return answers
+
+
+def healthz_status(port: int, *, timeout: float = 1) -> int:
+    """/healthz's status; the client gives up after ``timeout`` seconds."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status
+    finally:
+        connection.close()
