@@ -45,15 +45,16 @@ def render_site_config(*, port: int, upstream: str, media_root: Path) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda match: values[match[1]], TEMPLATE.read_text())
 
 
-def write_main_config(prefix: Path, site: str) -> Path:
-    """A whole nginx.conf around ``site`` that keeps every file nginx writes in ``prefix``."""
+def write_main_config(prefix: Path, site: str, *, connections: int = 64) -> Path:
+    """A whole nginx.conf around ``site`` that keeps every file nginx writes in ``prefix``,
+    for ``connections`` at once (clients and upstream together)."""
     (prefix / "site.conf").write_text(site)
     # As root, nginx's workers would drop to "nobody", who cannot read pytest's files.
     user = "user root;\n" if os.geteuid() == 0 else ""
     main = prefix / "nginx.conf"
     main.write_text(
         f"{user}worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
-        "events { worker_connections 64; }\n"
+        f"events {{ worker_connections {connections}; }}\n"
         "http {\n"
         "    default_type application/octet-stream;\n"
         f"    access_log {prefix}/access.log;\n"
