@@ -18,8 +18,8 @@ help:
 	@echo "make run    serve on http://127.0.0.1:$(PORT) (web, worker, beat)"
 	@echo "make test   ruff, lint-imports, pyrefly, migrations check, pytest"
 	@echo "make bench  speed and memory against reference tools"
-	@echo "make validate  Dockerfiles, compose.yaml, k8s overlays, nginx config (no engine needed)"
-	@echo "make build / up / compose-test / kube  images, compose stack, suite in compose, minikube"
+	@echo "make validate  Dockerfiles, compose.yaml, k8s overlays, Helm chart, nginx config (no engine needed)"
+	@echo "make build / up / compose-test / kube  images, compose stack, suite in compose, Helm into minikube"
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m pip install --quiet --disable-pip-version-check --target $(CURDIR)/.tools uv
@@ -122,7 +122,18 @@ compose-test:
 	docker compose -p awaiting-death-test --profile test run --rm --build test; \
 		status=$$?; docker compose -p awaiting-death-test --profile test down -v; exit $$status
 
-# The migration Job's pod template cannot change, so the old Job goes first.
-kube:
-	$(KUBECTL) delete job awaiting-death-migrate -n awaiting-death --ignore-not-found
-	$(KUBECTL) apply -k k8s/overlays/minikube
+# minikube: PostgreSQL and Redis of k8s/overlays/minikube first (the chart's migration hook
+# needs them), then the chart (deploy/helm.sh: helm from the dev group's wheel). The
+# Kustomize path stays `kubectl apply -k k8s/overlays/minikube` (docs/production.md).
+KUBE_NS := awaiting-death
+kube: python-deps
+	$(KUBECTL) create namespace $(KUBE_NS) --dry-run=client -o yaml | $(KUBECTL) apply -f -
+	$(KUBECTL) -n $(KUBE_NS) create secret generic postgres-credentials \
+		--from-literal=POSTGRES_USER=awaiting --from-literal=POSTGRES_PASSWORD=awaiting \
+		--from-literal=POSTGRES_DB=awaiting --dry-run=client -o yaml | $(KUBECTL) apply -f -
+	$(KUBECTL) -n $(KUBE_NS) apply -f k8s/overlays/minikube/postgres.yaml -f k8s/overlays/minikube/redis.yaml
+	$(KUBECTL) -n $(KUBE_NS) rollout status statefulset/postgres --timeout=300s
+	$(KUBECTL) -n $(KUBE_NS) rollout status deployment/redis --timeout=300s
+	bash deploy/helm.sh upgrade --install awaiting-death deploy/helm/awaiting-death \
+		--namespace $(KUBE_NS) -f deploy/helm/awaiting-death/values-minikube.yaml \
+		--wait --timeout 10m

