@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import JsonResponse
+from django.http import JsonResponse, UnreadablePostError
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
@@ -48,6 +48,10 @@ def handle_api_exception(exc: Exception, context: dict[str, Any]) -> Response | 
             },
             status=413,
         )
+    if isinstance(exc, UnreadablePostError):
+        # The client stopped sending, or was cut off for sending too slowly
+        # (core/bodies.py): its fault, not a server error.
+        return Response({"detail": "The request body could not be read whole."}, status=400)
     return exception_handler(exc, context)
 
 

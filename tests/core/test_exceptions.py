@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import UnreadablePostError
 from django.test import RequestFactory
 from rest_framework.exceptions import NotAuthenticated
 
@@ -31,6 +32,7 @@ def answer(exc: Exception) -> tuple[int, object]:
         (LimitExceeded("Too many uploads.", status_code=429), 429, "Too many uploads."),
         (TooManyFilesSent(), 400, "Too many files in one request."),
         (TooManyFieldsSent(), 400, "Too many fields in one request."),
+        (UnreadablePostError("reset"), 400, "The request body could not be read whole."),
     ],
 )
 def test_domain_errors_become_their_status_and_detail(
