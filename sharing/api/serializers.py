@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from archives.api.serializers import AbsoluteUrls
 from archives.models import ArchiveFile  # noqa: TC001 (drf-spectacular reads the hints at run time)
-from sharing.downloads import Share  # noqa: TC001 (drf-spectacular reads the hints at run time)
+from sharing.downloads import Outcome, Share
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -82,3 +82,23 @@ class ShareSerializer(AbsoluteUrls, serializers.Serializer):
 
     def get_download_url(self, share: Share) -> str:
         return self._download_url(share.slug)
+
+
+class RefusalSerializer(serializers.Serializer):
+    """Why a download was refused (the schema of every refusal's body)."""
+
+    detail = serializers.CharField()
+    reason = serializers.ChoiceField(
+        choices=[
+            *(outcome.value for outcome in Outcome if outcome is not Outcome.ALLOWED),
+            "unavailable",
+            "prefetch",
+        ],
+        help_text="limit_reached: the download limit is used up; grant_used_up: this "
+        "download's grant has served the archive's size plus DOWNLOAD_GRANT_SLACK already.",
+    )
+    status = serializers.CharField(required=False, help_text="not_ready: the archive's state.")
+    progress = serializers.IntegerField(required=False, help_text="not_ready: 0-100.")
+    error = serializers.CharField(required=False, allow_null=True)
+    expires_at = serializers.DateTimeField(required=False, help_text="expired: when.")
+    retry_after = serializers.IntegerField(required=False, help_text="throttled: seconds.")

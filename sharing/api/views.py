@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from archives.api.serializers import ErrorSerializer
 from core.clients import client_ip
-from sharing.api.serializers import SHOW_HASHES, ShareSerializer
+from sharing.api.serializers import SHOW_HASHES, RefusalSerializer, ShareSerializer
 from sharing.delivery import Prefetch, Refusal, Unavailable, deliver_archive, refusal_headers
 from sharing.disclosure import may_see_hashes
 from sharing.downloads import Outcome, Share, find_share
@@ -92,23 +92,26 @@ class ShareDownloadView(APIView):
             (206, "application/zip"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The range asked for (Content-Range)."
             ),
-            401: OpenApiResponse(ErrorSerializer, description="A password is required."),
-            403: OpenApiResponse(ErrorSerializer, description="Wrong password."),
+            401: OpenApiResponse(RefusalSerializer, description="A password is required."),
+            403: OpenApiResponse(RefusalSerializer, description="Wrong password."),
             404: OpenApiResponse(ErrorSerializer, description="No such share."),
             409: OpenApiResponse(
-                ErrorSerializer, description="Not built yet, or the build failed."
+                RefusalSerializer, description="Not built yet, or the build failed."
             ),
             410: OpenApiResponse(
-                ErrorSerializer, description="Expired, or its download limit is reached."
+                RefusalSerializer,
+                description="Expired (reason expired), its download limit is reached "
+                "(limit_reached), or this download's grant has served its byte budget "
+                "(grant_used_up).",
             ),
             416: OpenApiResponse(
                 None, description="The range starts past the end (Content-Range: bytes */size)."
             ),
             429: OpenApiResponse(
-                ErrorSerializer, description="Too many wrong passwords; see Retry-After."
+                RefusalSerializer, description="Too many wrong passwords; see Retry-After."
             ),
             503: OpenApiResponse(
-                ErrorSerializer,
+                RefusalSerializer,
                 description="The stored ZIP cannot be read now, or a prefetch was refused.",
             ),
         },
@@ -120,7 +123,10 @@ class ShareDownloadView(APIView):
         result = deliver_archive(request, share, password=password)
         if isinstance(result, Prefetch):
             return Response(
-                {"detail": "Prefetches and link previews are not served; open the link."},
+                {
+                    "detail": "Prefetches and link previews are not served; open the link.",
+                    "reason": "prefetch",
+                },
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         if isinstance(result, Refusal):

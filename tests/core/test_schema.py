@@ -130,6 +130,12 @@ def test_the_download_is_a_zip_with_its_refusals(client: Client) -> None:
             "application/zip": {"schema": {"type": "string", "format": "binary"}}
         }
     assert {"401", "403", "404", "409", "410", "416", "429", "503"} <= set(responses)
+    # A refusal names its reason, the grant's byte budget among them.
+    ref = responses["410"]["content"]["application/json"]["schema"]["$ref"]
+    refusal = _schema(client)["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert refusal["required"] == ["detail", "reason"]
+    reasons = _schema(client)["components"]["schemas"]["ReasonEnum"]["enum"]
+    assert {"limit_reached", "grant_used_up", "expired", "prefetch"} <= set(reasons)
 
 
 def test_creations_link_to_the_operations_on_what_they_made(client: Client) -> None:
