@@ -12,12 +12,13 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export UV_PYTHON_PREFERENCE := only-system
 
 .PHONY: help run test lint types migrations-check pytest install python-deps front-end \
-        messages static bench clean validate build up compose-test kube
+        messages static bench clean validate build up compose-test kube loadtest
 
 help:
 	@echo "make run    serve on http://127.0.0.1:$(PORT) (web, worker, beat)"
 	@echo "make test   ruff, lint-imports, pyrefly, migrations check, pytest"
 	@echo "make bench  speed and memory against reference tools"
+	@echo "make loadtest  Locust against 2 web + 2 worker processes, nginx, PostgreSQL, Redis, S3"
 	@echo "make validate  Dockerfiles, compose.yaml, k8s overlays, Helm chart, nginx config (no engine needed)"
 	@echo "make build / up / compose-test / kube  images, compose stack, suite in compose, Helm into minikube"
 
@@ -90,6 +91,12 @@ test: validate lint types migrations-check pytest
 
 bench: install
 	$(PY) -m bench
+
+# Not part of `make test` (minutes long; needs PostgreSQL and Redis on 127.0.0.1). Drops
+# and creates the database of LOADTEST_DATABASE_URL. LOADTEST_USERS, LOADTEST_SECONDS,
+# LOADTEST_RUNS; LOADTEST_ARGS=--kill kills a web process and a worker mid-run.
+loadtest: python-deps front-end messages
+	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 clean:
 	rm -rf var/static var/vendor var/test.sqlite3* .pytest_cache

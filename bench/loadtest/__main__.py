@@ -1,0 +1,180 @@
+"""`make loadtest` (``python -m bench.loadtest``): start the stack, run Locust headless
+against it, check the invariants, print and save the figures.
+
+    LOADTEST_USERS=50 LOADTEST_SECONDS=60 LOADTEST_RUNS=3 python -m bench.loadtest [--kill]
+
+``--kill`` SIGKILLs one gunicorn process and one Celery worker halfway through each run.
+Results go to var/loadtest/results.json (each run, and the medians over the runs)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import BASE_DIR
+from bench.loadtest.invariants import building_now, check, wait_until_settled
+from bench.loadtest.stack import BUCKET, Stack
+
+OUT = Path(os.environ.get("LOADTEST_DIR") or BASE_DIR / "var/loadtest")
+USERS = int(os.environ.get("LOADTEST_USERS", "50"))
+SPAWN_RATE = int(os.environ.get("LOADTEST_SPAWN_RATE", "10"))
+SECONDS = int(os.environ.get("LOADTEST_SECONDS", "60"))
+RUNS = int(os.environ.get("LOADTEST_RUNS", "1"))
+SETTLE_SECONDS = int(os.environ.get("LOADTEST_SETTLE_SECONDS", "240"))
+WORKLOAD = Path(__file__).resolve().parent / "workload.py"
+PERCENTILES = ("50%", "95%", "99%")
+
+
+def read_stats(prefix: Path) -> dict[str, Any]:
+    endpoints = {}
+    with Path(f"{prefix}_stats.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            name = row["Name"]
+            endpoints[name] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": round(float(row["Requests/s"]), 2),
+                **{f"p{p[:-1]}_ms": _number(row[p]) for p in PERCENTILES},
+            }
+    failures = []
+    with Path(f"{prefix}_failures.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            failures.append({"endpoint": f"{row['Method']} {row['Name']}",
+                             "error": row["Error"][:300],
+                             "occurrences": int(row["Occurrences"])})  # fmt: skip
+    return {"endpoints": endpoints, "failures": failures}
+
+
+def _number(text: str) -> float | None:
+    return None if text in {"", "N/A"} else float(text)
+
+
+def one_run(number: int, *, kill: bool) -> dict[str, Any]:
+    prefix = OUT / f"run{number}{'-kill' if kill else ''}"
+    killed: dict[str, Any] = {}
+    with Stack() as stack:
+        command = [
+            sys.executable, "-m", "locust", "-f", str(WORKLOAD), "--headless",
+            "-u", str(USERS), "-r", str(SPAWN_RATE), "-t", f"{SECONDS}s",
+            "--host", stack.url, "--csv", str(prefix), "--stop-timeout", "120",
+            "--only-summary", "--loglevel", "WARNING",
+        ]  # fmt: skip
+        env = {**os.environ, "LOADTEST_RUN": str(number), "PYTHONPATH": str(BASE_DIR)}
+        started = time.monotonic()
+        with (OUT / f"locust{number}.log").open("wb") as log:
+            locust = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=log)
+            timer = threading.Timer(SECONDS / 2, _kill, args=(stack, killed))
+            if kill:
+                timer.start()
+            locust.wait()
+            if kill:
+                timer.join()
+        elapsed = time.monotonic() - started
+        waiting = wait_until_settled(stack.settings.database_url, timeout=SETTLE_SECONDS)
+        # A build is ready before its sources leave the bucket (after its commit): the
+        # last ones may still be on their way out, so look again for a little while.
+        for _ in range(10):
+            report = check(
+                stack.settings.database_url,
+                stack.s3(),
+                BUCKET,
+                stack.access_log,
+                held_by_killed=killed.get("archives") if kill else None,
+            )
+            if report.ok:
+                break
+            time.sleep(3)
+    stats = read_stats(prefix)
+    total = stats["endpoints"].get("Aggregated", {})
+    return {
+        "run": number,
+        "kill": kill,
+        "killed": {key: value for key, value in killed.items() if key != "archives"},
+        "users": USERS,
+        "seconds": SECONDS,
+        "elapsed_seconds": round(elapsed, 1),
+        "cores": os.cpu_count(),
+        "rps": total.get("rps"),
+        "rps_per_core": round(total.get("rps", 0) / (os.cpu_count() or 1), 2),
+        "not_settled_after_wait": waiting,
+        **stats,
+        "invariants": [
+            {"check": item.name, "ok": item.ok, "detail": item.detail} for item in report.checks
+        ],
+        "figures": report.figures,
+        "ok": report.ok,
+    }
+
+
+def _kill(stack: Stack, killed: dict[str, Any]) -> None:
+    killed["archives"] = building_now(stack.settings.database_url)
+    killed["web_pid"] = stack.kill_web_process()
+    killed["worker_pid"] = stack.kill_worker()
+    killed["builds_pending_or_running_at_kill"] = len(killed["archives"])
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    names = set().union(*(run["endpoints"] for run in runs))
+    table = {}
+    for name in sorted(names):
+        rows = [run["endpoints"][name] for run in runs if name in run["endpoints"]]
+        table[name] = {
+            key: statistics.median(row[key] for row in rows if row[key] is not None)
+            if any(row[key] is not None for row in rows) else None
+            for key in ("requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms")
+        }  # fmt: skip
+    return table
+
+
+def say(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def print_table(title: str, endpoints: dict[str, Any]) -> None:
+    say(f"\n{title}")
+    say(f"{'endpoint':64} {'reqs':>6} {'fail':>5} {'rps':>7} {'p50':>6} {'p95':>6} {'p99':>6}")
+    for name, row in sorted(endpoints.items(), key=lambda item: item[0] == "Aggregated"):
+        cells = [row[key] for key in ("p50_ms", "p95_ms", "p99_ms")]
+        shown = " ".join(f"{cell:>6.0f}" if cell is not None else f"{'-':>6}" for cell in cells)
+        say(f"{name[:64]:64} {row['requests']:>6.0f} {row['failures']:>5.0f} "
+              f"{row['rps']:>7.1f} {shown}")  # fmt: skip
+
+
+def main() -> int:
+    kill = "--kill" in sys.argv[1:]
+    OUT.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for number in range(1, RUNS + 1):
+        result = one_run(number, kill=kill)
+        runs.append(result)
+        print_table(f"run {number}{' (kill)' if kill else ''}: {USERS} users, {SECONDS} s, "
+                    f"{result['rps']} requests/s ({result['rps_per_core']} per core)",
+                    result["endpoints"])  # fmt: skip
+        for failure in result["failures"]:
+            say(f"  failure x{failure['occurrences']}: {failure['endpoint']}: "
+                  f"{failure['error'][:160]}")  # fmt: skip
+        for item in result["invariants"]:
+            say(f"  [{'ok' if item['ok'] else 'FAIL'}] {item['check']} {item['detail']}")
+        say(f"  figures: {json.dumps(result['figures'])}")
+        if kill:
+            say(f"  killed: {json.dumps(result['killed'])}")
+    summary = {"runs": runs, "median": medians(runs)}
+    if RUNS > 1:
+        print_table(f"median of {RUNS} runs", summary["median"])
+    path = OUT / ("results-kill.json" if kill else "results.json")
+    path.write_text(json.dumps(summary, indent=2))
+    say(f"\nwritten to {path}")
+    return 0 if all(run["ok"] for run in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
