@@ -30,13 +30,16 @@ from archives import storage
 from archives.events import notify
 from archives.models import Archive, ArchiveFile, Status
 from archives.storage import StorageError
-from archives.zipping.pipeline import BuildError, Source, verify_zip, write_zip
+from archives.thumbnails import make_thumbnails
+from archives.zipping.pipeline import BuildError, BuiltZip, Source, verify_zip, write_zip
+from archives.zipping.sniffing import IMAGE
 from core import metrics
 from notifications.models import Event
 
 if TYPE_CHECKING:
     from collections.abc import Generator
     from datetime import datetime
+    from pathlib import Path
 
     from django.db.models import QuerySet
 
@@ -75,10 +78,17 @@ def is_transient(exc: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class MemberResult:
-    """What the build learnt of one member: its sha256."""
+    """What the build learnt of one member: its sha256, its preview and media type (from
+    its first bytes), where its data lies in the ZIP and an image's thumbnail."""
 
     position: int
     sha256: str
+    preview: str = ""
+    content_type: str = ""
+    method: int | None = None
+    data_offset: int | None = None
+    compressed_size: int | None = None
+    thumbnail: bytes = b""
 
 
 def start_build(archive_id: str, *, now: datetime) -> bool:
@@ -133,18 +143,32 @@ def finish_build(
     return True
 
 
+_MEMBER_FIELDS = (
+    "sha256",
+    "preview",
+    "content_type",
+    "method",
+    "data_offset",
+    "compressed_size",
+    "thumbnail",
+)
+
+
 def _record_member_hashes(archive_id: str, members: list[MemberResult]) -> None:
-    """Each member's sha256. One statement run for every member (executemany): an archive
-    may hold tens of thousands of files, and ``bulk_update`` would build and resolve a
-    CASE expression over all of them in Python."""
+    """Each member's sha256, preview and place in the ZIP. One statement run for every
+    member (executemany): an archive may hold tens of thousands of files, and
+    ``bulk_update`` would build and resolve a CASE expression over all of them in
+    Python."""
     quote = connection.ops.quote_name
-    table, sha256, archive, position = map(
-        quote, (ArchiveFile._meta.db_table, "sha256", "archive_id", "position")
-    )
+    table, archive, position = map(quote, (ArchiveFile._meta.db_table, "archive_id", "position"))
+    assignments = ", ".join(f"{quote(field)} = %s" for field in _MEMBER_FIELDS)
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {table} SET {sha256} = %s WHERE {archive} = %s AND {position} = %s",
-            [(member.sha256, archive_id, member.position) for member in members],
+            f"UPDATE {table} SET {assignments} WHERE {archive} = %s AND {position} = %s",
+            [
+                (*(getattr(member, field) for field in _MEMBER_FIELDS), archive_id, member.position)
+                for member in members
+            ],
         )
 
 
@@ -309,6 +333,7 @@ def _build(archive: Archive, *, retry_in: float | None) -> Status | None:
             sources = read_sources(archive.files.all())
             built = write_zip(temporary, sources, level=level, progress=progress.add)
         verify_zip(temporary, built)
+        members = _member_results(temporary, built)
         name = storage.publish_zip(temporary, archive_id)
     except (BuildError, OSError) as exc:
         temporary.unlink(missing_ok=True)
@@ -325,7 +350,6 @@ def _build(archive: Archive, *, retry_in: float | None) -> Status | None:
         # Time limits and shutdowns: leave no partial file; the reaper re-queues the build.
         temporary.unlink(missing_ok=True)
         raise
-    members = [MemberResult(position=m.source.position, sha256=m.sha256) for m in built.members]
     if not finish_build(
         archive_id,
         zip_name=name,
@@ -337,6 +361,26 @@ def _build(archive: Archive, *, retry_in: float | None) -> Status | None:
         storage.delete(name)
         return None
     return Status.READY
+
+
+def _member_results(zip_path: Path, built: BuiltZip) -> list[MemberResult]:
+    """What the build records of each member; image members get their thumbnails, made
+    from the ZIP at ``zip_path``."""
+    images = [m.entry.name for m in built.members if m.sniffed and m.sniffed.preview == IMAGE]
+    thumbnails = make_thumbnails(zip_path, images)
+    return [
+        MemberResult(
+            position=member.source.position,
+            sha256=member.sha256,
+            preview=member.sniffed.preview if member.sniffed else "",
+            content_type=member.sniffed.content_type if member.sniffed else "",
+            method=member.entry.method,
+            data_offset=member.entry.data_offset,
+            compressed_size=member.entry.compressed_size,
+            thumbnail=thumbnails.get(member.entry.name, b""),
+        )
+        for member in built.members
+    ]
 
 
 def _describe(exc: BaseException) -> str:

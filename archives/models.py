@@ -147,6 +147,18 @@ class ArchiveFile(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     # Storage name of the uploaded source; empty once the sources leave storage.
     source_name = models.CharField(max_length=255, blank=True)
+    # Set by the build from the member's first bytes (archives.zipping.sniffing): the
+    # preview it may have (image, text, audio, video, pdf; empty: download only) and the
+    # media type its raw bytes are sent with.
+    preview = models.CharField(max_length=8, blank=True)
+    content_type = models.CharField(max_length=64, blank=True)
+    # Where the member lies in the built ZIP: its ZIP method (0 stored, 8 deflated), the
+    # offset of its data and the bytes of that data. Null until built.
+    method = models.PositiveSmallIntegerField(null=True, blank=True)
+    data_offset = models.BigIntegerField(null=True, blank=True)
+    compressed_size = models.BigIntegerField(null=True, blank=True)
+    # A small PNG of an image member, made by the build (Pillow); empty otherwise.
+    thumbnail = models.BinaryField(blank=True, default=b"")
 
     class Meta:
         ordering = ["position"]
@@ -250,6 +262,9 @@ class Download(models.Model):
     # itself is never stored. NULL (not "", which would collide under unique) for
     # downloads counted before grants were stored.
     grant_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # The names of the ZIP's members sent on this download's grant (DESIGN section 10),
+    # each once, in the order first asked for; empty when only the ZIP was.
+    members = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -41,6 +41,7 @@ from archives.zipping.compression import (
     sample_offsets,
     saves_enough,
 )
+from archives.zipping.sniffing import SNIFF_BYTES, Sniffed, sniff
 from archives.zipping.writer import DEFLATED, STORED, Entry, ZipWriter
 from core.media import open_folder
 
@@ -105,6 +106,8 @@ class WrittenMember:
     source: Source
     entry: Entry
     sha256: str
+    # What its first bytes say it is (``sniffing.sniff``); None: download only.
+    sniffed: Sniffed | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class _Packed:
     crc: int
     sha256: str
     payload: bytes
+    sniffed: Sniffed | None
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,8 @@ class _Block:
     size: int
     is_first: bool
     end: _MemberEnd | None
+    # Set on the first block: what the member's first bytes say it is.
+    sniffed: Sniffed | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +227,7 @@ def _pack_small(sources: list[Source], *, folders: dict[str, int], level: int) -
                 crc32(data),
                 hashlib.sha256(data).hexdigest(),
                 payload,
+                sniff(data[:SNIFF_BYTES], whole=len(data) <= SNIFF_BYTES),
             )
         )
     return packed
@@ -337,9 +344,9 @@ class _Pipeline:
                     level=self.level,
                 )
             end = _MemberEnd(crc, digest.hexdigest()) if is_last else None
-            self._put(
-                _Block(source, DEFLATED if compress else STORED, payload, len(data), is_first, end)
-            )
+            sniffed = sniff(data[:SNIFF_BYTES]) if is_first else None
+            method = DEFLATED if compress else STORED
+            self._put(_Block(source, method, payload, len(data), is_first, end, sniffed))
             previous, is_first = data, False
 
 
@@ -360,6 +367,7 @@ def write_zip(
     """
     stamp = timezone.localtime().timetuple()[:6]
     written: list[WrittenMember] = []
+    sniffed: Sniffed | None = None
     workers = workers or len(os.sched_getaffinity(0))
     with (
         destination.open("wb", buffering=OUTPUT_BUFFER) as handle,
@@ -376,15 +384,18 @@ def write_zip(
                         size=packed.source.size,
                         payload=packed.payload,
                     )
-                    written.append(WrittenMember(packed.source, entry, packed.sha256))
+                    written.append(
+                        WrittenMember(packed.source, entry, packed.sha256, packed.sniffed)
+                    )
             else:
                 if item.is_first:
                     writer.start_member(item.source.name, method=item.method, size=item.source.size)
+                    sniffed = item.sniffed
                 payload = item.payload
                 writer.write_data(payload if isinstance(payload, bytes) else payload.result())
                 if item.end is not None:
                     entry = writer.finish_member(crc=item.end.crc, size=item.source.size)
-                    written.append(WrittenMember(item.source, entry, item.end.sha256))
+                    written.append(WrittenMember(item.source, entry, item.end.sha256, sniffed))
             progress(item.size)
         size, sha256 = writer.close()
     return BuiltZip(size=size, sha256=sha256, members=written, directory=writer.directory)

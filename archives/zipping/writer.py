@@ -79,6 +79,14 @@ class Entry:
     is_zip64: bool
     has_descriptor: bool
 
+    @property
+    def data_offset(self) -> int:
+        """Where the member's (compressed) data starts in the file: after its local
+        header, its name and, for ZIP64, the 20-byte extra field ``_local_header``
+        writes."""
+        extra = 20 if self.is_zip64 else 0
+        return self.offset + _LOCAL_HEADER.size + len(self.name.encode()) + extra
+
 
 def dos_datetime(stamp: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
     """Return the MS-DOS (time, date) words of ``(year, month, day, hour, min, sec)``."""

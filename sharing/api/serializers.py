@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from archives.api.serializers import AbsoluteUrls
 from archives.models import ArchiveFile  # noqa: TC001 (drf-spectacular reads the hints at run time)
+from archives.zipping.sniffing import PREVIEWS
 from sharing.downloads import Outcome, Share
 
 if TYPE_CHECKING:
@@ -29,14 +30,28 @@ def _shows_hashes(context: Mapping[str, object]) -> bool:
 class ShareFileSerializer(serializers.Serializer):
     """One member of the ZIP as a holder of the link sees it."""
 
+    index = serializers.IntegerField(
+        source="position", help_text="Its place in the ZIP, from 0: the <index> of its URLs."
+    )
     name = serializers.CharField()
     size = serializers.IntegerField()
+    preview = serializers.ChoiceField(
+        choices=list(PREVIEWS),
+        allow_null=True,
+        help_text="What its content (sniffed by the build, not its name) may be previewed "
+        "as; null: download only.",
+    )
     sha256 = serializers.SerializerMethodField(
         help_text=f"The member's sha256 (empty until built); {HIDDEN_WHEN_LOCKED}."
     )
 
     def get_sha256(self, member: ArchiveFile) -> str | None:
         return member.sha256 if _shows_hashes(self.context) else None
+
+    def to_representation(self, instance: ArchiveFile) -> dict[str, object]:
+        data = super().to_representation(instance)
+        data["preview"] = data["preview"] or None
+        return data
 
 
 class ShareSerializer(AbsoluteUrls, serializers.Serializer):

@@ -460,3 +460,51 @@ def test_a_zip_changed_after_writing_fails_the_build_and_keeps_the_sources(
     assert [path.read_bytes() for path in sources] == [log_text(1000), log_text(3 * BLOCK)]
     assert partial_files() == []
     assert not storage.local_path(storage.zip_name(archive.id)).exists()
+
+
+def _data_offset(path: Path, info: zipfile.ZipInfo) -> int:
+    """Where a member's data starts, from its local header (APPNOTE 4.3.7)."""
+    with path.open("rb") as handle:
+        handle.seek(info.header_offset)
+        header = handle.read(30)
+    name_length = int.from_bytes(header[26:28], "little")
+    extra_length = int.from_bytes(header[28:30], "little")
+    return info.header_offset + 30 + name_length + extra_length
+
+
+def test_the_build_records_each_members_preview_place_and_thumbnail(user: User) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    picture = BytesIO()
+    Image.new("RGB", (640, 480), (10, 120, 200)).save(picture, format="PNG")
+    files = [
+        ("photo.png", picture.getvalue()),
+        ("notes.txt", log_text(3 * BLOCK + 5)),
+        ("page.png", b"<html><script>alert(1)</script></html>"),
+        ("noise.bin", random_bytes(BLOCK // 2)),
+        ("пустой.txt", b""),
+    ]
+    archive = build_now(create(user, files))
+    path = zip_path(archive)
+
+    rows = {row.name: row for row in archive.files.all()}
+    with zipfile.ZipFile(path) as built:
+        for info in built.infolist():
+            row = rows[info.filename]
+            assert row.method == info.compress_type
+            assert row.compressed_size == info.compress_size
+            assert row.data_offset == _data_offset(path, info)
+    assert [(rows[name].preview, rows[name].content_type) for name, _ in files] == [
+        ("image", "image/png"),
+        ("text", "text/plain; charset=utf-8"),
+        ("", ""),
+        ("", ""),
+        ("", ""),
+    ]
+    assert rows["notes.txt"].method == zipfile.ZIP_DEFLATED
+    assert rows["noise.bin"].method == zipfile.ZIP_STORED
+    thumbnail = Image.open(BytesIO(bytes(rows["photo.png"].thumbnail)))
+    assert thumbnail.size == (256, 192)
+    assert [name for name, row in rows.items() if row.thumbnail] == ["photo.png"]

@@ -43,7 +43,9 @@ def test_public_view_has_no_owner_data(
     assert body["status"] == "ready"
     assert body["has_password"] is True
     assert body["downloads_left"] == 4
-    assert body["files"][0]["name"] == "notes.txt"
+    assert body["files"] == [
+        {"index": 0, "name": "notes.txt", "size": 1200, "preview": "text", "sha256": None}
+    ]
     assert body["download_url"].endswith(url(archive))
 
 
