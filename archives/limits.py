@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -15,6 +16,17 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
+@dataclass(frozen=True)
+class Caps:
+    """Limits of one upload stricter than the settings' (an upload request's): at most
+    ``files`` files and ``total`` bytes in all; None leaves the setting alone. ``source``
+    names them in the messages."""
+
+    files: int | None = None
+    total: int | None = None
+    source: str = "this upload request"
+
+
 def used_quota(user: User) -> int:
     """Bytes the user's archives hold in storage now (sources or built ZIP)."""
     live = Archive.objects.filter(owner=user, purged_at__isnull=True)
@@ -22,11 +34,14 @@ def used_quota(user: User) -> int:
     return int(total or 0)
 
 
-def check_upload_limits(user: User, *, sizes: list[int], reserved: int = 0) -> None:
+def check_upload_limits(
+    user: User, *, sizes: list[int], reserved: int = 0, caps: Caps | None = None
+) -> None:
     """Raise ``LimitExceeded`` when files of ``sizes`` may not be stored for ``user``.
 
     Checks the number of files (400), the size of each file, of the archive and of the
-    user's quota (413), in that order. ``reserved`` is what uploads still open hold against
+    user's quota (413), in that order; ``caps`` adds stricter limits of the count (400) and
+    of the total (413). ``reserved`` is what uploads still open hold against
     the quota (resumable uploads announce their length before their bytes arrive).
 
     Call it inside the transaction that stores the upload: the quota is read under
@@ -36,12 +51,14 @@ def check_upload_limits(user: User, *, sizes: list[int], reserved: int = 0) -> N
     """
     if not sizes:
         raise LimitExceeded("Add at least one file.", status_code=400)
-    _check_sizes(sizes)
+    _check_sizes(sizes, caps)
     hold_quota(user)
     _check_quota(sum(sizes), used=used_quota(user), reserved=reserved)
 
 
-def _check_sizes(sizes: list[int]) -> None:
+def _check_sizes(sizes: list[int], caps: Caps | None = None) -> None:
+    if caps is not None:
+        _check_caps(sizes, caps)
     if len(sizes) > settings.ARCHIVE_MAX_FILES:
         raise LimitExceeded(
             f"Too many files: {len(sizes)}; an archive holds at most "
@@ -59,6 +76,21 @@ def _check_sizes(sizes: list[int]) -> None:
         raise LimitExceeded(
             f"The files add up to {format_bytes(total)}, over the limit of "
             f"{format_bytes(settings.ARCHIVE_MAX_BYTES)} per archive (ARCHIVE_MAX_BYTES)."
+        )
+
+
+def _check_caps(sizes: list[int], caps: Caps) -> None:
+    if caps.files is not None and len(sizes) > caps.files:
+        raise LimitExceeded(
+            f"Too many files: {len(sizes)}; {caps.source} takes at most {caps.files} "
+            "files at once.",
+            status_code=400,
+        )
+    total = sum(sizes)
+    if caps.total is not None and total > caps.total:
+        raise LimitExceeded(
+            f"The files add up to {format_bytes(total)}, over the limit of "
+            f"{format_bytes(caps.total)} that {caps.source} takes at once."
         )
 
 
@@ -91,8 +123,9 @@ class UploadWatch:
     once, when the upload begins; the check under the owner's lock follows when it is
     stored."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, *, caps: Caps | None = None) -> None:
         self._used = used_quota(user)
+        self._caps = caps
 
     def check_length(self, content_length: int) -> None:
         """Raise ``LimitExceeded`` (413) when a body of ``content_length`` bytes cannot be
@@ -101,6 +134,8 @@ class UploadWatch:
             settings.ARCHIVE_MAX_FILES * PART_FRAMING_BYTES
         )
         room = min(settings.ARCHIVE_MAX_BYTES, settings.USER_QUOTA_BYTES - self._used)
+        if self._caps is not None and self._caps.total is not None:
+            room = min(room, self._caps.total)
         if content_length > room + framing:
             raise LimitExceeded(
                 f"The request body of {format_bytes(content_length)} is larger than any "
@@ -111,5 +146,5 @@ class UploadWatch:
     def check_received(self, sizes: list[int]) -> None:
         """Raise ``LimitExceeded`` the moment the files received so far, of ``sizes``
         bytes each, pass a limit."""
-        _check_sizes(sizes)
+        _check_sizes(sizes, self._caps)
         _check_quota(sum(sizes), used=self._used, reserved=0)

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from archives import storage
 from archives.build import fail_build, reset_build, retry_failed_build
 from archives.events import notify
-from archives.limits import check_upload_limits
+from archives.limits import Caps, check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from archives.names import name_from_file, recordable_original, unique_names
 from archives.storage import remove_archive_files
@@ -45,6 +45,8 @@ def create_archive(
     max_downloads: int | None,
     now: datetime,
     paths: list[str] | None = None,
+    caps: Caps | None = None,
+    password_hash: str = "",
 ) -> Archive:
     """Store ``files`` as a new pending archive of ``owner``, queue its build and count
     the upload (``core.metrics``) once committed.
@@ -52,9 +54,11 @@ def create_archive(
     An empty ``name`` gives the default name (``name_from_file`` of the first file), a
     ``ttl`` of None the default lifetime (``default_ttl``). ``paths``, when given, are
     the files' relative paths (a dropped folder keeps its structure inside the ZIP);
-    otherwise the files' own names are used. Raises ``LimitExceeded`` before anything is
-    stored, ``StorageFull`` when the disk is full. On any error while storing, the files
-    already stored are removed and no row remains.
+    otherwise the files' own names are used. ``caps`` are stricter limits of this upload
+    (``check_upload_limits``); ``password_hash``, a password hashed already, stands for
+    ``password`` (an upload request's archive password). Raises ``LimitExceeded`` before
+    anything is stored, ``StorageFull`` when the disk is full. On any error while storing,
+    the files already stored are removed and no row remains.
     """
     sizes = [upload.size or 0 for upload in files]
     wanted = paths if paths else [upload.name or "" for upload in files]
@@ -63,7 +67,7 @@ def create_archive(
         owner=owner,
         name=name or name_from_file(files[0].name),
         description=description,
-        password=make_password(password) if password else "",
+        password=make_password(password) if password else password_hash,
         expires_at=now + timedelta(seconds=ttl or default_ttl()),
         max_downloads=max_downloads,
         source_size=sum(sizes),
@@ -73,7 +77,7 @@ def create_archive(
     stored: list[str] = []
     try:
         with transaction.atomic():
-            check_upload_limits(owner, sizes=sizes)
+            check_upload_limits(owner, sizes=sizes, caps=caps)
             archive.save(force_insert=True)
             rows = []
             for position, (upload, member_name) in enumerate(zip(files, names, strict=True)):
@@ -93,7 +97,7 @@ def create_archive(
                 )
             ArchiveFile.objects.bulk_create(rows)
             _audit(archive, action="create", now=now, new=f"{len(rows)} file(s)")
-            if password:
+            if archive.password:
                 _audit(archive, action="update", field="password", now=now, new="set")
             transaction.on_commit(lambda: enqueue_build(archive.id))
             transaction.on_commit(

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),
     path("api/", include("archives.api.urls")),
     path("api/", include("sharing.api.urls")),
+    path("api/", include("inbox.api.urls")),
     path("api/uploads/", include("resumable.api.urls")),
     path("api/", include("notifications.api.urls")),
     re_path(r"^api/", api_not_found),

@@ -23,6 +23,7 @@ def _subject(event: str, name: str) -> str:
         Event.DOWNLOADED: _("“%(name)s” was downloaded"),
         Event.LIMIT_REACHED: _("“%(name)s” reached its download limit"),
         Event.EXPIRED: _("“%(name)s” expired"),
+        Event.SUBMITTED: _("Files received: “%(name)s”"),
     }
     return subjects[Event(event)] % {"name": name}
 

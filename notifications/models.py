@@ -25,6 +25,7 @@ class Event(models.TextChoices):
     DOWNLOADED = "archive.downloaded", _("Someone downloaded it")
     LIMIT_REACHED = "archive.limit_reached", _("The download limit is reached")
     EXPIRED = "archive.expired", _("The archive expired")
+    SUBMITTED = "request.submitted", _("Someone sent files through an upload request")
 
 
 class ArchivePayload(TypedDict):

@@ -12,6 +12,7 @@ from factory.django import DjangoModelFactory
 from accounts.models import User
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from core.models import FailureWindow
+from inbox.models import Submission, UploadRequest
 from notifications.models import DeliveryAttempt, EmailChoice, Event, Webhook, WebhookDelivery
 from resumable.models import ResumableUpload
 
@@ -141,3 +142,27 @@ class ResumableUploadFactory(DjangoModelFactory[ResumableUpload]):
     filename = factory.Sequence(lambda n: f"upload-{n}.bin")
     created_at = factory.LazyFunction(timezone.now)
     expires_at = factory.LazyAttribute(lambda upload: upload.created_at + DAY)
+
+
+class UploadRequestFactory(DjangoModelFactory[UploadRequest]):
+    """An open upload request, a week to live, no password and no limits."""
+
+    class Meta:
+        model = UploadRequest
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"request {n}")
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda request: request.created_at + 7 * DAY)
+
+
+class SubmissionFactory(DjangoModelFactory[Submission]):
+    class Meta:
+        model = Submission
+
+    request = factory.SubFactory(UploadRequestFactory)
+    archive = factory.SubFactory(ArchiveFactory, owner=factory.SelfAttribute("..request.owner"))
+    sender_name = "A sender"
+    sender_email = "sender@example.com"
+    ip = "192.0.2.7"
+    created_at = factory.LazyFunction(timezone.now)

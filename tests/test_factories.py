@@ -10,7 +10,7 @@ from factory.django import DjangoModelFactory
 
 from tests import factories
 
-PROJECT_APPS = {"core", "accounts", "archives", "notifications", "resumable"}
+PROJECT_APPS = {"core", "accounts", "archives", "inbox", "notifications", "resumable"}
 FACTORIES = [
     member
     for _, member in inspect.getmembers(factories, inspect.isclass)

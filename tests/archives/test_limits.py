@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from accounts.services import issue_token
-from archives.limits import check_upload_limits
+from archives.limits import Caps, UploadWatch, check_upload_limits
 from archives.models import Archive
 from core.limits import LimitExceeded
 
@@ -77,3 +77,32 @@ def test_parallel_uploads_stay_within_the_quota(
 
     assert statuses == {201: 2, 413: parallel - 2}
     assert Archive.objects.filter(owner=user).count() == 2
+
+
+@pytest.mark.django_db
+def test_caps_are_stricter_limits_of_one_upload(user: User) -> None:
+    caps = Caps(files=2, total=100)
+    check_upload_limits(user, sizes=[60, 40], caps=caps)
+    with pytest.raises(LimitExceeded) as files:
+        check_upload_limits(user, sizes=[1, 1, 1], caps=caps)
+    with pytest.raises(LimitExceeded) as total:
+        check_upload_limits(user, sizes=[60, 41], caps=caps)
+
+    assert files.value.status_code == 400
+    assert "this upload request takes at most 2 files" in str(files.value)
+    assert total.value.status_code == 413
+    assert "100 bytes that this upload request takes at once" in str(total.value)
+
+
+@pytest.mark.django_db
+def test_caps_narrow_what_a_body_may_announce(user: User, settings: DjangoSettings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 0
+    settings.ARCHIVE_MAX_FILES = 1
+    watch = UploadWatch(user, caps=Caps(total=100))
+    framing = 2048
+
+    watch.check_length(100 + framing)
+    with pytest.raises(LimitExceeded):
+        watch.check_length(101 + framing)
+    with pytest.raises(LimitExceeded):
+        watch.check_received([101])

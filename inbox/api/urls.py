@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from inbox.api.views import PublicRequestView, SubmissionView, UploadRequestViewSet
+
+app_name = "inbox-api"
+
+router = SimpleRouter(trailing_slash=True)
+router.register("requests", UploadRequestViewSet, basename="request")
+
+urlpatterns = [
+    path("requests/public/<str:slug>/", PublicRequestView.as_view(), name="public-request"),
+    path("requests/public/<str:slug>/submissions/", SubmissionView.as_view(), name="submissions"),
+    *router.urls,
+]
