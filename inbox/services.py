@@ -4,6 +4,7 @@ sender's submission, which becomes an archive of the owner's (``archives.service
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -19,8 +20,10 @@ from archives.limits import Caps
 from archives.names import clean_archive_name
 from archives.services import create_archive
 from core.throttle import release_attempt, reserve_attempt
+from core.tokens import new_token
 from inbox.models import Submission, UploadRequest
 from notifications.models import Event
+from resumable.services import Binding, take_bound_uploads
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 _UNSET = object()
+# What core.tokens.new_token makes: a sender's upload token must look like one.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{24}")
 # Bytes of a file read at a time to hash it for the sender's receipt.
 HASH_BLOCK = 1024 * 1024
 
@@ -219,6 +224,49 @@ def count_submission_attempt(*, client: str, now: datetime) -> None:
 def caps_of(upload_request: UploadRequest) -> Caps:
     """The request's limits of one submission, for ``archives.limits``."""
     return Caps(files=upload_request.max_files, total=upload_request.max_bytes)
+
+
+def binding_key(upload_request: UploadRequest) -> str:
+    """What a tus upload sent without an account for ``upload_request`` is bound to."""
+    return f"upload-request:{upload_request.pk}"
+
+
+def upload_binding(upload_request: UploadRequest, token: str | None) -> Binding:
+    """The binding of a sender's new tus upload: the token the sender holds from an
+    earlier upload of this submission when it is one we could have made, a new one
+    otherwise. Each upload is checked against the request's total (``max_bytes``)."""
+    if token is None or not TOKEN_SHAPE.fullmatch(token):
+        token = new_token()
+    return Binding(key=binding_key(upload_request), token=token,
+                   caps=Caps(total=upload_request.max_bytes))  # fmt: skip
+
+
+def submit_uploads(
+    upload_request: UploadRequest,
+    *,
+    upload_ids: list[str],
+    token: str,
+    sender_name: str,
+    sender_email: str,
+    note: str,
+    ip: str | None,
+    now: datetime,
+) -> Receipt:
+    """``submit`` with the sender's finished tus uploads, taken (consumed) in the same
+    transaction: a refusal leaves them as they were. Raises ``UploadsNotUsable`` for ids
+    that are unknown, unfinished, expired or not sent with ``token`` to this request."""
+    with transaction.atomic():
+        uploads = take_bound_uploads(binding_key(upload_request), token, upload_ids, now=now)
+        return submit(
+            upload_request,
+            files=[upload.file for upload in uploads],
+            paths=[upload.relative_path or upload.filename for upload in uploads],
+            sender_name=sender_name,
+            sender_email=sender_email,
+            note=note,
+            ip=ip,
+            now=now,
+        )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -16,9 +17,21 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
+def token_hash(token: str) -> str:
+    """What is stored of a bound upload's token: its sha256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class ResumableUploadQuerySet(models.QuerySet["ResumableUpload"]):
     def owned_by(self, user: User) -> ResumableUploadQuerySet:
-        return self.filter(owner=user)
+        """The user's own uploads: not those sent without an account into their requests."""
+        return self.filter(owner=user, binding="")
+
+    def bound(self, binding: str, token: str) -> ResumableUploadQuerySet:
+        """Uploads bound to ``binding`` whose sender holds ``token``."""
+        return (
+            self.filter(binding=binding, token_hash=token_hash(token)) if binding else self.none()
+        )
 
     def live(self, *, now: datetime) -> ResumableUploadQuerySet:
         return self.filter(expires_at__gt=now)
@@ -56,6 +69,11 @@ class ResumableUpload(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
+    # An upload sent without an account, for another app (an upload request): what it is
+    # bound to, opaque here, and the sha256 (hex) of the token its sender holds; both
+    # empty for an owner's own upload. A bound upload is reached with its token only.
+    binding = models.CharField(max_length=64, blank=True)
+    token_hash = models.CharField(max_length=64, blank=True)
     # The request writing now: a random token and when it last renewed it; empty when idle.
     claim = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

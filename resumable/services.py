@@ -15,7 +15,7 @@ import io
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -29,13 +29,14 @@ from core.limits import LimitExceeded
 from core.tokens import new_token
 from resumable import partials
 from resumable.checksums import ChecksumMismatch, DigestingBody
-from resumable.models import ResumableUpload
+from resumable.models import ResumableUpload, token_hash
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from accounts.models import User
     from resumable.checksums import Checksum
+    from resumable.models import ResumableUploadQuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +121,12 @@ def parse_metadata(header: str) -> Metadata:
 class UploadCheck(Protocol):
     """The limits of the app the uploads are for: raises ``LimitExceeded`` when files of
     ``sizes`` may not be stored for ``user`` while uploads still open hold ``reserved``
-    bytes."""
+    bytes; ``caps``, when given, are the stricter limits of the binding, passed through
+    as the app that bound the upload gave them."""
 
-    def __call__(self, user: User, /, *, sizes: list[int], reserved: int) -> None: ...
+    def __call__(
+        self, user: User, /, *, sizes: list[int], reserved: int, caps: Any = None
+    ) -> None: ...
 
 
 @functools.cache
@@ -131,29 +135,46 @@ def _upload_check(path: str) -> UploadCheck:
     return check
 
 
-def _check_limits(owner: User, *, length: int, now: datetime) -> None:
+def _check_limits(owner: User, *, length: int, now: datetime, caps: object = None) -> None:
     """Unfinished uploads hold their announced length against the quota, so many large
     uploads started at once cannot fill the disk past it. Held before they are summed, so
-    parallel creations of one owner each see the others'."""
+    parallel creations of one owner each see the others'. Uploads bound to the owner's
+    requests count too."""
     hold_quota(owner)
     reserved = (
-        ResumableUpload.objects.owned_by(owner)
-        .live(now=now)
+        ResumableUpload.objects.live(now=now)
+        .filter(owner=owner)
         .aggregate(total=Sum("length"))["total"]
         or 0
     )
     check = _upload_check(settings.RESUMABLE_UPLOAD_CHECK)
-    check(owner, sizes=[length], reserved=int(reserved))
+    check(owner, sizes=[length], reserved=int(reserved), caps=caps)
 
 
 def _expiry(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.TUS_EXPIRE_SECONDS)
 
 
+@dataclass(frozen=True)
+class Binding:
+    """An upload sent without an account: what it is for (opaque here), the token its
+    sender holds, and the limits the app that binds it adds (``UploadCheck``'s caps)."""
+
+    key: str
+    token: str
+    caps: Any = None
+
+
 def create_upload(
-    owner: User, *, length: int, metadata: Metadata, now: datetime
+    owner: User,
+    *,
+    length: int,
+    metadata: Metadata,
+    now: datetime,
+    binding: Binding | None = None,
 ) -> ResumableUpload:
-    """Start an upload of ``length`` bytes for ``owner`` with an empty partial file.
+    """Start an upload of ``length`` bytes for ``owner`` with an empty partial file; with
+    a ``binding``, one reached with its token only (``get_bound_upload``).
 
     Raises ``LimitExceeded`` (``RESUMABLE_UPLOAD_CHECK``, told what open uploads hold)
     before anything is stored, ``StorageFull`` when the disk is full (then no upload is
@@ -168,11 +189,13 @@ def create_upload(
         created_at=now,
         expires_at=_expiry(now),
         completed_at=now if length == 0 else None,
+        binding=binding.key if binding else "",
+        token_hash=token_hash(binding.token) if binding else "",
     )
     # The check and the row in one transaction: what open uploads hold is read under the
     # owner's lock, so parallel creations cannot all pass the quota.
     with transaction.atomic():
-        _check_limits(owner, length=length, now=now)
+        _check_limits(owner, length=length, now=now, caps=binding.caps if binding else None)
         partials.create_partial(upload.id)
         try:
             upload.save(force_insert=True)
@@ -185,7 +208,17 @@ def create_upload(
 def get_owned_upload(user: User, upload_id: str, *, now: datetime) -> ResumableUpload:
     """The upload ``upload_id`` of ``user``; ``Http404`` for anyone else's or an unknown
     one, ``UploadGone`` once it expired."""
-    upload = ResumableUpload.objects.owned_by(user).filter(pk=upload_id).first()
+    return _live(ResumableUpload.objects.owned_by(user).filter(pk=upload_id).first(), now=now)
+
+
+def get_bound_upload(binding: str, token: str, upload_id: str, *, now: datetime) -> ResumableUpload:
+    """The upload ``upload_id`` bound to ``binding`` whose sender holds ``token``;
+    ``Http404`` without the right token, ``UploadGone`` once it expired."""
+    found = ResumableUpload.objects.bound(binding, token).filter(pk=upload_id).first()
+    return _live(found, now=now)
+
+
+def _live(upload: ResumableUpload | None, *, now: datetime) -> ResumableUpload:
     if upload is None:
         raise Http404
     if upload.is_expired(now=now):
@@ -299,6 +332,7 @@ def start_upload(
     content_length: int | None,
     checksum: Checksum | None,
     now: datetime,
+    binding: Binding | None = None,
 ) -> ResumableUpload:
     """``create_upload``, then its first bytes from the creation request's own body
     (tus creation-with-upload), and return the upload as stored afterwards.
@@ -314,7 +348,7 @@ def start_upload(
             f"The body of {content_length} bytes is longer than the upload's length "
             f"({length} bytes)."
         )
-    upload = create_upload(owner, length=length, metadata=metadata, now=now)
+    upload = create_upload(owner, length=length, metadata=metadata, now=now, binding=binding)
     try:
         upload = receive_bytes(
             upload,
@@ -361,14 +395,13 @@ def purge_expired_uploads(*, now: datetime) -> int:
     return count
 
 
-def _usable_uploads(owner: User, upload_ids: list[str], *, now: datetime) -> list[ResumableUpload]:
+def _usable_uploads(
+    candidates: ResumableUploadQuerySet, upload_ids: list[str], *, now: datetime
+) -> list[ResumableUpload]:
     if len(set(upload_ids)) != len(upload_ids):
         raise UploadsNotUsable("An upload is listed twice.")
     found = {
-        upload.pk: upload
-        for upload in ResumableUpload.objects.owned_by(owner)
-        .select_for_update()
-        .filter(pk__in=upload_ids)
+        upload.pk: upload for upload in candidates.select_for_update().filter(pk__in=upload_ids)
     }
     missing = [upload_id for upload_id in upload_ids if upload_id not in found]
     if missing:
@@ -408,7 +441,21 @@ def take_finished_uploads(
     moves each file away (a rename): with its row gone, nothing else removes it. Raises
     ``UploadsNotUsable`` for unknown, unfinished, expired or others' ids.
     """
-    uploads = _usable_uploads(owner, upload_ids, now=now)
+    return _take(ResumableUpload.objects.owned_by(owner), upload_ids, now=now)
+
+
+def take_bound_uploads(
+    binding: str, token: str, upload_ids: list[str], *, now: datetime
+) -> list[TakenUpload]:
+    """``take_finished_uploads`` for uploads bound to ``binding`` and sent with ``token``:
+    others' ids are ``UploadsNotUsable`` like unknown ones."""
+    return _take(ResumableUpload.objects.bound(binding, token), upload_ids, now=now)
+
+
+def _take(
+    candidates: ResumableUploadQuerySet, upload_ids: list[str], *, now: datetime
+) -> list[TakenUpload]:
+    uploads = _usable_uploads(candidates, upload_ids, now=now)
     ResumableUpload.objects.filter(pk__in=[upload.pk for upload in uploads]).delete()
     return [
         TakenUpload(

@@ -252,6 +252,22 @@ class SubmissionCreateSerializer(SenderSerializer):
         return attrs
 
 
+class SubmissionFromUploadsSerializer(SenderSerializer):
+    """A submission of finished tus uploads (``/api/requests/public/<slug>/uploads/``),
+    sent with the ``Upload-Token`` they were made with."""
+
+    uploads = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        allow_empty=False,
+        min_length=1,
+        max_length=settings.ARCHIVE_MAX_FILES,
+        help_text=(
+            "Ids of finished uploads (the last part of each Location), in the order of the "
+            "files. Used uploads are consumed."
+        ),
+    )
+
+
 class ReceivedFileSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The file's name in the archive.")
     size = serializers.IntegerField()

@@ -18,17 +18,19 @@ from accounts.api.auth import authenticated_user
 from archives.api.serializers import ErrorSerializer
 from archives.limits import UploadWatch
 from core.clients import client_ip
-from core.parsers import StreamingMultiPartParser
+from core.parsers import JSONBodyParser, StreamingMultiPartParser
 from inbox.api.serializers import (
     PublicRequestSerializer,
     ReceiptSerializer,
     SubmissionCreateSerializer,
+    SubmissionFromUploadsSerializer,
     SubmissionSerializer,
     UploadRequestCreateSerializer,
     UploadRequestSerializer,
     UploadRequestUpdateSerializer,
     public_view,
 )
+from inbox.api.tus import TOKEN_HEADER
 from inbox.models import UploadRequest
 from inbox.services import (
     Flooded,
@@ -44,13 +46,23 @@ from inbox.services import (
     find_open_request,
     get_owned_request,
     submit,
+    submit_uploads,
     update_request,
 )
+from resumable.services import UploadsNotUsable
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.db.models import QuerySet
     from rest_framework.request import Request
 
+TOKEN_PARAMETER = OpenApiParameter(
+    TOKEN_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="With uploads: the Upload-Token their creation answered.",
+)
 PASSWORD_HEADER = OpenApiParameter(
     "X-Request-Password",
     str,
@@ -174,11 +186,12 @@ class PublicRequestView(APIView):
 
 
 class SubmissionView(APIView):
-    """A sender's files, as multipart ``files`` with the sender's name, e-mail and note."""
+    """A sender's files, as multipart ``files``, or as JSON ``uploads`` (finished tus
+    uploads, with their ``Upload-Token``), with the sender's name, e-mail and note."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    parser_classes = [StreamingMultiPartParser]
+    parser_classes = [JSONBodyParser, StreamingMultiPartParser]
     upload_request: UploadRequest | None = None
 
     def upload_limits(self, request: Request) -> UploadWatch | None:
@@ -189,8 +202,11 @@ class SubmissionView(APIView):
 
     @extend_schema(
         operation_id="requests_public_submissions_create",
-        parameters=[PASSWORD_HEADER],
-        request={"multipart/form-data": SubmissionCreateSerializer},
+        parameters=[PASSWORD_HEADER, TOKEN_PARAMETER],
+        request={
+            "multipart/form-data": SubmissionCreateSerializer,
+            "application/json": SubmissionFromUploadsSerializer,
+        },
         responses={
             201: ReceiptSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Too many files, or a bad field."),
@@ -223,23 +239,46 @@ class SubmissionView(APIView):
             return _refusal(exc)
         # The body is read only now, within the request's limits (upload_limits).
         self.upload_request = upload_request
-        serializer = SubmissionCreateSerializer(data=request.data)
+        try:
+            if request.content_type.split(";")[0].strip() == "application/json":
+                receipt = self._from_uploads(request, upload_request, client=client, now=now)
+            else:
+                serializer = SubmissionCreateSerializer(data=request.data)
+                serializer.is_valid(raise_exception=True)
+                data: dict[str, Any] = serializer.validated_data
+                receipt = submit(
+                    upload_request,
+                    files=data["files"],
+                    paths=data.get("paths"),
+                    sender_name=data["sender_name"],
+                    sender_email=data["sender_email"],
+                    note=data["note"],
+                    ip=client,
+                    now=now,
+                )
+        except RequestGone as exc:
+            return _refusal(exc)
+        return Response(receipt_body(receipt), status=status.HTTP_201_CREATED)
+
+    def _from_uploads(
+        self, request: Request, upload_request: UploadRequest, *, client: str, now: datetime
+    ) -> Receipt:
+        serializer = SubmissionFromUploadsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
         try:
-            receipt = submit(
+            return submit_uploads(
                 upload_request,
-                files=data["files"],
-                paths=data.get("paths"),
+                upload_ids=data["uploads"],
+                token=request.headers.get(TOKEN_HEADER, ""),
                 sender_name=data["sender_name"],
                 sender_email=data["sender_email"],
                 note=data["note"],
                 ip=client,
                 now=now,
             )
-        except RequestGone as exc:
-            return _refusal(exc)
-        return Response(receipt_body(receipt), status=status.HTTP_201_CREATED)
+        except UploadsNotUsable as exc:
+            raise ValidationError({"uploads": [str(exc)]}) from exc
 
 
 def receipt_body(receipt: Receipt) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from resumable.checksums import (
 )
 from resumable.services import (
     BadUploadRequest,
+    Binding,
     OffsetMismatch,
     UploadBusy,
     UploadGone,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from rest_framework.permissions import BasePermission
     from rest_framework.request import Request
 
+    from accounts.models import User
     from resumable.models import ResumableUpload
     from resumable.partials import BodyStream
 
@@ -182,9 +184,14 @@ class TusView(APIView):
 
     def _upload(self, request: Request, upload_id: str) -> ResumableUpload:
         try:
-            return get_owned_upload(authenticated_user(request), upload_id, now=timezone.now())
+            return self.find_upload(request, upload_id)
         except UploadGone as exc:
             raise Gone from exc
+
+    def find_upload(self, request: Request, upload_id: str) -> ResumableUpload:
+        """The upload the request may act on: the signed-in user's own. An app that binds
+        uploads sent without an account finds them otherwise (``get_bound_upload``)."""
+        return get_owned_upload(authenticated_user(request), upload_id, now=timezone.now())
 
 
 def _expiry_headers(response: Response, upload: ResumableUpload) -> Response:
@@ -208,24 +215,36 @@ class UploadsView(TusView):
             metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
         except BadUploadRequest as exc:
             raise ParseError(str(exc)) from exc
-        owner, now = authenticated_user(request), timezone.now()
+        owner, binding = self.creator(request)
+        now = timezone.now()
         sends_bytes = request.headers.get("Content-Length", "0") not in {"", "0"}
         if not (sends_bytes or _carries_bytes(request)):
-            upload = create_upload(owner, length=length, metadata=metadata, now=now)
+            upload = create_upload(
+                owner, length=length, metadata=metadata, now=now, binding=binding
+            )
         else:
             try:
                 upload = start_upload(
-                    owner, length=length, metadata=metadata, now=now, **_chunk(request)
-                )
+                    owner, length=length, metadata=metadata, now=now, binding=binding,
+                    **_chunk(request),
+                )  # fmt: skip
             except BadUploadRequest as exc:
                 raise ParseError(str(exc)) from exc
             except ChecksumMismatch as exc:
                 raise Mismatch(f"{exc} No upload was created: send the request again.") from exc
         response = Response(status=status.HTTP_201_CREATED)
-        response["Location"] = request.build_absolute_uri(
-            reverse("resumable:upload", args=[upload.id])
-        )
+        response["Location"] = request.build_absolute_uri(self.location(upload))
+        if binding is not None:
+            response["Upload-Token"] = binding.token
         return _expiry_headers(response, upload)
+
+    def creator(self, request: Request) -> tuple[User, Binding | None]:
+        """Whose quota a new upload counts against, and what binds it: the signed-in
+        user's own upload here; an app taking uploads without an account binds them."""
+        return authenticated_user(request), None
+
+    def location(self, upload: ResumableUpload) -> str:
+        return reverse("resumable:upload", args=[upload.id])
 
 
 class UploadView(TusView):

@@ -335,14 +335,6 @@ def test_a_flood_from_one_address_is_429(anon: APIClient, settings: DjangoSettin
     assert FailureWindow.objects.get(scope="upload-request-submissions").failures == 2
 
 
-def test_json_bodies_are_not_taken_for_files(anon: APIClient) -> None:
-    request = UploadRequestFactory()
-    response = anon.post(
-        f"/api/requests/public/{request.slug}/submissions/", {"note": "x"}, format="json"
-    )
-    assert response.status_code == 415
-
-
 def test_a_bad_sender_field_is_400_and_counts_nothing(anon: APIClient) -> None:
     request = UploadRequestFactory()
 
