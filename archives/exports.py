@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 DOWNLOAD_COLUMNS = [
     "at", "ip", "referer", "user_agent", "source", "recipient", "bytes_sent", "completed",
+    "members",
 ]  # fmt: skip
 # A cell starting with one of these is a formula to a spreadsheet; a leading quote keeps
 # it text (OWASP "CSV injection").
@@ -38,5 +39,7 @@ def write_downloads_csv(archive: Archive, out: Any) -> None:
                 _cell(row.link.label if row.link else ""),
                 row.bytes_sent,
                 "yes" if row.completed else "no",
+                # One cell: the files sent on the download's grant, one per line.
+                _cell("\n".join(row.members)),
             ]
         )

@@ -105,8 +105,10 @@ class LocalFolder:
             path.unlink(missing_ok=True)
             raise
 
-    def open(self, name: str) -> BinaryIO:
-        return local_path(name).open("rb")
+    def open(self, name: str, *, start: int = 0) -> BinaryIO:
+        handle = local_path(name).open("rb")
+        handle.seek(start)
+        return handle
 
     def check(self, name: str) -> None:
         # Opening, not a stat: a file there that cannot be read is as good as gone.
@@ -179,9 +181,12 @@ class Bucket:
             # upload's partial file would otherwise stay behind).
             Path(temporary()).unlink(missing_ok=True)
 
-    def open(self, name: str) -> BinaryIO:
-        """A stream of the object's bytes, read from the network as they are asked for."""
+    def open(self, name: str, *, start: int = 0) -> BinaryIO:
+        """A stream of the object's bytes from ``start``, read from the network as they
+        are asked for."""
         with _object_errors(name, doing=f"reading {name} from the bucket"):
+            if start:
+                return self._object(name).get(Range=f"bytes={start}-")["Body"]
             return self._object(name).get()["Body"]
 
     def check(self, name: str) -> None:
@@ -371,9 +376,10 @@ def save_source(name: str, upload: UploadedFile) -> None:
         backend().save(name, upload)
 
 
-def open_stored(name: str) -> BinaryIO:
-    """The stored file's bytes as a stream; ``FileNotFoundError`` when it is gone."""
-    return backend().open(name)
+def open_stored(name: str, *, start: int = 0) -> BinaryIO:
+    """The stored file's bytes from ``start`` as a stream; ``FileNotFoundError`` when it
+    is gone. A local file is a real file (``fileno()``, positioned at ``start``)."""
+    return backend().open(name, start=start)
 
 
 def check_stored(name: str) -> None:

@@ -30,14 +30,24 @@ from sharing.downloads import (
     clean_source,
     grant_budget,
     record_download,
+    record_member_transfer,
     record_transfer,
     reserve_grant,
+)
+from sharing.members import (
+    MemberUnavailable,
+    charge,
+    member_etag,
+    member_unsatisfiable,
+    open_member,
+    send_member,
 )
 from sharing.sending import (
     ByteRange,
     StoredZip,
     Unsatisfiable,
     open_archive,
+    range_of,
     requested_range,
     send_archive,
     send_headers_only,
@@ -49,7 +59,7 @@ if TYPE_CHECKING:
 
     from django.http import HttpRequest, HttpResponseBase
 
-    from archives.models import Archive
+    from archives.models import Archive, ArchiveFile
 
 
 logger = logging.getLogger(__name__)
@@ -121,9 +131,14 @@ def deliver_archive(
     password: str | None,
     unlocked: str | None = None,
     referer: str | None = None,
+    member: ArchiveFile | None = None,
 ) -> HttpResponseBase | Refusal | Prefetch | Unavailable:
     """Serve the archive of ``share`` to ``request`` if the rules allow, counting a new
-    download.
+    download; with ``member``, that one file of the ZIP instead (DESIGN section 10), under
+    the same rules and on the same grants: the first file or archive download of a visit
+    counts, later ones within its grant go on with it. A member's bytes cost the grant
+    what they weigh in the ZIP (``sharing.members.charge``); each member sent is logged
+    on the download (``Download.members``).
 
     HEAD and prefetches are never counted. A request that goes on with a counted download
     (its grant, or a lost one: ``check_download``) is not counted again and takes its
@@ -142,7 +157,10 @@ def deliver_archive(
     client = client_ip(request.META)
     archive = share.archive
     try:
-        byte_range = requested_range(request, archive)
+        if member is None:
+            byte_range = requested_range(request, archive)
+        else:
+            byte_range = range_of(request, size=member.size, etag=member_etag(member))
         unsatisfiable = False
     except Unsatisfiable:
         byte_range, unsatisfiable = None, True
@@ -155,10 +173,24 @@ def deliver_archive(
         unlocked=unlocked,
         user_agent=request.headers.get("User-Agent", ""),
         range_start=byte_range.start if byte_range else None,
+        is_member=member is not None,
     )
     if not decision.allowed:
         metrics.count_refusal(decision.outcome.value)
         return Refusal(decision)
+    if member is not None:
+        if unsatisfiable:
+            return member_unsatisfiable(member)
+        return _deliver_member(
+            request,
+            share,
+            member,
+            byte_range,
+            decision=decision,
+            client=client,
+            referer=referer,
+            now=now,
+        )
     if unsatisfiable:
         return send_unsatisfiable(archive)
     try:
@@ -233,17 +265,111 @@ def _count_and_send(
         return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
     metrics.count_download()
     response = _send(request, archive, stored, byte_range, download_id=counted.id, reserved=length)
-    response[GRANT_HEADER] = counted.grant
+    _give_grant(request, share, response, counted.grant)
+    return response
+
+
+def _give_grant(request: HttpRequest, share: Share, response: HttpResponseBase, grant: str) -> None:
+    """Hand a new grant to the client: in the ``X-Download-Grant`` header, and in a cookie
+    scoped to the share's paths (``/s/<slug>/`` or ``/api/shares/<slug>/``), so the
+    archive and each of its files, downloaded from the same place, share it."""
+    response[GRANT_HEADER] = grant
+    marker = f"/{share.slug}/"
+    path = request.path
+    scope = path[: path.index(marker) + len(marker)] if marker in path else path
     response.set_cookie(
         GRANT_COOKIE,
-        counted.grant,
+        grant,
         max_age=settings.DOWNLOAD_GRANT_TTL,
-        path=request.path,
+        path=scope,
         secure=request.is_secure(),
         httponly=True,
         samesite="Lax",
     )
+
+
+def _deliver_member(
+    request: HttpRequest,
+    share: Share,
+    member: ArchiveFile,
+    byte_range: ByteRange | None,
+    *,
+    decision: DownloadDecision,
+    client: str,
+    referer: str | None,
+    now: datetime,
+) -> HttpResponseBase | Refusal | Unavailable:
+    """Count (or go on with a grant) and send one member, as ``_count_and_send`` does
+    for the archive; a member the budget cannot cover is refused (410)."""
+    archive = share.archive
+    head = request.method == "HEAD"
+    try:
+        handle = None if head else open_member(archive, member)
+    except MemberUnavailable:
+        metrics.count_refusal(UNAVAILABLE)
+        return Unavailable(
+            "This file's place in the archive is not known; download the whole archive.",
+            is_damaged=False,
+        )
+    except OSError as exc:
+        return _unavailable(archive, exc, now=now)
+    connection = request.META.get("gunicorn.socket")
+    if handle is None:
+        return send_member(member, None, byte_range=byte_range)
+    length = byte_range.length if byte_range else member.size
+    reserved = charge(member, length)
+    grant = None
+    if decision.is_resume and decision.download_id is not None:
+        download_id = decision.download_id
+        if not reserve_grant(download_id, length=reserved, size=archive.size or 0):
+            handle.close()
+            logger.warning(
+                "download %s refused %s bytes of member %r: its grant has less than the %s "
+                "bytes they cost left of its budget of %s",
+                download_id,
+                length,
+                member.name,
+                reserved,
+                grant_budget(archive.size or 0),
+            )
+            metrics.count_refusal(Outcome.GRANT_USED_UP.value)
+            return Refusal(DownloadDecision(Outcome.GRANT_USED_UP))
+    else:
+        counted = record_download(
+            share,
+            client=client,
+            referer=request.headers.get("Referer", "") if referer is None else referer,
+            user_agent=request.headers.get("User-Agent", ""),
+            source=clean_source(request.GET.get("src")),
+            now=now,
+            reserve=reserved,
+            member=member.name,
+        )
+        if counted is None:
+            handle.close()
+            metrics.count_refusal(Outcome.LIMIT_REACHED.value)
+            return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
+        metrics.count_download()
+        download_id, grant = counted.id, counted.grant
+    metrics.count_bytes_served(length)
+    on_close = partial(
+        _member_transferred,
+        download_id=download_id,
+        member=member,
+        reserved=reserved,
+    )
+    response = send_member(
+        member, handle, byte_range=byte_range, on_close=on_close, connection=connection
+    )
+    if grant is not None:
+        _give_grant(request, share, response, grant)
     return response
+
+
+def _member_transferred(sent: int, *, download_id: int, member: ArchiveFile, reserved: int) -> None:
+    record_member_transfer(
+        download_id, member=member.name, reserved=reserved, used=min(charge(member, sent), reserved)
+    )
 
 
 def _send_on_grant(

@@ -48,7 +48,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from archives.events import notify
-from archives.models import Archive, Download, Link, Status
+from archives.models import Archive, ArchiveFile, Download, Link, Status
 from core.clients import anonymize_ip
 from core.throttle import release_attempt, reserve_attempt, seconds_blocked
 from notifications.models import Event
@@ -148,6 +148,15 @@ def find_share(slug: str) -> Share:
     return Share(link.archive, link)
 
 
+def find_member(share: Share, index: int) -> ArchiveFile:
+    """The file at ``index`` (its position, from 0) in the archive of ``share``;
+    ``Http404`` for an index out of range."""
+    try:
+        return share.archive.files.get(position=index)
+    except ArchiveFile.DoesNotExist:
+        raise Http404("No such file in this share.") from None
+
+
 def password_mark(share: Share) -> str:
     """Which password the share has now (an HMAC of its hash, never the hash itself): kept
     on each download, so a grant found without its token ends with a new password."""
@@ -231,15 +240,17 @@ def resumed_download(
     user_agent: str,
     range_start: int | None,
     now: datetime,
+    is_member: bool = False,
 ) -> int | None:
     """The counted download this request goes on with, or None when it is a new download.
 
     A valid grant goes on with its download, for a range or the whole file (aria2c opens
-    a resume with a plain GET); only a whole-file request on a complete download is a new
-    one, as a second click on a finished download is. Without a valid grant, a range
-    starting past byte 0 goes on with a lost grant (``lost_download``)."""
+    a resume with a plain GET); only a whole-archive request on a complete download is a
+    new one, as a second click on a finished download is. A file of the archive
+    (``is_member``) always goes on with a valid grant, within its budget. Without a valid
+    grant, a range starting past byte 0 goes on with a lost grant (``lost_download``)."""
     granted = granted_download(share, grant, now=now)
-    if granted is not None and not (granted.is_complete and range_start is None):
+    if granted is not None and (is_member or not (granted.is_complete and range_start is None)):
         return granted.id
     if granted is None and range_start:
         return lost_download(share, client=client, user_agent=user_agent, now=now)
@@ -306,6 +317,7 @@ def check_download(
     unlocked: str | None = None,
     user_agent: str = "",
     range_start: int | None = None,
+    is_member: bool = False,
 ) -> DownloadDecision:
     """Decide whether ``client`` may download the archive of ``share`` now.
 
@@ -317,8 +329,9 @@ def check_download(
     download (``resumed_download``: a valid ``grant``, or a lost one found by ``client``
     and ``user_agent`` for a range from ``range_start`` past 0; None when the request has
     no range) is not counted again, so no limit applies to it; its bytes are the grant's
-    (``reserve_grant``). A valid ``unlocked`` mark (``unlock_mark``) stands for the right
-    password.
+    (``reserve_grant``). ``is_member``: the request is for one file of the archive, which
+    any valid grant covers. A valid ``unlocked`` mark (``unlock_mark``) stands for the
+    right password.
     """
     archive, link = share.archive, share.link
     if (
@@ -352,6 +365,7 @@ def check_download(
         user_agent=user_agent,
         range_start=range_start,
         now=now,
+        is_member=is_member,
     )
     if share.is_used_up and resumed is None:
         if is_guess:
@@ -395,12 +409,14 @@ def record_download(
     now: datetime,
     source: str = "",
     reserve: int = 0,
+    member: str | None = None,
 ) -> CountedDownload | None:
     """Count one download against the archive and the link, and log it; return it with
     its grant, or None when a limit (or a lifetime) ran out since ``check_download``
     said yes; ``Http404`` when the link was revoked meanwhile. Both counts are
     conditional UPDATEs in one transaction. ``reserve`` bytes of the new grant's budget
-    are taken for the response that counts it (``reserve_grant``).
+    are taken for the response that counts it (``reserve_grant``). ``member``: the name
+    of the archive's file the download is for, logged on it (``Download.members``).
     """
     archive, link = share.archive, share.link
     try:
@@ -447,6 +463,7 @@ def record_download(
                 grant_hash=hashed,
                 grant_used=reserve,
                 password_mark=password_mark(share),
+                members=[member] if member is not None else [],
             )
             happened = {
                 "download": {
@@ -521,6 +538,23 @@ def record_transfer(download_id: int, *, start: int, sent: int, reserved: int, s
             bytes_sent=covered,
             completed=size > 0 and covered >= size,
             grant_used=F("grant_used") - (reserved - sent),
+        )
+
+
+def record_member_transfer(download_id: int, *, member: str, reserved: int, used: int) -> None:
+    """Record that a response of the download sent the file ``member`` of the archive,
+    using ``used`` of the ``reserved`` bytes of its grant: the name joins the download's
+    ``members`` (once), and ``reserved - used`` go back to the grant. A member's bytes
+    are not the archive's, so ``ranges``, ``bytes_sent`` and ``completed`` stay as they
+    are. Under the row's lock, as ``record_transfer``."""
+    with transaction.atomic():
+        found = Download.objects.select_for_update().only("members").filter(pk=download_id)
+        row = found.first()
+        if row is None:
+            return
+        members = row.members if member in row.members else [*row.members, member]
+        Download.objects.filter(pk=download_id).update(
+            members=members, grant_used=F("grant_used") - (reserved - used)
         )
 
 

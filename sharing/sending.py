@@ -79,15 +79,23 @@ def etag_of(archive: Archive) -> str:
 
 
 def requested_range(request: HttpRequest, archive: Archive) -> ByteRange | None:
-    """The range to send: None for the whole file, also when ``If-Range`` no longer
-    matches the archive (then the client must start over)."""
+    """The range of the archive to send (``range_of``)."""
+    if archive.size is None:
+        return None
+    return range_of(request, size=archive.size, etag=etag_of(archive))
+
+
+def range_of(request: HttpRequest, *, size: int, etag: str) -> ByteRange | None:
+    """The range of a file of ``size`` bytes and ``etag`` to send: None for the whole
+    file, also when ``If-Range`` no longer matches ``etag`` (then the client must start
+    over)."""
     header = request.headers.get("Range", "")
-    if not header or archive.size is None:
+    if not header:
         return None
     if_range = request.headers.get("If-Range")
-    if if_range is not None and if_range.strip() != etag_of(archive):
+    if if_range is not None and if_range.strip() != etag:
         return None
-    return parse_range(header, size=archive.size)
+    return parse_range(header, size=size)
 
 
 class ZipResponse(FileResponse):

@@ -39,6 +39,7 @@ from sharing.downloads import (
     Share,
     check_download,
     clean_source,
+    find_member,
     find_share,
     record_view,
     unlock_mark,
@@ -47,6 +48,8 @@ from sharing.forms import PasswordForm
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
+
+    from archives.models import ArchiveFile
 
 SESSION_UNLOCKED = "unlocked_shares"
 SESSION_REFERERS = "share_referers"
@@ -185,12 +188,26 @@ def unlock(request: HttpRequest, slug: str) -> HttpResponse:
 def download(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The ZIP, or a page saying why not, with the status of DESIGN section 4."""
     share = find_share(slug)
+    return _download(request, share, member=None)
+
+
+@require_http_methods(["GET", "HEAD"])
+def file_download(request: HttpRequest, slug: str, index: int) -> HttpResponseBase:
+    """One file of the ZIP (DESIGN section 10), under the same rules as the ZIP."""
+    share = find_share(slug)
+    return _download(request, share, member=find_member(share, index))
+
+
+def _download(
+    request: HttpRequest, share: Share, *, member: ArchiveFile | None
+) -> HttpResponseBase:
     result = deliver_archive(
         request,
         share,
         password=None,
         unlocked=_unlocked(request, share),
         referer=_referer_for_download(request, share),
+        member=member,
     )
     if isinstance(result, Prefetch):
         return render(request, "sharing/prefetch.html", {"archive": share.archive}, status=503)

@@ -282,6 +282,11 @@ class DownloadSerializer(serializers.Serializer):
     recipient = serializers.CharField(source="link.label", allow_null=True, default=None)
     bytes_sent = serializers.IntegerField()
     completed = serializers.BooleanField()
+    members = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The files of the archive sent on this download's grant, each once; "
+        "empty when only the whole ZIP was.",
+    )
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

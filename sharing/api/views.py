@@ -1,9 +1,10 @@
-"""The public share API: what a link opens (``/api/shares/<slug>/``) and its download
-(``/api/shares/<slug>/download``), for anyone holding the link."""
+"""The public share API: what a link opens (``/api/shares/<slug>/``), its download
+(``/api/shares/<slug>/download``) and the download of one of its files
+(``/api/shares/<slug>/files/<index>/download``), for anyone holding the link."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +19,7 @@ from core.clients import client_ip
 from sharing.api.serializers import SHOW_HASHES, RefusalSerializer, ShareSerializer
 from sharing.delivery import Prefetch, Refusal, Unavailable, deliver_archive, refusal_headers
 from sharing.disclosure import may_see_hashes
-from sharing.downloads import Outcome, Share, find_share
+from sharing.downloads import Outcome, Share, find_member, find_share
 
 if TYPE_CHECKING:
     from django.http import HttpResponseBase
@@ -75,68 +76,103 @@ REFUSAL_DETAIL = {
 }
 
 
+def _download_responses(media_type: str, what: str, *, missing: str) -> dict[Any, Any]:
+    """The responses of a download (the archive's or one of its files'): DESIGN section
+    4's refusals, each with its reason."""
+    return {
+        (200, media_type): OpenApiResponse(
+            OpenApiTypes.BINARY, description=f"{what}, as an attachment."
+        ),
+        (206, media_type): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The range asked for (Content-Range)."
+        ),
+        401: OpenApiResponse(RefusalSerializer, description="A password is required."),
+        403: OpenApiResponse(RefusalSerializer, description="Wrong password."),
+        404: OpenApiResponse(ErrorSerializer, description=missing),
+        409: OpenApiResponse(RefusalSerializer, description="Not built yet, or the build failed."),
+        410: OpenApiResponse(
+            RefusalSerializer,
+            description="Expired (reason expired), its download limit is reached "
+            "(limit_reached), or this download's grant has served its byte budget "
+            "(grant_used_up).",
+        ),
+        416: OpenApiResponse(
+            None, description="The range starts past the end (Content-Range: bytes */size)."
+        ),
+        429: OpenApiResponse(
+            RefusalSerializer, description="Too many wrong passwords; see Retry-After."
+        ),
+        503: OpenApiResponse(
+            RefusalSerializer,
+            description="The stored ZIP cannot be read now, or a prefetch was refused.",
+        ),
+    }
+
+
+_DOWNLOAD_HEADERS = [
+    OpenApiParameter("X-Archive-Password", str, OpenApiParameter.HEADER),
+    OpenApiParameter("X-Download-Grant", str, OpenApiParameter.HEADER),
+    OpenApiParameter("Range", str, OpenApiParameter.HEADER),
+]
+
+
 class ShareDownloadView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("X-Archive-Password", str, OpenApiParameter.HEADER),
-            OpenApiParameter("X-Download-Grant", str, OpenApiParameter.HEADER),
-            OpenApiParameter("Range", str, OpenApiParameter.HEADER),
-        ],
-        responses={
-            (200, "application/zip"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The whole ZIP, as an attachment."
-            ),
-            (206, "application/zip"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The range asked for (Content-Range)."
-            ),
-            401: OpenApiResponse(RefusalSerializer, description="A password is required."),
-            403: OpenApiResponse(RefusalSerializer, description="Wrong password."),
-            404: OpenApiResponse(ErrorSerializer, description="No such share."),
-            409: OpenApiResponse(
-                RefusalSerializer, description="Not built yet, or the build failed."
-            ),
-            410: OpenApiResponse(
-                RefusalSerializer,
-                description="Expired (reason expired), its download limit is reached "
-                "(limit_reached), or this download's grant has served its byte budget "
-                "(grant_used_up).",
-            ),
-            416: OpenApiResponse(
-                None, description="The range starts past the end (Content-Range: bytes */size)."
-            ),
-            429: OpenApiResponse(
-                RefusalSerializer, description="Too many wrong passwords; see Retry-After."
-            ),
-            503: OpenApiResponse(
-                RefusalSerializer,
-                description="The stored ZIP cannot be read now, or a prefetch was refused.",
-            ),
-        },
+        parameters=_DOWNLOAD_HEADERS,
+        responses=_download_responses("application/zip", "The whole ZIP", missing="No such share."),
         auth=[],
     )
     def get(self, request: Request, slug: str) -> HttpResponseBase:
         share = find_share(slug)
         password = request.headers.get("X-Archive-Password")
-        result = deliver_archive(request, share, password=password)
-        if isinstance(result, Prefetch):
-            return Response(
-                {
-                    "detail": "Prefetches and link previews are not served; open the link.",
-                    "reason": "prefetch",
-                },
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-        if isinstance(result, Refusal):
-            return _refusal_response(share, result)
-        if isinstance(result, Unavailable):
-            # Nothing was counted: the stored ZIP could not be opened.
-            return Response(
-                {"detail": result.detail, "reason": "unavailable"}, status=result.status
-            )
-        return result
+        return _delivered(share, deliver_archive(request, share, password=password))
+
+
+class ShareFileDownloadView(APIView):
+    """One file of the archive (DESIGN section 10), under the archive's download rules:
+    the first file or archive download counts and opens a grant, which the others of
+    the visit go on with."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        parameters=_DOWNLOAD_HEADERS,
+        responses=_download_responses(
+            "application/octet-stream",
+            "The file",
+            missing="No such share, or no file at this index.",
+        ),
+        auth=[],
+    )
+    def get(self, request: Request, slug: str, index: int) -> HttpResponseBase:
+        share = find_share(slug)
+        member = find_member(share, index)
+        password = request.headers.get("X-Archive-Password")
+        result = deliver_archive(request, share, password=password, member=member)
+        return _delivered(share, result)
+
+
+def _delivered(
+    share: Share, result: HttpResponseBase | Refusal | Prefetch | Unavailable
+) -> HttpResponseBase:
+    if isinstance(result, Prefetch):
+        return Response(
+            {
+                "detail": "Prefetches and link previews are not served; open the link.",
+                "reason": "prefetch",
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    if isinstance(result, Refusal):
+        return _refusal_response(share, result)
+    if isinstance(result, Unavailable):
+        # Nothing was counted: the stored ZIP could not be opened.
+        return Response({"detail": result.detail, "reason": "unavailable"}, status=result.status)
+    return result
 
 
 def _refusal_response(share: Share, refusal: Refusal) -> Response:

@@ -41,10 +41,11 @@ def test_csv_export_has_fixed_columns_and_defuses_formulas(
     table = list(csv.reader(io.StringIO(response.content.decode())))
     assert table[0] == [
         "at", "ip", "referer", "user_agent", "source", "recipient", "bytes_sent", "completed",
+        "members",
     ]  # fmt: skip
     assert table[1][1:] == [
         "127.0.0.1", "https://example.org/a,b", "'=HYPERLINK(\"http://evil\")", "mail", "",
-        str(archive.size), "yes",
+        str(archive.size), "yes", "",
     ]  # fmt: skip
 
 

@@ -75,7 +75,8 @@ def test_a_new_download_is_counted_and_carries_its_grant(
     download = Download.objects.get(archive=archive)
     assert download.referer == "https://example.org/post"
     assert response[GRANT_HEADER] == response.cookies[GRANT_COOKIE].value
-    assert response.cookies[GRANT_COOKIE]["path"] == api_url(archive)
+    # Scoped to the share, so its files go on with the grant too.
+    assert response.cookies[GRANT_COOKIE]["path"] == f"/api/shares/{archive.slug}/"
     assert response.cookies[GRANT_COOKIE]["httponly"]
     assert Archive.objects.get(pk=archive.pk).download_count == 1
 
