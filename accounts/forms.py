@@ -1,8 +1,9 @@
-"""Forms of the account pages: register and log in."""
+"""Forms of the account pages: register, log in, API keys."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -14,9 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.scopes import Scope
 from accounts.services import LoginThrottled, authenticate_user
 from core.clients import client_ip
 from core.forms import StyledFormMixin
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -99,3 +104,37 @@ class RegisterForm(StyledFormMixin):
         if first and second and first != second:
             self.add_error("password2", _("The two passwords differ."))
         return data
+
+
+class ApiKeyForm(StyledFormMixin):
+    """The API keys page's form: name, scopes, and a lifetime from now."""
+
+    LIFETIMES = (
+        ("", _("Never")),
+        ("7", _("In 7 days")),
+        ("30", _("In 30 days")),
+        ("90", _("In 90 days")),
+        ("365", _("In a year")),
+    )
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the key is for, to tell it from the others."),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What the key may do; it never does more than you may."),
+    )
+    lifetime = forms.ChoiceField(label=_("Expires"), choices=LIFETIMES, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+        self.fields["scopes"].widget.attrs["class"] = "form-check-input"
+
+    def expires_at(self, *, now: datetime) -> datetime | None:
+        days = self.cleaned_data.get("lifetime")
+        return now + timedelta(days=int(days)) if days else None

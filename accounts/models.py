@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Any
 
 
@@ -41,7 +42,49 @@ class User(AbstractUser):
     # for User, which the checker cannot match to Self.
     objects = AccountManager()  # pyrefly: ignore[bad-assignment]
 
+    # Bytes this user may store; None: USER_QUOTA_BYTES (``accounts.quotas.quota_of``).
+    quota_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes this user may store; empty for the default (USER_QUOTA_BYTES).",
+    )
+
     @classmethod
     def normalize_username(cls, username: Any) -> str:
         """Django's hook for every user it creates (``create_user``, the admin's forms)."""
         return canonical_username(str(username))
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def live(self, *, now: datetime) -> ApiKeyQuerySet:
+        """Keys neither revoked nor expired at ``now``."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiKey(models.Model):
+    """A named key of one user with scopes (``accounts.scopes.Scope``). Only the sha256
+    of the key is kept; ``prefix``, its first characters, tells keys apart in lists."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_user_id, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    scopes = models.JSONField(default=list)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_live(self, *, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

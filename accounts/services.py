@@ -98,3 +98,12 @@ def authenticate_user(
         release_attempt("login-user", name)
         return user
     return None
+
+
+def deactivate_user(user: User) -> bool:
+    """Stop ``user``: no sign-in, their sessions, token and API keys refused, and their
+    shares answer as expired (``sharing.downloads.check_download``). Their data stays,
+    and setting ``is_active`` again undoes it. Returns whether the user was active."""
+    changed = User.objects.filter(pk=user.pk, is_active=True).update(is_active=False)
+    user.is_active = False
+    return bool(changed)

@@ -10,4 +10,6 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("register/", views.register, name="register"),
+    path("keys/", views.api_keys, name="keys"),
+    path("keys/<str:key_id>/revoke/", views.revoke_key, name="revoke-key"),
 ]

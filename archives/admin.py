@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from archives.models import Archive, ArchiveFile, Download
+from archives.models import Archive, ArchiveFile, AuditEntry, Download
 
 
 class ArchiveFileInline(admin.TabularInline):
@@ -25,3 +25,11 @@ class ArchiveAdmin(admin.ModelAdmin):
 class DownloadAdmin(admin.ModelAdmin):
     list_display = ["archive", "at", "ip", "referer"]
     readonly_fields = ["archive", "at", "ip", "referer", "user_agent"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "archive_name", "actor", "action", "field", "old", "new"]
+    list_filter = ["action"]
+    search_fields = ["archive_id", "archive_name", "actor__username"]
+    readonly_fields = ["archive_id", "archive_name", "actor", "at", "action", "field", "old", "new"]

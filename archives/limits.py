@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 
-from accounts.quotas import hold_quota
+from accounts.quotas import Quota, hold_quota, quota_of
 from archives.models import Archive
 from core.limits import LimitExceeded, format_bytes
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from accounts.models import User
+
+# The archives that count against a quota: those whose files are still stored.
+STORED = Q(purged_at__isnull=True)
+
+
+class Usage(NamedTuple):
+    stored: int
+    archives: int
+    quota: Quota
+
+    @property
+    def percent(self) -> int:
+        """The share of the quota used, 0 to 100 (rounded down; over 100 shows 100)."""
+        return min(100, self.stored * 100 // self.quota.limit)
 
 
 @dataclass(frozen=True)
@@ -29,9 +46,25 @@ class Caps:
 
 def used_quota(user: User) -> int:
     """Bytes the user's archives hold in storage now (sources or built ZIP)."""
-    live = Archive.objects.filter(owner=user, purged_at__isnull=True)
-    total = live.aggregate(total=Sum("source_size"))["total"]
-    return int(total or 0)
+    return usage_of(user).stored
+
+
+def usage_of(user: User) -> Usage:
+    """What ``user`` stores now (bytes and archives) against their quota."""
+    totals = Archive.objects.filter(STORED, owner=user).aggregate(
+        stored=Coalesce(Sum("source_size"), 0), archives=Count("pk")
+    )
+    return Usage(int(totals["stored"]), int(totals["archives"]), quota_of(user))
+
+
+def with_usage(users: QuerySet[User]) -> QuerySet[User]:
+    """``users`` annotated with ``stored_bytes`` and ``archive_count``, counted as
+    ``usage_of`` counts (for lists of users: the admin's, through ``ACCOUNT_USAGE``)."""
+    stored = Q(archives__purged_at__isnull=True)
+    return users.annotate(
+        stored_bytes=Coalesce(Sum("archives__source_size", filter=stored), 0),
+        archive_count=Count("archives", filter=stored),
+    )
 
 
 def check_upload_limits(
@@ -53,7 +86,7 @@ def check_upload_limits(
         raise LimitExceeded("Add at least one file.", status_code=400)
     _check_sizes(sizes, caps)
     hold_quota(user)
-    _check_quota(sum(sizes), used=used_quota(user), reserved=reserved)
+    _check_quota(sum(sizes), used=used_quota(user), reserved=reserved, quota=quota_of(user))
 
 
 def _check_sizes(sizes: list[int], caps: Caps | None = None) -> None:
@@ -94,9 +127,9 @@ def _check_caps(sizes: list[int], caps: Caps) -> None:
         )
 
 
-def _check_quota(total: int, *, used: int, reserved: int) -> None:
+def _check_quota(total: int, *, used: int, reserved: int, quota: Quota) -> None:
     used += reserved
-    if used + total <= settings.USER_QUOTA_BYTES:
+    if used + total <= quota.limit:
         return
     held = f", with the uploads still open ({format_bytes(reserved)})," if reserved else ""
     advice = (
@@ -107,7 +140,7 @@ def _check_quota(total: int, *, used: int, reserved: int) -> None:
     raise LimitExceeded(
         f"This upload of {format_bytes(total)} would take your storage{held} to "
         f"{format_bytes(used + total)}, over your quota of "
-        f"{format_bytes(settings.USER_QUOTA_BYTES)} (USER_QUOTA_BYTES). {advice}"
+        f"{format_bytes(quota.limit)} ({quota.source}). {advice}"
     )
 
 
@@ -126,6 +159,7 @@ class UploadWatch:
     def __init__(self, user: User, *, caps: Caps | None = None) -> None:
         self._used = used_quota(user)
         self._caps = caps
+        self._quota = quota_of(user)
 
     def check_length(self, content_length: int) -> None:
         """Raise ``LimitExceeded`` (413) when a body of ``content_length`` bytes cannot be
@@ -133,18 +167,18 @@ class UploadWatch:
         framing = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + (
             settings.ARCHIVE_MAX_FILES * PART_FRAMING_BYTES
         )
-        room = min(settings.ARCHIVE_MAX_BYTES, settings.USER_QUOTA_BYTES - self._used)
+        room = min(settings.ARCHIVE_MAX_BYTES, self._quota.limit - self._used)
         if self._caps is not None and self._caps.total is not None:
             room = min(room, self._caps.total)
         if content_length > room + framing:
             raise LimitExceeded(
                 f"The request body of {format_bytes(content_length)} is larger than any "
                 f"upload you may send now: at most {format_bytes(max(room, 0))} of files "
-                "(ARCHIVE_MAX_BYTES, and what is left of USER_QUOTA_BYTES)."
+                f"(ARCHIVE_MAX_BYTES, and what is left of your quota: {self._quota.source})."
             )
 
     def check_received(self, sizes: list[int]) -> None:
         """Raise ``LimitExceeded`` the moment the files received so far, of ``sizes``
         bytes each, pass a limit."""
         _check_sizes(sizes, self._caps)
-        _check_quota(sum(sizes), used=self._used, reserved=0)
+        _check_quota(sum(sizes), used=self._used, reserved=0, quota=self._quota)

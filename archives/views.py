@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.api.auth import authenticated_user
 from archives.addresses import qr_svg, share_url
 from archives.forms import EditForm, LinkEditForm, LinkForm, UploadForm
+from archives.limits import usage_of
 from archives.models import Archive
 from archives.services import (
     create_archive,
@@ -83,7 +84,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         (archive, archive.public_status(now=now), share_url(archive.slug, request=request))
         for archive in page.object_list
     ]
-    return render(request, "archives/dashboard.html", {"page": page, "rows": rows})
+    usage = usage_of(authenticated_user(request))
+    context = {"page": page, "rows": rows, "usage": usage}
+    return render(request, "archives/dashboard.html", context)
 
 
 @login_required

@@ -281,21 +281,28 @@ TUS_CHUNK_BYTES = env_int("TUS_CHUNK_BYTES", 64 * 1024**2, minimum=1024**2)
 # The limits a new upload must pass: the archives' (count, sizes, quota), told what the
 # uploads still open hold. resumable knows the callable by this name only.
 RESUMABLE_UPLOAD_CHECK = "archives.limits.check_upload_limits"
+# What users store, for the accounts admin's list (accounts imports no archives).
+ACCOUNT_USAGE = "archives.limits.with_usage"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
         "rest_framework.authentication.TokenAuthentication",
+        # API keys (Authorization: Bearer), limited to the scopes their views declare.
+        "accounts.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api.permissions.KeyScopePermission",
+    ],
     # JSON only; the one view that takes files adds multipart for that operation
     # (archives.api.views.ArchiveViewSet.get_parsers). Another body type is a 415.
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONBodyParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.ScopedAutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.handle_api_exception",
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/auth/", include("accounts.api.urls")),
+    path("api/keys/", include("accounts.api.key_urls")),
     path("api/", include("archives.api.urls")),
     path("api/", include("sharing.api.urls")),
     path("api/", include("inbox.api.urls")),

@@ -337,6 +337,8 @@ def check_download(
     if (
         archive.status == Status.EXPIRED
         or archive.is_expired(now=now)
+        # A deactivated owner's shares stop with them.
+        or not archive.owner.is_active
         or (link is not None and link.is_expired(now=now))
     ):
         return DownloadDecision(Outcome.EXPIRED)

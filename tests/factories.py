@@ -9,7 +9,9 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from accounts.models import User
+from accounts.keys import KEY_PREFIX, VISIBLE_CHARS, hash_key
+from accounts.models import ApiKey, User
+from accounts.scopes import Scope
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from core.models import FailureWindow
 from inbox.models import Submission, UploadRequest
@@ -26,6 +28,20 @@ class UserFactory(DjangoModelFactory[User]):
 
     username = factory.Sequence(lambda n: f"user{n}")
     password = factory.django.Password("correct horse battery staple")
+
+
+class ApiKeyFactory(DjangoModelFactory[ApiKey]):
+    """A live key with every archives scope; its key is ``"adk_test-" + name`` (hashed)."""
+
+    class Meta:
+        model = ApiKey
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"key{n}")
+    scopes = factory.LazyFunction(lambda: [Scope.ARCHIVES_READ, Scope.ARCHIVES_WRITE])
+    prefix = factory.LazyAttribute(lambda key: f"{KEY_PREFIX}test-{key.name}"[:VISIBLE_CHARS])
+    key_hash = factory.LazyAttribute(lambda key: hash_key(f"{KEY_PREFIX}test-{key.name}"))
+    created_at = factory.LazyFunction(timezone.now)
 
 
 class FailureWindowFactory(DjangoModelFactory[FailureWindow]):

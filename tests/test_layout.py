@@ -29,6 +29,7 @@ EXEMPT = {
     "config/urls.py",
     "accounts/urls.py",
     "accounts/api/urls.py",
+    "accounts/api/key_urls.py",
     "archives/urls.py",
     "archives/api/urls.py",
     "sharing/urls.py",

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import canonical_username
+from accounts.scopes import Scope
 from core.serializers import StoredMaxLengthValidator, StrictSerializer
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # The username column's length, which the canonical form must fit.
 USERNAME_MAX_LENGTH = 150
@@ -34,3 +41,46 @@ class UserSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+
+
+class ApiKeyCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Scope.choices),
+        allow_empty=False,
+        max_length=len(Scope.choices),
+        help_text="What the key may do; each endpoint names the scope it needs.",
+    )
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="None: the key never expires."
+    )
+
+    def validate_expires_at(self, value: datetime | None) -> datetime | None:
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("Choose a time in the future.")
+        return value
+
+    def validate_scopes(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Name each scope once.")
+        return value
+
+
+class ApiKeySerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=Scope.choices))
+    prefix = serializers.CharField(
+        read_only=True, help_text="The key's first characters, to tell keys apart."
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_used_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Recorded to the minute."
+    )
+
+
+class IssuedApiKeySerializer(ApiKeySerializer):
+    key = serializers.CharField(
+        read_only=True, help_text="The key itself: shown here once, and stored only hashed."
+    )

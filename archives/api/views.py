@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
+from accounts.scopes import ARCHIVES
 from archives.api.serializers import (
     ArchiveCreateSerializer,
     ArchiveFromUploadsSerializer,
@@ -58,6 +59,7 @@ class ArchiveViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = ArchiveSerializer
+    required_scopes = ARCHIVES
     # For the schema only (the id's type); get_queryset scopes every request to its user.
     queryset = Archive.objects.none()
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -190,6 +192,8 @@ class ArchiveViewSet(
 class DownloadsCsvView(APIView):
     """The download log as CSV, fixed columns (archives.exports.DOWNLOAD_COLUMNS)."""
 
+    required_scopes = ARCHIVES
+
     @extend_schema(
         operation_id="archives_downloads_csv",
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
@@ -212,6 +216,7 @@ class LinkViewSet(
     """Recipient links of one archive: ``/api/archives/<id>/links/``."""
 
     serializer_class = LinkSerializer
+    required_scopes = ARCHIVES
     queryset = Link.objects.none()
     pagination_class = None
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
+from accounts.scopes import WEBHOOKS
 from notifications.api.serializers import (
     DeliverySerializer,
     EmailChoiceSerializer,
@@ -43,6 +44,7 @@ class WebhookViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = WebhookSerializer
+    required_scopes = WEBHOOKS
     # For the schema only (the id's type); get_queryset scopes every request to its user.
     queryset = Webhook.objects.none()
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -98,6 +100,8 @@ class WebhookViewSet(
 
 
 class EmailChoiceView(APIView):
+    required_scopes = WEBHOOKS
+
     @extend_schema(responses=EmailChoiceSerializer)
     def get(self, request: Request) -> Response:
         choice = get_email_choice(authenticated_user(request))

@@ -21,6 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
+from accounts.api.permissions import KeyScopePermission
+from accounts.scopes import UPLOADS
 from resumable.checksums import (
     ALGORITHMS,
     Checksum,
@@ -145,6 +147,8 @@ def _checksum(request: Request) -> Checksum | None:
 class TusView(APIView):
     """Protocol frame: the version check and the tus headers on every answer."""
 
+    required_scopes = UPLOADS
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # tus core: X-HTTP-Method-Override is the request's method and the actual one is
         # ignored (clients that cannot send PATCH or DELETE POST instead). Set before
@@ -158,7 +162,7 @@ class TusView(APIView):
         # Discovery (OPTIONS) is open, as tus clients ask before they authenticate.
         if self.request.method == "OPTIONS":
             return [AllowAny()]
-        return [IsAuthenticated()]
+        return [IsAuthenticated(), KeyScopePermission()]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.keys import hash_key
+from accounts.models import ApiKey, User
+from tests.factories import ApiKeyFactory
 
 if TYPE_CHECKING:
     from django.test import Client
@@ -149,3 +152,56 @@ def test_a_name_that_only_looks_like_a_taken_one_is_refused_on_the_page(
 
     assert "This username is taken" in response.content.decode()
     assert User.objects.count() == 1
+
+
+def test_the_keys_page_needs_a_login(client: Client) -> None:
+    response = client.get(reverse("accounts:keys"))
+
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_a_new_key_is_shown_once_then_listed_by_its_prefix(client: Client, user: User) -> None:
+    client.force_login(user)
+
+    made = client.post(
+        reverse("accounts:keys"),
+        {"name": "nightly backup", "scopes": ["archives:read"], "lifetime": "30"},
+    )
+    again = client.get(reverse("accounts:keys"))
+
+    api_key = ApiKey.objects.get(user=user)
+    body = made.content.decode()
+    key = re.search(r'id="new-key" value="(adk_[^"]+)"', body)
+    assert made.status_code == 200
+    assert key is not None and hash_key(key.group(1)) == api_key.key_hash
+    assert "no-store" in made["Cache-Control"]
+    assert api_key.scopes == ["archives:read"]
+    assert api_key.expires_at is not None
+    listed = again.content.decode()
+    assert key.group(1) not in listed
+    assert "nightly backup" in listed and api_key.prefix in listed
+
+
+def test_a_key_needs_a_scope(client: Client, user: User) -> None:
+    client.force_login(user)
+
+    response = client.post(reverse("accounts:keys"), {"name": "k", "lifetime": ""})
+
+    assert response.status_code == 400
+    assert not ApiKey.objects.exists()
+
+
+def test_revoking_a_key_from_the_page(client: Client, user: User, other_user: User) -> None:
+    mine = ApiKeyFactory(user=user)
+    theirs = ApiKeyFactory(user=other_user)
+    client.force_login(user)
+
+    response = client.post(reverse("accounts:revoke-key", args=[mine.pk]))
+    refused = client.post(reverse("accounts:revoke-key", args=[theirs.pk]))
+
+    assert response.status_code == 302
+    assert ApiKey.objects.get(pk=mine.pk).revoked_at is not None
+    assert refused.status_code == 404
+    assert ApiKey.objects.get(pk=theirs.pk).revoked_at is None
+    assert client.get(reverse("accounts:revoke-key", args=[mine.pk])).status_code == 405

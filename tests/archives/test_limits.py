@@ -9,16 +9,19 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
+from accounts.models import User
 from accounts.services import issue_token
-from archives.limits import Caps, UploadWatch, check_upload_limits
+from archives.limits import Caps, UploadWatch, check_upload_limits, usage_of, with_usage
 from archives.models import Archive
 from core.limits import LimitExceeded
+from tests.conftest import upload as file_upload
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pytest_django.fixtures import Settings as DjangoSettings
     from pytest_django.live_server_helper import LiveServer
-
-    from accounts.models import User
+    from rest_framework.test import APIClient
 
 
 @pytest.mark.django_db
@@ -106,3 +109,70 @@ def test_caps_narrow_what_a_body_may_announce(user: User, settings: DjangoSettin
         watch.check_length(101 + framing)
     with pytest.raises(LimitExceeded):
         watch.check_received([101])
+
+
+@pytest.mark.django_db
+def test_staffs_override_is_the_quota_the_upload_meets(
+    user: User, settings: DjangoSettings
+) -> None:
+    settings.USER_QUOTA_BYTES = 1000
+    user.quota_bytes = 5000
+    check_upload_limits(user, sizes=[4000])
+    user.quota_bytes = 100
+    with pytest.raises(LimitExceeded) as refused:
+        check_upload_limits(user, sizes=[101])
+    assert "over your quota of 100 bytes (set for your account)" in str(refused.value)
+
+
+@pytest.mark.django_db
+def test_an_upload_through_the_api_meets_the_override(
+    api: APIClient, user: User, settings: DjangoSettings
+) -> None:
+    settings.USER_QUOTA_BYTES = 10**9
+    user.quota_bytes = 8
+    user.save()
+
+    refused = api.post(
+        "/api/archives/", {"files": [file_upload("a.txt", b"123456789")]}, format="multipart"
+    )
+    user.quota_bytes = 9
+    user.save()
+    accepted = api.post(
+        "/api/archives/", {"files": [file_upload("a.txt", b"123456789")]}, format="multipart"
+    )
+
+    assert refused.status_code == 413
+    assert "set for your account" in refused.json()["detail"]
+    assert accepted.status_code == 201
+
+
+@pytest.mark.django_db
+def test_usage_counts_stored_archives_only(
+    user: User, other_user: User, make_archive: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    settings.USER_QUOTA_BYTES = 4000
+    make_archive({"a.txt": b"a" * 1000}, build=False)
+    make_archive({"b.txt": b"b" * 500}, build=False)
+    purged = make_archive({"c.txt": b"c" * 300}, build=False)
+    Archive.objects.filter(pk=purged.pk).update(purged_at=purged.created_at)
+    make_archive({"d.txt": b"d" * 7}, owner=other_user, build=False)
+
+    usage = usage_of(user)
+    listed = {
+        row["pk"]: (row["stored_bytes"], row["archive_count"])
+        for row in with_usage(User.objects.all()).values("pk", "stored_bytes", "archive_count")
+    }
+
+    assert (usage.stored, usage.archives, usage.percent) == (1500, 2, 37)
+    assert listed[user.pk] == (1500, 2)
+    assert listed[other_user.pk] == (7, 1)
+
+
+@pytest.mark.django_db
+def test_usage_past_the_quota_shows_a_full_bar(
+    user: User, make_archive: Callable[..., Archive]
+) -> None:
+    make_archive({"a.txt": b"a" * 100}, build=False)
+    user.quota_bytes = 10
+
+    assert usage_of(user).percent == 100

@@ -152,6 +152,24 @@ def test_dashboard_is_paginated(client_in: Client, make_archive: Callable[..., A
     assert 'aria-current="page"' in first.content.decode()
 
 
+def test_dashboard_shows_storage_used_against_the_quota(
+    client_in: Client, user: User, make_archive: Callable[..., Archive]
+) -> None:
+    make_archive({"a.bin": b"a" * 300}, build=False)
+    make_archive({"b.bin": b"b" * 100}, build=False)
+    user.quota_bytes = 1000
+    user.save()
+
+    body = client_in.get(reverse("archives:dashboard")).content.decode()
+
+    bar = re.search(r'<section class="mb-3" data-quota.*?</section>', body, re.S)
+    assert bar is not None
+    text = " ".join(bar.group(0).split())
+    assert "400 bytes of 1000 bytes used, in 2 archives" in text
+    assert 'aria-valuenow="40"' in text
+    assert "w-pct-40" in text
+
+
 def test_dashboard_needs_login(client: Client) -> None:
     assert client.get(reverse("archives:dashboard")).status_code == 302
 

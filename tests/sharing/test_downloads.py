@@ -74,6 +74,18 @@ def test_allowed_when_ready_and_open(make_archive: Callable[..., Archive]) -> No
     assert decide(make_archive()) is Outcome.ALLOWED
 
 
+def test_expired_once_the_owner_is_deactivated(make_archive: Callable[..., Archive]) -> None:
+    archive = make_archive()
+    archive.owner.is_active = False
+    archive.owner.save()
+
+    found = find_share(archive.slug)
+
+    assert check_download(found, password=None, client=CLIENT, now=timezone.now()).outcome is (
+        Outcome.EXPIRED
+    )
+
+
 @pytest.mark.parametrize("status", [Status.PENDING, Status.BUILDING, Status.FAILED])
 def test_refused_when_not_built(make_archive: Callable[..., Archive], status: str) -> None:
     archive = make_archive(build=False)
