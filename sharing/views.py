@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import segno
+from django.db.models.functions import Length
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -55,7 +56,8 @@ SESSION_UNLOCKED = "unlocked_shares"
 SESSION_REFERERS = "share_referers"
 
 
-def _unlocked(request: HttpRequest, share: Share) -> str | None:
+def unlocked_mark(request: HttpRequest, share: Share) -> str | None:
+    """The unlock mark the visitor's session keeps for ``share`` (``unlock_mark``)."""
     return (request.session.get(SESSION_UNLOCKED) or {}).get(share.slug)
 
 
@@ -99,7 +101,7 @@ PAGE_STATUS = {
 }
 
 
-def _render_share(
+def render_share(
     request: HttpRequest,
     share: Share,
     decision: DownloadDecision,
@@ -113,6 +115,7 @@ def _render_share(
     url = share_url(share.slug, request=request)
     source = clean_source(request.GET.get("src"))
     limits = [share.archive.max_downloads, share.link.max_downloads if share.link else None]
+    files = list(archive.files.defer("thumbnail").annotate(thumbnail_bytes=Length("thumbnail")))
     context: dict[str, Any] = {
         "archive": archive,
         "share_slug": share.slug,
@@ -121,12 +124,14 @@ def _render_share(
         "share_limit": min((limit for limit in limits if limit is not None), default=0),
         "used_up": share.is_used_up,
         "download_query": f"?{urlencode({'src': source})}" if source else "",
-        "files": archive.files.all(),
+        "files": files,
+        # Thumbnails shown as a gallery when most files are images with one.
+        "gallery": 2 * sum(1 for file in files if getattr(file, "thumbnail_bytes", 0)) > len(files),
         "show_hashes": may_see_hashes(
             share,
             viewer_id=request.user.pk,
             password=None,
-            unlocked=_unlocked(request, share),
+            unlocked=unlocked_mark(request, share),
             client=client_ip(request.META),
             now=now,
         ),
@@ -151,14 +156,14 @@ def share(request: HttpRequest, slug: str) -> HttpResponse:
     decision = check_download(
         share,
         password=None,
-        unlocked=_unlocked(request, share),
+        unlocked=unlocked_mark(request, share),
         client=client_ip(request.META),
         now=timezone.now(),
     )
     if request.method == "GET" and not is_prefetch(request):
         record_view(share)
         _remember_referer(request, share)
-    return _render_share(request, share, decision, status=PAGE_STATUS[decision.outcome])
+    return render_share(request, share, decision, status=PAGE_STATUS[decision.outcome])
 
 
 @require_POST
@@ -168,16 +173,16 @@ def unlock(request: HttpRequest, slug: str) -> HttpResponse:
     form = PasswordForm(request.POST)
     if not form.is_valid():
         decision = DownloadDecision(Outcome.PASSWORD_REQUIRED)
-        return _render_share(request, share, decision, status=401, form=form)
+        return render_share(request, share, decision, status=401, form=form)
     password = form.cleaned_data["password"]
     decision = check_download(
         share, password=password, client=client_ip(request.META), now=timezone.now()
     )
     if decision.outcome is Outcome.WRONG_PASSWORD:
         form.add_error("password", _("Wrong password. Check it and try again."))
-        return _render_share(request, share, decision, status=403, form=form)
+        return render_share(request, share, decision, status=403, form=form)
     if decision.outcome is Outcome.THROTTLED:
-        return _render_share(request, share, decision, status=429)
+        return render_share(request, share, decision, status=429)
     _remember_unlocked(request, share)
     source = clean_source(request.GET.get("src"))
     page = reverse("sharing:share", args=[share.slug])
@@ -205,19 +210,19 @@ def _download(
         request,
         share,
         password=None,
-        unlocked=_unlocked(request, share),
+        unlocked=unlocked_mark(request, share),
         referer=_referer_for_download(request, share),
         member=member,
     )
     if isinstance(result, Prefetch):
         return render(request, "sharing/prefetch.html", {"archive": share.archive}, status=503)
     if isinstance(result, Refusal):
-        return _render_share(request, share, result.decision, status=result.status)
+        return render_share(request, share, result.decision, status=result.status)
     if isinstance(result, Unavailable):
         # A damaged archive says so (and the owner's dashboard shows it); storage that
         # does not answer asks the visitor to come back.
         decision = DownloadDecision(Outcome.DAMAGED if result.is_damaged else Outcome.ALLOWED)
-        return _render_share(
+        return render_share(
             request, share, decision, status=result.status, unavailable=not result.is_damaged
         )
     return result
