@@ -29,4 +29,5 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("", include("archives.urls")),
     path("", include("sharing.urls")),
+    path("", include("inbox.urls")),
 ]

@@ -25,6 +25,7 @@ EXEMPT = {
     "notifications/apps.py",
     "resumable/apps.py",
     "inbox/apps.py",
+    "inbox/urls.py",
     "inbox/api/urls.py",
     "config/urls.py",
     "accounts/urls.py",
