@@ -131,4 +131,3 @@ def test_the_storage_bar_on_the_dashboard(
     page.emulate_media(color_scheme="dark")
     expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
     shot(page, "keys-5-quota-bar-dark")
-
