@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.common import BASE_DIR
 from bench.loadtest.invariants import building_now, check, wait_until_settled
-from bench.loadtest.stack import BUCKET, Stack
+from bench.loadtest.stack import Stack
 
 OUT = Path(os.environ.get("LOADTEST_DIR") or BASE_DIR / "var/loadtest")
 USERS = int(os.environ.get("LOADTEST_USERS", "50"))
@@ -85,7 +85,7 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
             report = check(
                 stack.settings.database_url,
                 stack.s3(),
-                BUCKET,
+                stack.bucket,
                 stack.access_log,
                 held_by_killed=killed.get("archives") if kill else None,
             )

@@ -5,13 +5,12 @@ both gunicorns. Each process has its own process group, so a kill takes all of i
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,21 +26,15 @@ from moto.server import ThreadedMotoServer
 from psycopg import sql
 
 from bench.common import BASE_DIR
+from bench.servers import _wait_for, descendants, free_port
 
 if TYPE_CHECKING:
     from types import TracebackType
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATE = BASE_DIR / "deploy/nginx/templates/default.conf.template"
-BUCKET = "loadtest"
 REGION = "us-east-1"
 S3_KEY, S3_SECRET = "loadtest-key", "loadtest-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -74,39 +67,12 @@ def _reset_database(url: str) -> None:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(database))
 
 
-def _wait_http(port: int, path: str, *, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", path, headers={"Host": "localhost"})
-            if connection.getresponse().status < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing answered on port {port}{path} within {timeout} s")
-
-
 def _wait_log(process: subprocess.Popen[bytes], log: Path, text: bytes, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while text not in log.read_bytes():
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"{log.name}: did not start\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 class Stack:
@@ -118,6 +84,8 @@ class Stack:
         self.media = self.root / "media"
         self.moto: ThreadedMotoServer | None = None
         self.s3_endpoint = ""
+        # moto keeps its buckets per process, not per server: each stack has its own.
+        self.bucket = f"loadtest-{secrets.token_hex(4)}"
         self.web: list[subprocess.Popen[bytes]] = []
         self.workers: list[subprocess.Popen[bytes]] = []
         self.others: list[subprocess.Popen[bytes]] = []
@@ -140,7 +108,7 @@ class Stack:
             "DATABASE_CONN_MAX_AGE": "60",
             "CELERY_BROKER_URL": self.settings.redis_url,
             "STORAGE_BACKEND": "s3",
-            "AWS_STORAGE_BUCKET_NAME": BUCKET,
+            "AWS_STORAGE_BUCKET_NAME": self.bucket,
             "AWS_S3_ENDPOINT_URL": self.s3_endpoint,
             "AWS_S3_REGION_NAME": REGION,
             "AWS_ACCESS_KEY_ID": S3_KEY,
@@ -231,7 +199,7 @@ class Stack:
             )
         )
         for port in self.web_ports:
-            _wait_http(port, "/healthz")
+            _wait_for(port, "/healthz")
         for number, worker in enumerate(self.workers, start=1):
             _wait_log(worker, self.root / "logs" / f"worker{number}.log", b" ready.", 90)
         self._start_nginx()
@@ -243,7 +211,7 @@ class Stack:
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.moto.start()
         self.s3_endpoint = f"http://127.0.0.1:{port}"
-        self.s3().create_bucket(Bucket=BUCKET)
+        self.s3().create_bucket(Bucket=self.bucket)
 
     def s3(self) -> Any:  # boto3 makes its client classes at run time
         return boto3.client(
@@ -299,7 +267,7 @@ class Stack:
                 ],
             )
         )
-        _wait_http(self.nginx_port, "/healthz")
+        _wait_for(self.nginx_port, "/healthz")
 
     @property
     def url(self) -> str:
@@ -312,7 +280,7 @@ class Stack:
     def kill_web_process(self) -> int:
         """SIGKILL the process of the first gunicorn that serves requests (its master
         starts a new one); return its pid."""
-        pid = children(self.web[0].pid)[0]
+        pid = descendants(self.web[0].pid)[0]
         os.kill(pid, signal.SIGKILL)
         return pid
 
