@@ -1,0 +1,225 @@
+"""A share's files in real Chromium (DESIGN section 10): the file list, the gallery, each
+kind of preview, and hostile files (HTML, SVG with a script, a GIF/JS polyglot, a text
+holding <script>, HTML named x.png) served so that no script runs. Screenshots go to
+``MEMBERS_SHOTS`` (default ``test-artifacts/members``)."""
+
+from __future__ import annotations
+
+import os
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from PIL import Image
+
+from tests.browser.support import ARTIFACTS, PageWatch
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from playwright.sync_api import Browser, Page
+    from pytest_django.live_server_helper import LiveServer
+
+    from archives.models import Archive
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(os.environ.get("MEMBERS_SHOTS", ARTIFACTS / "members"))
+
+
+def picture(
+    color: tuple[int, int, int], fmt: str = "PNG", size: tuple[int, int] = (640, 420)
+) -> bytes:
+    image = Image.new("RGB", size, color)
+    for x in range(0, size[0], 40):
+        for y in range(0, size[1], 40):
+            if (x + y) // 40 % 2:
+                image.paste((255, 255, 255), (x, y, x + 20, y + 20))
+    out = BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+ALERT_TEXT = b"Meeting notes\n<script>alert('text')</script>\n<img src=x onerror=alert(2)>\n"
+HOSTILE = {
+    "page.html": b"<!doctype html><html><body><script>alert('html')</script></body></html>",
+    "logo.svg": (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        b"<script>alert('svg')</script></svg>"
+    ),
+    # A GIF header that is also JavaScript: GIF89a=... assigns, then alert runs.
+    "poly.gif": b"GIF89a/*\x01\x00\x01\x00\x00\xff\x00,*/=1;alert('polyglot');//\x00;",
+    "x.png": b"<html><body><script>alert('x.png')</script></body></html>",
+}
+FILES = {
+    "photo.png": picture((30, 110, 200)),
+    "notes.txt": ALERT_TEXT * 50,
+    # A sniffable MP4 header; no encoder is at hand to make a playable one.
+    "clip.mp4": b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 64,
+    "report.pdf": picture((200, 60, 60), fmt="PDF"),
+    **HOSTILE,
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shots() -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture
+def open_watched(
+    browser: Browser, live_server: LiveServer
+) -> Iterator[Callable[..., tuple[Page, PageWatch]]]:
+    contexts: list[Any] = []
+
+    def open_(
+        *, width: int = 1280, dark: bool = False, locale: str = "en-US"
+    ) -> tuple[Page, PageWatch]:
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=locale,
+            viewport={"width": width, "height": 900},
+            accept_downloads=True,
+            color_scheme="dark" if dark else "light",
+        )
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        page = context.new_page()
+        return page, PageWatch(page)
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def index_of(archive: Archive, name: str) -> int:
+    return archive.files.get(name=name).position
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_file_list_and_each_preview(
+    make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
+) -> None:
+    archive = make_archive(FILES, name="Project files")
+    page, watch = open_watched()
+
+    page.goto(f"/s/{archive.slug}/")
+    rows = page.locator("[data-file-row]")
+    assert rows.count() == len(FILES)
+    assert page.locator("[data-file-download]").count() == len(FILES)
+    # Previews for what was sniffed as previewable, none for the hostile files.
+    # Previews for what was sniffed as previewable: the polyglot is a GIF to a browser.
+    assert page.locator("[data-file-preview]").count() == 5
+    shot(page, "file-list")
+
+    # Keyboard: Tab reaches a file's download button.
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('[data-file-download]')"):
+            break
+    else:
+        pytest.fail("no file download button is reachable with Tab")
+
+    for name, kind in [
+        ("photo.png", "image"),
+        ("clip.mp4", "video"),
+        ("report.pdf", "pdf"),
+        ("notes.txt", "text"),
+    ]:
+        page.goto(f"/s/{archive.slug}/files/{index_of(archive, name)}/")
+        assert page.locator(f"[data-preview={kind}]").count() == 1
+        shot(page, f"preview-{kind}")
+    assert page.evaluate("document.querySelector('img.img-fluid') === null")
+    assert "<script>alert('text')</script>" in page.locator("pre.file-text").inner_text()
+    assert (
+        page.evaluate("document.querySelectorAll('pre.file-text script, pre.file-text img').length")
+        == 0
+    )
+    assert watch.dialogs == []
+
+
+def test_hostile_files_run_no_script(
+    make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
+) -> None:
+    archive = make_archive(FILES, name="Hostile")
+    page, watch = open_watched()
+    page.goto(f"/s/{archive.slug}/")
+
+    for name in HOSTILE:
+        index = index_of(archive, name)
+        base = f"/s/{archive.slug}/files/{index}"
+        preview = page.request.get(f"{base}/")
+        raw = page.request.get(f"{base}/raw")
+        download = page.request.get(f"{base}/download")
+        headers = download.headers
+        assert headers["content-type"] == "application/octet-stream", name
+        assert headers["content-disposition"].startswith("attachment;"), name
+        assert headers["content-security-policy"] == "default-src 'none'; sandbox"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert download.body() == FILES[name]
+        if name == "poly.gif":
+            # A real GIF header: an image preview, sent as image/gif, never as script.
+            assert raw.headers["content-type"] == "image/gif"
+            assert raw.headers["cross-origin-resource-policy"] == "same-origin"
+        else:
+            assert raw.status == 404, name
+        assert preview.status == 200
+        page.goto(f"{base}/")
+        shot(page, f"hostile-{name.replace('.', '-')}-preview")
+        # Opening the raw bytes and the download in the browser itself.
+        if name == "poly.gif":
+            page.goto(f"{base}/raw")
+            shot(page, "hostile-poly-gif-raw")
+        page.goto(f"{base}/")
+        with page.expect_download() as started:
+            page.locator("[data-file-download]").click()
+        assert started.value.suggested_filename == name
+
+    # The polyglot loaded as a script from the share's own page: refused for its type.
+    gif = index_of(archive, "poly.gif")
+    page.goto(f"/s/{archive.slug}/")
+    page.evaluate(
+        "src => { const s = document.createElement('script'); s.src = src;"
+        " document.body.appendChild(s); }",
+        f"/s/{archive.slug}/files/{gif}/raw",
+    )
+    page.wait_for_timeout(500)
+    # The text holding <script>, opened raw: shown as text.
+    text = index_of(archive, "notes.txt")
+    page.goto(f"/s/{archive.slug}/files/{text}/raw")
+    assert "<script>alert('text')</script>" in page.locator("body").inner_text()
+    shot(page, "hostile-text-raw")
+    assert page.evaluate("document.scripts.length") == 0
+    assert watch.dialogs == []
+    assert not [error for error in watch.errors if "alert" in error and "Refused" not in error]
+
+
+def test_gallery_at_360_px_and_dark(
+    make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
+) -> None:
+    archive = make_archive(
+        {
+            "Закат над морем.jpg": picture((240, 120, 40), fmt="JPEG"),
+            "forest.png": picture((40, 160, 70)),
+            "city-at-night-with-a-very-long-file-name-that-wraps.webp": picture(
+                (60, 60, 160), fmt="WEBP"
+            ),
+            "readme.txt": b"Photos of the trip.\n",
+        },
+        name="Trip photos",
+    )
+    for width, dark, locale, name in [
+        (1280, False, "en-US", "gallery"),
+        (360, False, "ru-RU", "gallery-360-ru"),
+        (360, True, "en-US", "gallery-360-dark"),
+    ]:
+        page, watch = open_watched(width=width, dark=dark, locale=locale)
+        page.goto(f"/s/{archive.slug}/")
+        assert page.locator("[data-file-gallery] img").count() == 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, name)
+        assert watch.dialogs == []
