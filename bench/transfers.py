@@ -26,10 +26,12 @@ from bench.common import (
     RUNS,
     Result,
     fresh_dir,
+    log_pool,
     logger,
     median_of,
     scaled,
     write_random,
+    write_text,
 )
 from bench.servers import Nginx, Project, curl_get, curl_put, rss_of
 
@@ -346,10 +348,53 @@ def end_to_end() -> Result:
     return Result("end_to_end", value, reference, ratio, "s", ">= 0.6x", ratio >= 0.6, note)
 
 
+def member_deflated() -> Result:
+    """One 1 GiB deflated member of a ZIP through ``/api/shares/<slug>/files/0/download``
+    (inflated while it streams) vs ``unzip -p`` of the same member into /dev/null; the
+    web processes' RSS growth is watched while it streams."""
+    data = fresh_dir("data/member")
+    payload = data / "member.log"
+    write_text(payload, scaled(GIB), pool=log_pool(), rng=random.Random(5))
+    size = payload.stat().st_size
+    ours: list[float] = []
+    theirs: list[float] = []
+    growth: list[int] = []
+    try:
+        with Project("stack-member") as project:
+            archive = project.wait_ready(project.upload([payload], name="member")["id"])
+            payload.unlink()
+            zip_path = project.zip_file(archive["id"])
+            url = f"{project.url}/api/shares/{archive['slug']}/files/0/download"
+            for run in range(RUNS):
+                start = time.perf_counter()
+                subprocess.run(
+                    ["unzip", "-p", str(zip_path)], stdout=subprocess.DEVNULL, check=True
+                )
+                theirs.append(time.perf_counter() - start)
+                with _RssWatch(project.web_pids()) as watch:
+                    status, got, seconds = curl_get(url)
+                assert status == 200 and got == size, (status, got)
+                ours.append(seconds)
+                growth.append(watch.peak - watch.baseline)
+                logger.info(
+                    "  run %d: project %.2f s (web RSS +%.1f MiB), unzip -p %.2f s",
+                    run + 1, ours[-1], growth[-1] / MIB, theirs[-1],
+                )  # fmt: skip
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    value, reference = size / median_of(ours) / 1e6, size / median_of(theirs) / 1e6
+    ratio = value / reference
+    rss = max(growth) / MIB
+    passed = ratio >= 0.5 and rss <= 16
+    note = f"{size / GIB:.2f} GiB deflated member; web RSS growth max {rss:.1f} MiB (<= 16)"
+    return Result("member_deflated", value, reference, ratio, "MB/s", ">= 0.5x", passed, note)
+
+
 BENCHMARKS = {
     "download_full": download_full,
     "download_range": download_range,
     "download_concurrent": download_concurrent,
     "upload_1g": upload_1g,
     "end_to_end": end_to_end,
+    "member_deflated": member_deflated,
 }
