@@ -7,7 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -26,6 +26,7 @@ from notifications.models import Event
 from resumable.services import Binding, take_bound_uploads
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from django.core.files.uploadedfile import UploadedFile
@@ -246,10 +247,7 @@ def submit_uploads(
     *,
     upload_ids: list[str],
     token: str,
-    sender_name: str,
-    sender_email: str,
-    note: str,
-    ip: str | None,
+    sender: Sender,
     now: datetime,
 ) -> Receipt:
     """``submit`` with the sender's finished tus uploads, taken (consumed) in the same
@@ -261,12 +259,25 @@ def submit_uploads(
             upload_request,
             files=[upload.file for upload in uploads],
             paths=[upload.relative_path or upload.filename for upload in uploads],
-            sender_name=sender_name,
-            sender_email=sender_email,
-            note=note,
-            ip=ip,
+            sender=sender,
             now=now,
         )
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a submission, as they said (all optional), and from which address."""
+
+    name: str = ""
+    email: str = ""
+    note: str = ""
+    ip: str | None = None
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, Any], *, ip: str | None) -> Sender:
+        """From the fields ``sender_name``, ``sender_email`` and ``note`` of a form or
+        serializer."""
+        return cls(name=data["sender_name"], email=data["sender_email"], note=data["note"], ip=ip)
 
 
 @dataclass(frozen=True)
@@ -295,10 +306,7 @@ def submit(
     *,
     files: list[UploadedFile],
     paths: list[str] | None,
-    sender_name: str,
-    sender_email: str,
-    note: str,
-    ip: str | None,
+    sender: Sender,
     now: datetime,
 ) -> Receipt:
     """Take a sender's files as a new archive of the request's owner, under the
@@ -325,8 +333,8 @@ def submit(
         archive = create_archive(
             upload_request.owner,
             files=files,
-            name=_archive_name(upload_request, sender_name),
-            description=_description(upload_request, sender_name, sender_email, note),
+            name=_archive_name(upload_request, sender.name),
+            description=_description(upload_request, sender),
             password="",
             password_hash=upload_request.archive_password,
             ttl=upload_request.archive_ttl,
@@ -338,10 +346,10 @@ def submit(
         submission = Submission.objects.create(
             request=upload_request,
             archive=archive,
-            sender_name=sender_name,
-            sender_email=sender_email,
-            note=note,
-            ip=ip or None,
+            sender_name=sender.name,
+            sender_email=sender.email,
+            note=sender.note,
+            ip=sender.ip or None,
             created_at=now,
         )
         notify(
@@ -349,8 +357,8 @@ def submit(
             archive,
             now=now,
             extra={"request": {"id": upload_request.pk, "name": upload_request.name},
-                   "submission": {"id": submission.pk, "sender_name": sender_name,
-                                  "sender_email": sender_email, "note": note}},
+                   "submission": {"id": submission.pk, "sender_name": sender.name,
+                                  "sender_email": sender.email, "note": sender.note}},
         )  # fmt: skip
         members = list(archive.files.values_list("name", "size"))
     return Receipt(
@@ -377,9 +385,7 @@ def _archive_name(upload_request: UploadRequest, sender_name: str) -> str:
     return clean_archive_name(f"{upload_request.name} ({sender_name or 'anonymous'})")[:200]
 
 
-def _description(
-    upload_request: UploadRequest, sender_name: str, sender_email: str, note: str
-) -> str:
-    sender = " ".join(filter(None, [sender_name, f"<{sender_email}>" if sender_email else ""]))
-    line = f"Sent through the upload request “{upload_request.name}” by {sender or 'anonymous'}."
-    return f"{line}\n\n{note}" if note else line
+def _description(upload_request: UploadRequest, sender: Sender) -> str:
+    who = " ".join(filter(None, [sender.name, f"<{sender.email}>" if sender.email else ""]))
+    line = f"Sent through the upload request “{upload_request.name}” by {who or 'anonymous'}."
+    return f"{line}\n\n{sender.note}" if sender.note else line

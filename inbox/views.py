@@ -24,6 +24,7 @@ from inbox.services import (
     Flooded,
     PasswordRefused,
     RequestGone,
+    Sender,
     check_sender_password,
     count_submission_attempt,
     create_request,
@@ -152,10 +153,7 @@ def send(request: HttpRequest, slug: str) -> HttpResponse:
                 upload_request,
                 files=data["files"],
                 paths=None,
-                sender_name=data["sender_name"],
-                sender_email=data["sender_email"],
-                note=data["note"],
-                ip=client,
+                sender=Sender.from_fields(data, ip=client),
                 now=now,
             )
         except RequestGone as exc:

@@ -80,7 +80,10 @@ class NewArchiveSerializer(StrictSerializer):
     max_downloads = _limit_field(allow_null=False)
 
 
-class ArchiveCreateSerializer(NewArchiveSerializer):
+class FilePartsSerializer(StrictSerializer):
+    """Files sent as multipart parts, with their optional paths in a dropped folder: an
+    archive's upload, and a submission to an upload request."""
+
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True, use_url=False),
         allow_empty=False,
@@ -107,6 +110,10 @@ class ArchiveCreateSerializer(NewArchiveSerializer):
                            f"{len(paths)} paths."]}
             )  # fmt: skip
         return attrs
+
+
+class ArchiveCreateSerializer(NewArchiveSerializer, FilePartsSerializer):
+    pass
 
 
 class ArchiveFromUploadsSerializer(NewArchiveSerializer):

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from archives.addresses import absolute_url
-from archives.api.serializers import ArchiveNameField, ArchiveSerializer
+from archives.api.serializers import ArchiveNameField, ArchiveSerializer, FilePartsSerializer
 from core.serializers import StrictSerializer
 from inbox.models import Submission, UploadRequest
 
@@ -226,30 +226,8 @@ class SenderSerializer(StrictSerializer):
     note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="")
 
 
-class SubmissionCreateSerializer(SenderSerializer):
-    files = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True, use_url=False),
-        allow_empty=False,
-        min_length=1,
-        max_length=settings.ARCHIVE_MAX_FILES,
-        help_text="The files, one part each.",
-    )
-    paths = serializers.ListField(
-        child=serializers.CharField(max_length=1024, allow_blank=True, trim_whitespace=False),
-        required=False,
-        max_length=settings.ARCHIVE_MAX_FILES,
-        help_text="Optional: each file's path in a dropped folder, in the order of the files.",
-    )
-
-    def validate(self, attrs: dict) -> dict:
-        attrs = super().validate(attrs)
-        paths = attrs.get("paths")
-        if paths and len(paths) != len(attrs["files"]):
-            raise serializers.ValidationError(
-                {"paths": [f"Give one path per file: {len(attrs['files'])} files, "
-                           f"{len(paths)} paths."]}
-            )  # fmt: skip
-        return attrs
+class SubmissionCreateSerializer(SenderSerializer, FilePartsSerializer):
+    pass
 
 
 class SubmissionFromUploadsSerializer(SenderSerializer):

@@ -38,6 +38,7 @@ from inbox.services import (
     PasswordRefused,
     Receipt,
     RequestGone,
+    Sender,
     caps_of,
     check_sender_password,
     count_submission_attempt,
@@ -250,10 +251,7 @@ class SubmissionView(APIView):
                     upload_request,
                     files=data["files"],
                     paths=data.get("paths"),
-                    sender_name=data["sender_name"],
-                    sender_email=data["sender_email"],
-                    note=data["note"],
-                    ip=client,
+                    sender=Sender.from_fields(data, ip=client),
                     now=now,
                 )
         except RequestGone as exc:
@@ -271,10 +269,7 @@ class SubmissionView(APIView):
                 upload_request,
                 upload_ids=data["uploads"],
                 token=request.headers.get(TOKEN_HEADER, ""),
-                sender_name=data["sender_name"],
-                sender_email=data["sender_email"],
-                note=data["note"],
-                ip=client,
+                sender=Sender.from_fields(data, ip=client),
                 now=now,
             )
         except UploadsNotUsable as exc:

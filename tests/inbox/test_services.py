@@ -16,6 +16,7 @@ from inbox.models import UploadRequest
 from inbox.services import (
     PasswordRefused,
     RequestGone,
+    Sender,
     check_sender_password,
     create_request,
     find_open_request,
@@ -100,7 +101,7 @@ def test_a_refused_submission_gives_its_count_back_and_keeps_nothing() -> None:
     with pytest.raises(LimitExceeded):
         submit(
             request, files=[upload("a", b"1"), upload("b", b"2")], paths=None,
-            sender_name="", sender_email="", note="", ip=None, now=timezone.now(),
+            sender=Sender(), now=timezone.now(),
         )  # fmt: skip
 
     assert UploadRequest.objects.get().submissions_count == 0
@@ -111,8 +112,8 @@ def test_submit_names_the_archive_after_request_and_sender() -> None:
     request = UploadRequestFactory(name="Scans")
 
     receipt = submit(
-        request, files=[upload("a.txt", b"1")], paths=["folder/a.txt"], sender_name="Ann\x07",
-        sender_email="", note="", ip="192.0.2.9", now=timezone.now(),
+        request, files=[upload("a.txt", b"1")], paths=["folder/a.txt"],
+        sender=Sender(name="Ann\x07", ip="192.0.2.9"), now=timezone.now(),
     )  # fmt: skip
 
     archive = Archive.objects.get()
