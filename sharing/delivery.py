@@ -23,6 +23,7 @@ from archives.storage import StorageError
 from core import metrics
 from core.clients import client_ip
 from sharing.downloads import (
+    CountedDownload,
     DownloadDecision,
     Outcome,
     Share,
@@ -251,15 +252,7 @@ def _count_and_send(
         return _send_on_grant(
             request, archive, stored, byte_range, download_id=decision.download_id, length=length
         )
-    counted = record_download(
-        share,
-        client=client,
-        referer=request.headers.get("Referer", "") if referer is None else referer,
-        user_agent=request.headers.get("User-Agent", ""),
-        source=clean_source(request.GET.get("src")),
-        now=now,
-        reserve=length,
-    )
+    counted = _record(request, share, client=client, referer=referer, now=now, reserve=length)
     if counted is None:
         metrics.count_refusal(Outcome.LIMIT_REACHED.value)
         return Refusal(DownloadDecision(Outcome.LIMIT_REACHED))
@@ -267,6 +260,30 @@ def _count_and_send(
     response = _send(request, archive, stored, byte_range, download_id=counted.id, reserved=length)
     _give_grant(request, share, response, counted.grant)
     return response
+
+
+def _record(
+    request: HttpRequest,
+    share: Share,
+    *,
+    client: str,
+    referer: str | None,
+    now: datetime,
+    reserve: int,
+    member: str | None = None,
+) -> CountedDownload | None:
+    """Count a new download of the request (``record_download``) with what the log keeps
+    of it: referer (``referer`` or the request's own), user agent, ``?src=``."""
+    return record_download(
+        share,
+        client=client,
+        referer=request.headers.get("Referer", "") if referer is None else referer,
+        user_agent=request.headers.get("User-Agent", ""),
+        source=clean_source(request.GET.get("src")),
+        now=now,
+        reserve=reserve,
+        member=member,
+    )
 
 
 def _give_grant(request: HttpRequest, share: Share, response: HttpResponseBase, grant: str) -> None:
@@ -335,12 +352,11 @@ def _deliver_member(
             metrics.count_refusal(Outcome.GRANT_USED_UP.value)
             return Refusal(DownloadDecision(Outcome.GRANT_USED_UP))
     else:
-        counted = record_download(
+        counted = _record(
+            request,
             share,
             client=client,
-            referer=request.headers.get("Referer", "") if referer is None else referer,
-            user_agent=request.headers.get("User-Agent", ""),
-            source=clean_source(request.GET.get("src")),
+            referer=referer,
             now=now,
             reserve=reserved,
             member=member.name,

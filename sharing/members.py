@@ -27,7 +27,13 @@ from urllib.parse import quote
 from django.http import HttpResponse, StreamingHttpResponse
 
 from archives import storage
-from sharing.sending import BLOCK_SIZE, ByteRange, RangeFile, ZipResponse
+from sharing.sending import (
+    BLOCK_SIZE,
+    ByteRange,
+    RangeFile,
+    ZipResponse,
+    unsatisfiable_response,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -247,8 +253,4 @@ def member_headers(response: HttpResponseBase, member: ArchiveFile, *, inline: b
 
 
 def member_unsatisfiable(member: ArchiveFile) -> HttpResponse:
-    response = HttpResponse(status=416)
-    response["Content-Range"] = f"bytes */{member.size}"
-    response["Accept-Ranges"] = "bytes"
-    response["ETag"] = member_etag(member)
-    return response
+    return unsatisfiable_response(size=member.size, etag=member_etag(member))

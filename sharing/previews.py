@@ -27,6 +27,7 @@ from sharing.downloads import Share, check_download, find_member, find_share, re
 from sharing.members import (
     MemberBody,
     MemberUnavailable,
+    member_etag,
     member_headers,
     member_unsatisfiable,
     open_member,
@@ -120,7 +121,7 @@ def raw(request: HttpRequest, slug: str, index: int) -> HttpResponseBase:
     if not decision.allowed:
         return _refused(decision)
     try:
-        byte_range = range_of(request, size=member.size, etag=f'"{member.sha256}"')
+        byte_range = range_of(request, size=member.size, etag=member_etag(member))
     except Unsatisfiable:
         return member_unsatisfiable(member)
     if request.method == "HEAD":

@@ -363,8 +363,13 @@ def send_headers_only(archive: Archive, *, connection: Any = None) -> HttpRespon
 
 
 def send_unsatisfiable(archive: Archive) -> HttpResponse:
+    return unsatisfiable_response(size=archive.size or 0, etag=etag_of(archive))
+
+
+def unsatisfiable_response(*, size: int, etag: str) -> HttpResponse:
+    """The 416 of a range past the end of a file of ``size`` bytes and ``etag``."""
     response = HttpResponse(status=416)
-    response["Content-Range"] = f"bytes */{archive.size or 0}"
+    response["Content-Range"] = f"bytes */{size}"
     response["Accept-Ranges"] = "bytes"
-    response["ETag"] = etag_of(archive)
+    response["ETag"] = etag
     return response
