@@ -56,14 +56,18 @@ def test_owner_creates_a_request_and_a_sender_sends_through_it(
     sender.get_by_role("button", name="Continue").click()
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(b"%PDF-1.4 scan" * 1000)
-    sender.get_by_label("Files").set_input_files(str(scan))
+    sender.get_by_label("Files", exact=True).set_input_files(str(scan))
+    expect(sender.locator("[data-file-list]")).to_contain_text("scan.pdf")
     sender.get_by_label("Your name").fill("Ann")
     sender.get_by_label("Note").fill("All three pages.")
     shot(sender, "inbox-02-send-360-dark")
     sender.get_by_role("button", name="Send the files").click()
-    expect(sender.locator("[data-receipt-files]")).to_contain_text(
+    # Sent with tus from the page (no account, the token of the first creation), then
+    # submitted as JSON: the receipt replaces the form in place.
+    expect(sender.locator("[data-js-receipt] [data-receipt-files]")).to_contain_text(
         hashlib.sha256(scan.read_bytes()).hexdigest()
     )
+    expect(sender.locator("[data-total-progress]")).to_have_attribute("aria-valuenow", "100")
     shot(sender, "inbox-03-receipt-360-dark")
     # No horizontal scrolling on a phone.
     assert sender.evaluate("document.documentElement.scrollWidth") <= 360
