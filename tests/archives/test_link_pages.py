@@ -343,4 +343,4 @@ def test_export_csv_link_works_with_the_session(
     response = client_in.get(reverse("archives-api:downloads-csv", args=[archive.id]))
     assert response.status_code == 200
     header = response.content.decode().splitlines()[0]
-    assert header == "at,ip,referer,user_agent,source,recipient,bytes_sent,completed"
+    assert header == "at,ip,referer,user_agent,source,recipient,bytes_sent,completed,members"

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CSV_HEADER = "at,ip,referer,user_agent,source,recipient,bytes_sent,completed"
+CSV_HEADER = "at,ip,referer,user_agent,source,recipient,bytes_sent,completed,members"
 
 
 def chart_data(page: Page, canvas_id: str) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def test_two_recipient_links_downloads_stats_csv_and_audit(
     lines = Path(exported.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0] == CSV_HEADER
     assert len(lines) == 3
-    assert any(",newsletter,Alice (legal)," in line and line.endswith(",yes") for line in lines)
+    assert any(",newsletter,Alice (legal)," in line and line.endswith(",yes,") for line in lines)
 
     # Revoke Bob's link on the page: it goes 404, Alice's keeps working.
     page.goto(reverse("archives:links", args=[archive.id]))
