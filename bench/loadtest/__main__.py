@@ -88,6 +88,7 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
                 stack.bucket,
                 stack.access_log,
                 held_by_killed=killed.get("archives") if kill else None,
+                killed_upstream=f"127.0.0.1:{stack.web_ports[0]}" if kill else "",
             )
             if report.ok:
                 break
@@ -115,6 +116,13 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
 
 
 def _kill(stack: Stack, killed: dict[str, Any]) -> None:
+    """Halfway through: wait (up to a third of the run) for a build to be running, then
+    kill a web process and the worker that is busiest."""
+    deadline = time.monotonic() + SECONDS / 3
+    while time.monotonic() < deadline and not building_now(
+        stack.settings.database_url, statuses=("building",)
+    ):
+        time.sleep(0.2)
     killed["archives"] = building_now(stack.settings.database_url)
     killed["web_pid"] = stack.kill_web_process()
     killed["worker_pid"] = stack.kill_worker()

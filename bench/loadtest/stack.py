@@ -75,6 +75,18 @@ def _wait_log(process: subprocess.Popen[bytes], log: Path, text: bytes, timeout:
         time.sleep(0.2)
 
 
+def _cpu_ticks(root: int) -> int:
+    """CPU time (user and system ticks) of ``root`` and its descendants."""
+    total = 0
+    for pid in [root, *descendants(root)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
 class Stack:
     """Everything started in ``__enter__`` and stopped in ``__exit__``."""
 
@@ -231,7 +243,14 @@ class Stack:
         values = {"NGINX_PORT": f"127.0.0.1:{self.nginx_port}", "APP_UPSTREAM": first,
                   "MEDIA_ROOT": str(self.media)}  # fmt: skip
         site = re.sub(r"\$\{(\w+)\}", lambda match: values[match[1]], TEMPLATE.read_text())
-        site = site.replace(f"server {first};", f"server {first};\n    server {second};", 1)
+        # Each gunicorn stands for a Service of several pods, as the ingress controller
+        # sees it (ingress-nginx's upstream-max-fails is 0): one failed request must not
+        # take a whole replica out of the upstream for fail_timeout.
+        site = site.replace(
+            f"server {first};",
+            f"server {first} max_fails=0;\n    server {second} max_fails=0;",
+            1,
+        )
         (prefix / "site.conf").write_text(site)
         user = "user root;\n" if os.geteuid() == 0 else ""
         main = prefix / "nginx.conf"
@@ -241,7 +260,8 @@ class Stack:
             "events { worker_connections 4096; }\n"
             "http {\n"
             "    default_type application/octet-stream;\n"
-            "    log_format timed '$remote_addr $status $request_time \"$request\"';\n"
+            '    log_format timed \'$remote_addr $status $request_time "$request" '
+            "$upstream_addr';\n"
             f"    access_log {prefix}/access.log timed;\n"
             f"    client_body_temp_path {prefix}/body;\n"
             f"    proxy_temp_path {prefix}/proxy;\n"
@@ -285,8 +305,15 @@ class Stack:
         return pid
 
     def kill_worker(self) -> int:
-        """SIGKILL the first Celery worker with its pool, as a node losing it would."""
-        worker = self.workers[0]
+        """SIGKILL the busiest Celery worker (the one with a build on its CPU, if any)
+        with its pool, as a node losing it would; return its pid."""
+        before = [_cpu_ticks(worker.pid) for worker in self.workers]
+        time.sleep(0.5)
+        busy = [
+            _cpu_ticks(worker.pid) - ticks
+            for worker, ticks in zip(self.workers, before, strict=True)
+        ]
+        worker = self.workers[busy.index(max(busy))]
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
         return worker.pid

@@ -81,12 +81,18 @@ class Visitor(HttpUser):
             json={"username": self.name, "password": PASSWORD},
             name="POST /api/auth/register/",
         )
-        answer = self.client.post(
-            "/api/auth/token/",
-            json={"username": self.name, "password": PASSWORD},
-            name="POST /api/auth/token/",
-        )
-        self.token = answer.json()["token"] if answer.ok else ""
+        self.token = ""
+        # A client asks again when its token request fails (a 502 while a web process
+        # restarts): without a token every later call of this user would be a 401.
+        for _ in range(3):
+            answer = self.client.post(
+                "/api/auth/token/",
+                json={"username": self.name, "password": PASSWORD},
+                name="POST /api/auth/token/",
+            )
+            if answer.ok:
+                self.token = answer.json()["token"]
+                break
         self.auth = {"Authorization": f"Token {self.token}"}
 
     # Uploads -------------------------------------------------------------------------
