@@ -419,3 +419,17 @@ def test_chart_refuses_s3_without_a_bucket() -> None:
 
     assert result.returncode != 0
     assert "s3.bucket is required" in result.stderr
+
+
+def test_nginx_drops_idle_upstream_connections_before_gunicorn_closes_them() -> None:
+    # A request nginx sends on a connection gunicorn has just closed is reset (502).
+    template = (BASE_DIR / "deploy/nginx/templates/default.conf.template").read_text()
+    upstream = re.search(r"upstream awaiting_death \{\n(.*?)\n\}", template, re.S)
+    assert upstream is not None
+    nginx_idle = re.search(r"keepalive_timeout (\d+)s;", upstream[1])
+    assert nginx_idle is not None
+    gunicorn = re.search(
+        r"^keepalive = (\d+)$", (BASE_DIR / "config/gunicorn.py").read_text(), re.M
+    )
+    assert gunicorn is not None
+    assert int(nginx_idle[1]) < int(gunicorn[1])
