@@ -61,6 +61,7 @@ def test_the_e_mail_task_sends_nothing_once_the_event_is_unchosen(
         (Event.DOWNLOADED, "“Trip” was downloaded"),
         (Event.LIMIT_REACHED, "“Trip” reached its download limit"),
         (Event.EXPIRED, "“Trip” expired"),
+        (Event.SUBMITTED, "Files received: “Trip”"),
     ],
 )
 def test_each_event_has_its_subject_and_the_text_links_the_share(
