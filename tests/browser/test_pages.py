@@ -150,7 +150,7 @@ def test_register_upload_three_files_share_and_download(
     page.get_by_role("link", name="Open the share page").click()
     expect(page.get_by_role("heading", name="Quarterly papers")).to_be_visible()
     for name in contents:
-        expect(page.get_by_role("cell", name=name)).to_be_visible()
+        expect(page.get_by_role("cell", name=name, exact=True)).to_be_visible()
     expect(page.locator("[data-downloads-left]")).to_have_text("5")
     local_expiry = page.locator("time[data-local-time]").first
     expect(local_expiry).not_to_contain_text("UTC")
