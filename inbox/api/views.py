@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
+from accounts.scopes import REQUESTS
 from archives.api.serializers import ErrorSerializer
 from archives.limits import UploadWatch
 from core.clients import client_ip
@@ -80,6 +81,7 @@ class UploadRequestViewSet(
     """The owner's upload requests. Closing one is ``PATCH {"closed": true}``."""
 
     serializer_class = UploadRequestSerializer
+    required_scopes = REQUESTS
     # For the schema only; get_queryset scopes every request to its user.
     queryset = UploadRequest.objects.none()
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -120,3 +120,14 @@ def test_public_share_endpoints_take_a_key_without_scopes(
     response = client_with(user, "webhooks:write").get(f"/api/shares/{archive.slug}/")
 
     assert response.status_code == 200
+
+
+def test_upload_requests_need_the_requests_scopes(user: User) -> None:
+    reader = client_with(user, "requests:read")
+    assert reader.get("/api/requests/").status_code == 200
+    refused = reader.post("/api/requests/", {"name": "Scans"}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "This key lacks the scope requests:write."
+    writer = client_with(user, "requests:write")
+    assert writer.post("/api/requests/", {"name": "Scans"}, format="json").status_code == 201
+    assert client_with(user, "archives:write").get("/api/requests/").status_code == 403
