@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from archives.names import BadArchiveName, clean_archive_name
 from archives.services import default_ttl
-from core.forms import StyledFormMixin
+from core.forms import StyledFormMixin, new_password_field
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -131,18 +131,6 @@ def _limit_field() -> forms.IntegerField:
     )
 
 
-def _new_password_field(label: _StrPromise, help_text: _StrPromise) -> forms.CharField:
-    """An optional password chosen by the owner (never stripped: spaces count)."""
-    return forms.CharField(
-        label=label,
-        max_length=128,
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=help_text,
-    )
-
-
 def _checked_name(name: str) -> str:
     """The archive name through the one rule of archives.names, as a form error."""
     try:
@@ -167,7 +155,7 @@ class UploadForm(StyledFormMixin, LifetimeFields):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    password = _new_password_field(_("Password"), _("Optional: whoever downloads must enter it."))
+    password = new_password_field(_("Password"), _("Optional: whoever downloads must enter it."))
     max_downloads = _limit_field()
 
     field_order = [
@@ -194,7 +182,7 @@ class UploadForm(StyledFormMixin, LifetimeFields):
 class PasswordChangeFields(forms.Form):
     """Set a new password or remove the current one (an archive's or a link's)."""
 
-    new_password = _new_password_field(
+    new_password = new_password_field(
         _("New password"), _("Leave empty to keep the current password.")
     )
     remove_password = forms.BooleanField(label=_("Remove the password"), required=False)
@@ -303,7 +291,7 @@ class LinkForm(StyledFormMixin, LinkLifetimeMixin):
     ]
 
     label = _link_label_field()
-    password = _new_password_field(_("Password"), _("Optional: this recipient must enter it."))
+    password = new_password_field(_("Password"), _("Optional: this recipient must enter it."))
     max_downloads = _limit_field()
 
     field_order = [

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from archives.forms import MultipleFileField
-from core.forms import StyledFormMixin
+from core.forms import StyledFormMixin, new_password_field
 
 DAY = 86400
 MIB = 1024 * 1024
@@ -19,17 +19,6 @@ MIB = 1024 * 1024
 def _count(label: Any, maximum: int, help_text: Any) -> forms.IntegerField:
     return forms.IntegerField(
         label=label, required=False, min_value=1, max_value=maximum, help_text=help_text
-    )
-
-
-def _password(label: Any, help_text: Any) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=128,
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=help_text,
     )
 
 
@@ -43,7 +32,7 @@ class RequestForm(StyledFormMixin):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    password = _password(_("Password"), _("Optional: senders must enter it."))
+    password = new_password_field(_("Password"), _("Optional: senders must enter it."))
     days = forms.IntegerField(
         label=_("Open for (days)"),
         min_value=1,
@@ -71,7 +60,7 @@ class RequestForm(StyledFormMixin):
         settings.ARCHIVE_MAX_DOWNLOADS,
         _("Leave empty for no limit."),
     )
-    archive_password = _password(
+    archive_password = new_password_field(
         _("Password of each archive"), _("Optional: what you receive is shared behind it.")
     )
 
@@ -97,19 +86,6 @@ class RequestForm(StyledFormMixin):
             "archive_max_downloads": data.get("archive_max_downloads"),
             "archive_password": data["archive_password"],
         }
-
-
-class PasswordForm(StyledFormMixin):
-    password = forms.CharField(
-        label=_("Password"),
-        max_length=128,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.style_widgets()
 
 
 class SendForm(StyledFormMixin):

@@ -16,9 +16,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.api.auth import authenticated_user
 from archives.addresses import qr_svg, share_url
 from core.clients import client_ip
+from core.forms import PasswordForm
 from core.limits import LimitExceeded
 from inbox.api.serializers import public_view, request_status, sender_page_url
-from inbox.forms import PasswordForm, RequestForm, SendForm
+from inbox.forms import RequestForm, SendForm
 from inbox.models import UploadRequest
 from inbox.services import (
     Flooded,

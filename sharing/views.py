@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from archives.addresses import qr_svg, share_url
 from core.clients import client_ip
+from core.forms import PasswordForm
 from sharing.delivery import (
     Prefetch,
     Refusal,
@@ -45,7 +46,6 @@ from sharing.downloads import (
     record_view,
     unlock_mark,
 )
-from sharing.forms import PasswordForm
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase

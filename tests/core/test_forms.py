@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from core.forms import StyledFormMixin
+from core.forms import PasswordForm, StyledFormMixin
 
 
 class SampleForm(StyledFormMixin):
@@ -47,3 +47,18 @@ def test_a_form_wide_error_marks_no_field() -> None:
     form.full_clean()
 
     assert css(form, "name") == "form-control"
+
+
+def test_the_visitor_password_is_kept_as_typed_and_the_field_styled() -> None:
+    form = PasswordForm(data={"password": "  spaced  "})
+
+    assert form.is_valid()
+    assert form.cleaned_data["password"] == "  spaced  "
+    assert form.fields["password"].widget.attrs["class"] == "form-control"
+
+
+def test_an_empty_visitor_password_is_refused_and_marked_invalid() -> None:
+    form = PasswordForm(data={"password": ""})
+
+    assert not form.is_valid()
+    assert form.fields["password"].widget.attrs["class"] == "form-control is-invalid"
