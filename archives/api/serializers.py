@@ -112,23 +112,29 @@ class FilePartsSerializer(StrictSerializer):
         return attrs
 
 
+def upload_ids_field(help_text: str) -> serializers.ListField:
+    """The ``uploads`` of a JSON creation: ids of finished tus uploads, at least one, at
+    most ``ARCHIVE_MAX_FILES``."""
+    return serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        allow_empty=False,
+        min_length=1,
+        max_length=settings.ARCHIVE_MAX_FILES,
+        help_text=help_text,
+    )
+
+
 class ArchiveCreateSerializer(NewArchiveSerializer, FilePartsSerializer):
-    pass
+    """The multipart creation: the archive's settings and its file parts."""
 
 
 class ArchiveFromUploadsSerializer(NewArchiveSerializer):
     """An archive from finished resumable uploads (``POST /api/uploads/``, tus 1.0)."""
 
-    uploads = serializers.ListField(
-        child=serializers.CharField(max_length=32),
-        allow_empty=False,
-        min_length=1,
-        max_length=settings.ARCHIVE_MAX_FILES,
-        help_text=(
-            "Ids of finished uploads (the last part of each upload's Location), in the order "
-            "of the files; each upload's relativePath keeps its folders in the ZIP. Used "
-            "uploads are consumed."
-        ),
+    uploads = upload_ids_field(
+        "Ids of finished uploads (the last part of each upload's Location), in the order "
+        "of the files; each upload's relativePath keeps its folders in the ZIP. Used "
+        "uploads are consumed."
     )
 
 

@@ -13,7 +13,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from archives.addresses import absolute_url
-from archives.api.serializers import ArchiveNameField, ArchiveSerializer, FilePartsSerializer
+from archives.api.serializers import (
+    ArchiveNameField,
+    ArchiveSerializer,
+    FilePartsSerializer,
+    upload_ids_field,
+)
 from core.serializers import StrictSerializer
 from inbox.models import Submission, UploadRequest
 
@@ -227,22 +232,16 @@ class SenderSerializer(StrictSerializer):
 
 
 class SubmissionCreateSerializer(SenderSerializer, FilePartsSerializer):
-    pass
+    """The multipart submission: who sends, and the file parts."""
 
 
 class SubmissionFromUploadsSerializer(SenderSerializer):
     """A submission of finished tus uploads (``/api/requests/public/<slug>/uploads/``),
     sent with the ``Upload-Token`` they were made with."""
 
-    uploads = serializers.ListField(
-        child=serializers.CharField(max_length=32),
-        allow_empty=False,
-        min_length=1,
-        max_length=settings.ARCHIVE_MAX_FILES,
-        help_text=(
-            "Ids of finished uploads (the last part of each Location), in the order of the "
-            "files. Used uploads are consumed."
-        ),
+    uploads = upload_ids_field(
+        "Ids of finished uploads (the last part of each Location), in the order of the "
+        "files. Used uploads are consumed."
     )
 
 
