@@ -14,9 +14,6 @@
   if (!form || !tus || !tus.isSupported) {
     return;
   }
-  var input = form.querySelector("input[type=file]:not([data-folder-input])");
-  var folderInput = form.querySelector("[data-folder-input]");
-  var zone = form.querySelector("[data-drop-zone]");
   var list = form.querySelector("[data-file-list]");
   var summary = form.querySelector("[data-file-summary]");
   var errorBox = form.querySelector("[data-upload-error]");
@@ -29,11 +26,6 @@
   var share = card.querySelector("[data-share]");
   var result = card.querySelector("[data-result]");
   var chunkSize = parseInt(form.getAttribute("data-chunk-size"), 10) || Infinity;
-  // Each entry: {file, path}; path is the place inside a chosen or dropped folder.
-  var entries = [];
-
-  form.querySelector("[data-folder-choice]").classList.remove("d-none");
-
   function render() {
     list.textContent = "";
     var total = 0;
@@ -73,139 +65,13 @@
       : "";
   }
 
-  function addFiles(fileList) {
-    Array.prototype.forEach.call(fileList, function (file) {
-      // A folder input names each file by its path inside the folder.
-      entries.push({ file: file, path: file.webkitRelativePath || "" });
-    });
-    render();
-  }
-
-  input.addEventListener("change", function () {
-    addFiles(input.files);
-    input.value = "";
-  });
-  folderInput.addEventListener("change", function () {
-    addFiles(folderInput.files);
-    folderInput.value = "";
-  });
-
-  /* Every file under a dropped folder, with its path; readEntries answers in batches. */
-  function walk(entry) {
-    if (entry.isFile) {
-      return new Promise(function (resolve, reject) {
-        entry.file(function (file) {
-          resolve([{ file: file, path: entry.fullPath.replace(/^\/+/, "") }]);
-        }, reject);
-      });
-    }
-    var reader = entry.createReader();
-    var children = [];
-    return new Promise(function (resolve, reject) {
-      function next() {
-        reader.readEntries(function (batch) {
-          if (!batch.length) {
-            Promise.all(children.map(walk)).then(function (nested) {
-              resolve([].concat.apply([], nested));
-            }, reject);
-            return;
-          }
-          children.push.apply(children, batch);
-          next();
-        }, reject);
-      }
-      next();
-    });
-  }
-
-  function dropped(transfer) {
-    // Items must be read while the drop event runs; folders are walked afterwards.
-    var walks = [];
-    var files = [];
-    Array.prototype.forEach.call(transfer.items || [], function (item) {
-      if (item.kind !== "file") {
-        return;
-      }
-      var entry = item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
-      if (entry && entry.isDirectory) {
-        walks.push(walk(entry));
-        return;
-      }
-      var file = item.getAsFile();
-      if (file) {
-        files.push({ file: file, path: "" });
-      }
-    });
-    if (!transfer.items || !transfer.items.length) {
-      Array.prototype.forEach.call(transfer.files, function (file) {
-        files.push({ file: file, path: "" });
-      });
-    }
-    entries.push.apply(entries, files);
-    render();
-    Promise.all(walks).then(
-      function (found) {
-        found.forEach(function (group) {
-          entries.push.apply(entries, group);
-        });
-        render();
-      },
-      function () {
-        showError(_("A dropped folder could not be read. Choose it with the folder button instead."));
-      }
-    );
-  }
-
-  ["dragenter", "dragover"].forEach(function (type) {
-    zone.addEventListener(type, function (event) {
-      event.preventDefault();
-      zone.classList.add("is-dragover");
-    });
-  });
-  ["dragleave", "drop"].forEach(function (type) {
-    zone.addEventListener(type, function (event) {
-      event.preventDefault();
-      zone.classList.remove("is-dragover");
-    });
-  });
-  zone.addEventListener("drop", function (event) {
-    if (event.dataTransfer) {
-      dropped(event.dataTransfer);
-    }
-  });
+  // Each entry: {file, path}; path is the place inside a chosen or dropped folder.
+  var entries = AD.pickFiles(form, render, showError);
 
   function showError(message) {
     errorBox.textContent = message;
     errorBox.classList.remove("d-none");
     errorBox.focus();
-  }
-
-  function errorText(body, status) {
-    if (!body || typeof body !== "object") {
-      return AD.interpolate(_("The upload failed (HTTP %s). Try again."), [status]);
-    }
-    if (body.detail) {
-      return body.detail;
-    }
-    return Object.keys(body).map(function (field) {
-      var messages = Array.isArray(body[field]) ? body[field].join(" ") : String(body[field]);
-      return field + ": " + messages;
-    }).join(" ");
-  }
-
-  /* The server's own message of a failed tus request, else a general one. */
-  function tusErrorText(error) {
-    var response = error && error.originalResponse;
-    if (response) {
-      var body = null;
-      try {
-        body = JSON.parse(response.getBody());
-      } catch (ignored) {
-        body = null;
-      }
-      return errorText(body, response.getStatus());
-    }
-    return _("The connection broke during the upload. Try again: what arrived is kept.");
   }
 
   function lifetimeSeconds() {
@@ -309,7 +175,7 @@
             // An upload expired or was used meanwhile: the next attempt sends afresh.
             entries.forEach(function (entry) { delete entry.uploadId; });
           }
-          var error = new Error(errorText(body, response.status));
+          var error = new Error(AD.errorText(body, response.status));
           error.shown = true;
           throw error;
         }
@@ -383,7 +249,7 @@
     sendAll()
       .catch(function (error) {
         error.shown = true;
-        error.message = tusErrorText(error);
+        error.message = AD.tusErrorText(error);
         throw error;
       })
       .then(function (uploadIds) {

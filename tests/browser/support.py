@@ -80,6 +80,37 @@ class PageWatch:
         return hosts - LOOPBACK
 
 
+# A dropped folder as Chromium hands it over: entries of the File and Directory Entries
+# API, read in batches (a test cannot make the browser's own drag of a real folder).
+DROP_FOLDER = """
+(tree) => {
+  function fileEntry(path, text) {
+    return {isFile: true, isDirectory: false, fullPath: "/" + path,
+            file: (ok) => ok(new File([text], path.split("/").pop()))};
+  }
+  function dirEntry(path, children) {
+    return {isFile: false, isDirectory: true, fullPath: "/" + path,
+            createReader: () => {
+              const batches = [children.slice(0, 1), children.slice(1), []];
+              return {readEntries: (ok) => ok(batches.shift())};
+            }};
+  }
+  function build(path, node) {
+    if (typeof node === "string") { return fileEntry(path, node); }
+    return dirEntry(path, Object.keys(node).map((name) => build(path + "/" + name, node[name])));
+  }
+  const top = Object.keys(tree)[0];
+  const transfer = {
+    files: [],
+    items: [{kind: "file", webkitGetAsEntry: () => build(top, tree[top]), getAsFile: () => null}],
+  };
+  const drop = new Event("drop", {bubbles: true, cancelable: true});
+  Object.defineProperty(drop, "dataTransfer", {value: transfer});
+  document.querySelector("[data-drop-zone]").dispatchEvent(drop);
+}
+"""
+
+
 def wait_until(page: Page, expression: str, *, timeout: float = TIMEOUT / 1000) -> None:
     """Poll ``expression`` in the page until it is true (``wait_for_function`` would need
     ``eval``, which the pages' Content-Security-Policy forbids)."""

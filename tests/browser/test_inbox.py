@@ -14,8 +14,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from archives import storage
+from archives.build import build_archive
 from inbox.models import Submission, UploadRequest
-from tests.browser.support import log_in, shot
+from tests.browser.support import DROP_FOLDER, log_in, shot, zip_members
 from tests.factories import UploadRequestFactory
 
 if TYPE_CHECKING:
@@ -93,3 +95,26 @@ def test_the_sender_page_in_russian_and_a_closed_request(
     assert response is not None and response.status == 410
     expect(page.get_by_role("heading")).to_have_text("Этот запрос больше не принимает файлы")
     shot(page, "inbox-06-closed-ru")
+
+
+def test_a_sender_drops_a_folder_and_its_paths_reach_the_archive(
+    open_page: Callable[..., Page],
+) -> None:
+    upload_request = UploadRequestFactory()
+    page = open_page()
+    page.goto(f"/r/{upload_request.slug}/")
+    tree = {"scans": {"a.txt": "alpha", "2026": {"b.txt": "beta", "c.txt": "gamma"}}}
+    page.evaluate(DROP_FOLDER, tree)
+    expect(page.locator("[data-file-list] li")).to_have_count(3)
+    expect(page.locator("[data-file-list]")).to_contain_text("scans/2026/c.txt")
+    shot(page, "inbox-07-dropped-folder")
+    page.get_by_role("button", name="Send the files").click()
+    expect(page.locator("[data-js-receipt] [data-receipt-files] tbody tr")).to_have_count(3)
+    archive = Submission.objects.get().archive
+    build_archive(archive.id)
+    archive.refresh_from_db()
+    assert zip_members(storage.local_path(archive.zip_name)) == {
+        "scans/a.txt": b"alpha",
+        "scans/2026/b.txt": b"beta",
+        "scans/2026/c.txt": b"gamma",
+    }

@@ -18,7 +18,7 @@ from archives import storage
 from archives.build import build_archive
 from archives.models import Archive, Status
 from resumable.models import ResumableUpload
-from tests.browser.support import log_in, shot, wait_until
+from tests.browser.support import DROP_FOLDER, log_in, shot, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -110,37 +110,6 @@ def test_chosen_folder_keeps_its_structure_and_the_link_comes_before_the_build(
     shot(page, "42-upload-folder-ready")
     archive.refresh_from_db()
     assert zip_members(archive) == TREE
-
-
-# A dropped folder as Chromium hands it over: entries of the File and Directory Entries
-# API, read in batches (a test cannot make the browser's own drag of a real folder).
-DROP_FOLDER = """
-(tree) => {
-  function fileEntry(path, text) {
-    return {isFile: true, isDirectory: false, fullPath: "/" + path,
-            file: (ok) => ok(new File([text], path.split("/").pop()))};
-  }
-  function dirEntry(path, children) {
-    return {isFile: false, isDirectory: true, fullPath: "/" + path,
-            createReader: () => {
-              const batches = [children.slice(0, 1), children.slice(1), []];
-              return {readEntries: (ok) => ok(batches.shift())};
-            }};
-  }
-  function build(path, node) {
-    if (typeof node === "string") { return fileEntry(path, node); }
-    return dirEntry(path, Object.keys(node).map((name) => build(path + "/" + name, node[name])));
-  }
-  const top = Object.keys(tree)[0];
-  const transfer = {
-    files: [],
-    items: [{kind: "file", webkitGetAsEntry: () => build(top, tree[top]), getAsFile: () => null}],
-  };
-  const drop = new Event("drop", {bubbles: true, cancelable: true});
-  Object.defineProperty(drop, "dataTransfer", {value: transfer});
-  document.querySelector("[data-drop-zone]").dispatchEvent(drop);
-}
-"""
 
 
 def test_dropped_folder_is_walked_and_sent_with_its_paths(

@@ -21,9 +21,6 @@
   if (!form || !tus || !tus.isSupported) {
     return;
   }
-  var input = form.querySelector("input[type=file]:not([data-folder-input])");
-  var folderInput = form.querySelector("[data-folder-input]");
-  var zone = form.querySelector("[data-drop-zone]");
   var list = form.querySelector("[data-file-list]");
   var errorBox = form.querySelector("[data-send-error]");
   var card = document.querySelector("[data-send-progress]");
@@ -31,10 +28,7 @@
   var fileBar = card.querySelector("[data-file-progress]");
   var fileLabel = card.querySelector("[data-file-name]");
   var chunkSize = parseInt(form.getAttribute("data-chunk-size"), 10) || Infinity;
-  var entries = [];
   var token = null;
-
-  form.querySelector("[data-folder-choice]").classList.remove("d-none");
 
   function render() {
     list.textContent = "";
@@ -53,42 +47,13 @@
     });
   }
 
-  function add(files) {
-    Array.prototype.forEach.call(files, function (file) {
-      entries.push({ file: file, path: file.webkitRelativePath || "" });
-    });
-    render();
-  }
-
-  input.addEventListener("change", function () { add(input.files); input.value = ""; });
-  folderInput.addEventListener("change", function () { add(folderInput.files); folderInput.value = ""; });
-  ["dragenter", "dragover"].forEach(function (type) {
-    zone.addEventListener(type, function (event) { event.preventDefault(); zone.classList.add("is-dragover"); });
-  });
-  ["dragleave", "drop"].forEach(function (type) {
-    zone.addEventListener(type, function (event) { event.preventDefault(); zone.classList.remove("is-dragover"); });
-  });
-  zone.addEventListener("drop", function (event) {
-    if (event.dataTransfer) {
-      add(event.dataTransfer.files);
-    }
-  });
-
   function showError(message) {
     errorBox.textContent = message;
     errorBox.classList.remove("d-none");
     errorBox.focus();
   }
 
-  function detail(body, status) {
-    if (body && body.detail) {
-      return body.detail;
-    }
-    if (body && typeof body === "object") {
-      return Object.keys(body).map(function (field) { return field + ": " + [].concat(body[field]).join(" "); }).join(" ");
-    }
-    return AD.interpolate(_("The upload failed (HTTP %s). Try again."), [status]);
-  }
+  var entries = AD.pickFiles(form, render, showError);
 
   function headers() {
     var sent = {};
@@ -119,12 +84,7 @@
           }
         },
         onProgress: onProgress,
-        onError: function (error) {
-          var response = error && error.originalResponse;
-          var body = null;
-          try { body = response && JSON.parse(response.getBody()); } catch (ignored) { body = null; }
-          reject(new Error(response ? detail(body, response.getStatus()) : _("The connection broke during the upload. Try again: what arrived is kept.")));
-        },
+        onError: function (error) { reject(new Error(AD.tusErrorText(error))); },
         onSuccess: function () { resolve(upload.url.split("/").pop()); },
       });
       upload.start();
@@ -188,7 +148,7 @@
       }).then(function (response) {
         return response.json().catch(function () { return null; }).then(function (body) {
           if (response.status !== 201) {
-            throw new Error(detail(body, response.status));
+            throw new Error(AD.errorText(body, response.status));
           }
           receipt(body);
         });
