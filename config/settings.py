@@ -248,11 +248,13 @@ LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 900, minimum=1)
 LOGIN_ATTEMPTS_PER_ACCOUNT = env_int("LOGIN_ATTEMPTS_PER_ACCOUNT", 100, minimum=1)
 LOGIN_ACCOUNT_WINDOW = env_int("LOGIN_ACCOUNT_WINDOW", 3600, minimum=1)
 # Upload requests (inbox): the lifetime of one whose owner gave no expiry, and how many
-# submissions one address may send in a window (over every request) before a 429.
+# submissions, and tus uploads, one address may send in a window (over every request)
+# before a 429.
 UPLOAD_REQUEST_DEFAULT_TTL = env_int("UPLOAD_REQUEST_DEFAULT_TTL", 7 * 86400, minimum=60)
 UPLOAD_REQUEST_SUBMISSIONS_PER_ADDRESS = env_int(
     "UPLOAD_REQUEST_SUBMISSIONS_PER_ADDRESS", 20, minimum=1
 )
+UPLOAD_REQUEST_UPLOADS_PER_ADDRESS = env_int("UPLOAD_REQUEST_UPLOADS_PER_ADDRESS", 1000, minimum=1)
 UPLOAD_REQUEST_SUBMISSIONS_WINDOW = env_int("UPLOAD_REQUEST_SUBMISSIONS_WINDOW", 3600, minimum=1)
 DOWNLOAD_GRANT_TTL = env_int("DOWNLOAD_GRANT_TTL", 6 * 3600, minimum=60)
 # A grant serves at most the archive's size plus this percentage of it, in total: whole,

@@ -59,12 +59,11 @@ class LimitBelowCount(Exception):
 
 
 class Flooded(Exception):
-    """Too many submissions from one address (429), ``retry_after`` seconds to wait."""
+    """Too many submissions or uploads from one address (429), ``retry_after`` seconds to
+    wait."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"Too many submissions from your address: try again in {retry_after} seconds."
-        )
+    def __init__(self, what: str, retry_after: int) -> None:
+        super().__init__(f"Too many {what} from your address: try again in {retry_after} seconds.")
         self.retry_after = retry_after
 
 
@@ -211,15 +210,28 @@ def check_sender_password(
 def count_submission_attempt(*, client: str, now: datetime) -> None:
     """Count one submission from ``client``; ``Flooded`` past
     ``UPLOAD_REQUEST_SUBMISSIONS_PER_ADDRESS`` in ``UPLOAD_REQUEST_SUBMISSIONS_WINDOW``."""
+    _count_anonymous(
+        "submissions", client, limit=settings.UPLOAD_REQUEST_SUBMISSIONS_PER_ADDRESS, now=now
+    )
+
+
+def count_upload_creation(*, client: str, now: datetime) -> None:
+    """Count one tus upload created by ``client`` without an account; ``Flooded`` past
+    ``UPLOAD_REQUEST_UPLOADS_PER_ADDRESS`` in ``UPLOAD_REQUEST_SUBMISSIONS_WINDOW``: each
+    holds room in its owner's quota until it is submitted or swept."""
+    _count_anonymous("uploads", client, limit=settings.UPLOAD_REQUEST_UPLOADS_PER_ADDRESS, now=now)
+
+
+def _count_anonymous(what: str, client: str, *, limit: int, now: datetime) -> None:
     blocked = reserve_attempt(
-        "upload-request-submissions",
+        f"upload-request-{what}",
         client,
-        limit=settings.UPLOAD_REQUEST_SUBMISSIONS_PER_ADDRESS,
+        limit=limit,
         window=settings.UPLOAD_REQUEST_SUBMISSIONS_WINDOW,
         now=now,
     )
     if blocked is not None:
-        raise Flooded(blocked)
+        raise Flooded(what, blocked)
 
 
 def caps_of(upload_request: UploadRequest) -> Caps:

@@ -17,10 +17,12 @@ from rest_framework.permissions import AllowAny
 
 from core.clients import client_ip
 from inbox.services import (
+    Flooded,
     PasswordRefused,
     RequestGone,
     binding_key,
     check_sender_password,
+    count_upload_creation,
     find_open_request,
     upload_binding,
 )
@@ -41,13 +43,18 @@ TOKEN_HEADER = "Upload-Token"
 
 
 class Refused(APIException):
-    """A refusal of the request (410) or of the sender's password (401, 403, 429)."""
+    """A refusal of the request (410), of the sender's password (401, 403, 429) or of one
+    upload too many from the address (429)."""
 
-    def __init__(self, exc: RequestGone | PasswordRefused) -> None:
+    def __init__(self, exc: RequestGone | PasswordRefused | Flooded) -> None:
         super().__init__(str(exc))
-        self.status_code = exc.status_code if isinstance(exc, PasswordRefused) else 410
+        if isinstance(exc, RequestGone):
+            self.status_code, self.wait = 410, None
+        elif isinstance(exc, Flooded):
+            self.status_code, self.wait = 429, exc.retry_after
+        else:
+            self.status_code, self.wait = exc.status_code, exc.retry_after
         # DRF's handler answers Retry-After from ``wait``.
-        self.wait = exc.retry_after if isinstance(exc, PasswordRefused) else None
 
 
 class RequestTus:
@@ -72,14 +79,13 @@ class RequestUploadsView(RequestTus, UploadsView):
 
     def creator(self, request: Request) -> tuple[User, Binding | None]:
         upload_request = self.open_request(request)
+        client, now = client_ip(request.META), timezone.now()
         try:
             check_sender_password(
-                upload_request,
-                request.headers.get("X-Request-Password"),
-                client=client_ip(request.META),
-                now=timezone.now(),
+                upload_request, request.headers.get("X-Request-Password"), client=client, now=now
             )
-        except PasswordRefused as exc:
+            count_upload_creation(client=client, now=now)
+        except (PasswordRefused, Flooded) as exc:
             raise Refused(exc) from exc
         return upload_request.owner, upload_binding(
             upload_request, request.headers.get(TOKEN_HEADER)

@@ -163,3 +163,25 @@ def test_expired_unattached_uploads_are_swept(anon: APIClient) -> None:
 
     assert gone.status_code == 404
     assert not ResumableUpload.objects.exists()
+
+
+def test_a_flood_of_anonymous_uploads_from_one_address_is_429(
+    anon: APIClient, settings: object
+) -> None:
+    settings.UPLOAD_REQUEST_UPLOADS_PER_ADDRESS = 2  # type: ignore[attr-defined]
+    first, second = UploadRequestFactory(), UploadRequestFactory()
+
+    assert start(anon, first.slug, b"a").status_code == 201
+    assert start(anon, second.slug, b"b").status_code == 201
+    flooded = start(anon, first.slug, b"c")
+
+    assert flooded.status_code == 429
+    assert "Too many uploads from your address" in flooded.json()["detail"]
+    assert int(flooded["Retry-After"]) > 0
+    assert ResumableUpload.objects.count() == 2
+    # The window passes; another address was never held back.
+    with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
+        assert start(anon, first.slug, b"d").status_code == 201
+    anon.defaults["REMOTE_ADDR"] = "192.0.2.9"
+    assert start(anon, first.slug, b"e").status_code == 201
+    assert ResumableUpload.objects.count() == 4
