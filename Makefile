@@ -42,6 +42,7 @@ var/vendor/.copied: node_modules/.installed
 	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts var/vendor/bootstrap-icons/
 	cp node_modules/chart.js/dist/chart.umd.min.js* var/vendor/chart.js/
 	mkdir -p var/vendor/tus-js-client && cp node_modules/tus-js-client/dist/tus.min.js* var/vendor/tus-js-client/
+	mkdir -p var/vendor/pdfjs-dist && cp node_modules/pdfjs-dist/build/pdf.min.mjs node_modules/pdfjs-dist/build/pdf.worker.min.mjs var/vendor/pdfjs-dist/
 	@touch $@
 
 front-end: var/vendor/.copied

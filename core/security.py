@@ -11,20 +11,29 @@ if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
 
 # No inline script or style anywhere: pages load their code and styles as static files.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+# No page runs a worker but the PDF preview's (``content_security_policy(worker_src=...)``).
+_DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "worker-src": "'none'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def content_security_policy(**changes: str) -> str:
+    """The pages' policy with ``changes`` (``worker_src="'self'"`` for worker-src)."""
+    directives = {**_DIRECTIVES, **{key.replace("_", "-"): value for key, value in changes.items()}}
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
 
 

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_safe
 
 from archives.zipping.sniffing import PDF, TEXT
 from core.clients import client_ip
+from core.security import content_security_policy
 from sharing.delivery import REFUSAL_STATUS, is_prefetch
 from sharing.downloads import Share, check_download, find_member, find_share, record_view
 from sharing.members import (
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from archives.models import ArchiveFile
     from sharing.downloads import DownloadDecision
 
+# The policy of a PDF's preview page: the pages' own, and PDF.js's worker from this site.
+PDF_PAGE_POLICY = content_security_policy(worker_src="'self'")
 # The bytes of a text file its preview page shows.
 TEXT_PREVIEW_BYTES = 256 * 1024
 
@@ -77,8 +79,9 @@ def text_head(share: Share, member: ArchiveFile, *, limit: int = TEXT_PREVIEW_BY
 
 @require_safe
 def preview(request: HttpRequest, slug: str, index: int) -> HttpResponse:
-    """The preview page of one file: an image, an audio or video player, a PDF in a
-    sandboxed frame, or the start of a text; anything else offers its download."""
+    """The preview page of one file: an image, an audio or video player, a PDF's pages
+    drawn by PDF.js (static/js/pdf-preview.mjs), or the start of a text; anything else
+    offers its download."""
     share = find_share(slug)
     member = find_member(share, index)
     decision = _decision(request, share)
@@ -100,7 +103,11 @@ def preview(request: HttpRequest, slug: str, index: int) -> HttpResponse:
         "text_is_cut": member.size > TEXT_PREVIEW_BYTES,
         "text_preview_kib": TEXT_PREVIEW_BYTES // 1024,
     }
-    return render(request, "sharing/preview.html", context)
+    response = render(request, "sharing/preview.html", context)
+    if member.preview == PDF:
+        # PDF.js draws the pages in a worker of its own, loaded from this site.
+        response["Content-Security-Policy"] = PDF_PAGE_POLICY
+    return response
 
 
 def _refused(decision: DownloadDecision) -> JsonResponse:
@@ -111,7 +118,6 @@ def _refused(decision: DownloadDecision) -> JsonResponse:
 
 
 @require_safe
-@xframe_options_sameorigin
 def raw(request: HttpRequest, slug: str, index: int) -> HttpResponseBase:
     """The raw bytes of a previewable file, inline only for the allow-list; ``Range``
     works (players seek with it). Counted nowhere: the preview page counted the view."""
@@ -130,11 +136,7 @@ def raw(request: HttpRequest, slug: str, index: int) -> HttpResponseBase:
         handle = open_member(share.archive, member)
     except (MemberUnavailable, OSError):
         return JsonResponse({"detail": "This file cannot be read now."}, status=503)
-    response = send_member(member, handle, byte_range=byte_range, inline=True)
-    if member.preview == PDF:
-        # The preview page frames it; nothing else may.
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'self'"
-    return response
+    return send_member(member, handle, byte_range=byte_range, inline=True)
 
 
 @require_safe

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from PIL import Image
 
-from tests.browser.support import ARTIFACTS, PageWatch
+from tests.browser.support import ARTIFACTS, PageWatch, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -60,6 +60,74 @@ FILES = {
     "report.pdf": picture((200, 60, 60), fmt="PDF"),
     **HOSTILE,
 }
+
+
+def pdf_pages(*colors: tuple[int, int, int]) -> bytes:
+    """A PDF (Pillow's) of one picture page per colour."""
+    pages = [Image.open(BytesIO(picture(color))) for color in colors]
+    out = BytesIO()
+    pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:])
+    return out.getvalue()
+
+
+def pdf_with_script() -> bytes:
+    """A one-page PDF written by hand: a blue square, and JavaScript run on opening (an
+    alert, a print dialog, a console line) by a viewer that runs PDF scripts."""
+    script = b"app.alert('pdf'); print(); console.println('pdf-script-ran');"
+    drawing = b"0 0 1 rg 50 50 200 200 re f"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R"
+        b" /Names << /JavaScript << /Names [(x) 4 0 R] >> >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents 5 0 R"
+        b" /AA << /O 4 0 R >> >>",
+        b"<< /S /JavaScript /JS (" + script + b") >>",
+        b"<< /Length %d >>\nstream\n" % len(drawing) + drawing + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+# The colour of the drawn canvas's pixels that are not white, as [count, [r, g, b]] of
+# the most common one.
+CANVAS_INK = """() => {
+  const canvas = document.querySelector('[data-pdf-canvas]');
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const counts = new Map();
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] > 240 && data[i + 1] > 240 && data[i + 2] > 240) continue;
+    const key = [data[i] >> 4 << 4, data[i + 1] >> 4 << 4, data[i + 2] >> 4 << 4].join();
+    counts.set(key, (counts.get(key) || 0) + 1);
+  }
+  let best = [0, null];
+  counts.forEach((count, key) => { if (count > best[0]) best = [count, key]; });
+  return [best[0], best[1] && best[1].split(',').map(Number)];
+}"""
+
+
+def pdf_drawn(page: Page, number: int) -> None:
+    viewer = "document.querySelector('[data-pdf-viewer]').dataset"
+    wait_until(
+        page,
+        f"{viewer}.pdfState === 'failed'"
+        f" || ({viewer}.pdfState === 'drawn' && {viewer}.pdfPage === '{number}')",
+    )
+    assert page.get_attribute("[data-pdf-viewer]", "data-pdf-state") == "drawn"
+
+
+def near(color: list[int], wanted: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) <= 24 for a, b in zip(color, wanted, strict=True))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -223,3 +291,61 @@ def test_gallery_at_360_px_and_dark(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         shot(page, name)
         assert watch.dialogs == []
+
+
+def test_a_pdf_preview_draws_its_pages_with_pdf_js(
+    make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
+) -> None:
+    red, green = (200, 60, 60), (40, 160, 70)
+    archive = make_archive({"report.pdf": pdf_pages(red, green)}, name="Report")
+    for width, dark, locale, name in [
+        (1280, False, "en-US", "pdf"),
+        (360, False, "ru-RU", "pdf-360-ru"),
+        (360, True, "en-US", "pdf-360-dark"),
+    ]:
+        page, watch = open_watched(width=width, dark=dark, locale=locale)
+        response = page.goto(f"/s/{archive.slug}/files/0/")
+        assert response is not None
+        assert "worker-src 'self'" in response.headers["content-security-policy"]
+        pdf_drawn(page, 1)
+        count, color = page.evaluate(CANVAS_INK)
+        # The page's picture, not a blank canvas: most of the page is its colour.
+        assert count > 10_000 and near(color, red), (count, color)
+        status = page.locator("[data-pdf-status]").inner_text()
+        assert status == ("Страница 1 из 2" if locale == "ru-RU" else "Page 1 of 2")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, f"preview-{name}")
+        if width == 1280:
+            page.locator("[data-pdf-next]").click()
+            pdf_drawn(page, 2)
+            assert near(page.evaluate(CANVAS_INK)[1], green)
+            assert page.locator("[data-pdf-next]").is_disabled()
+            wide = page.evaluate("document.querySelector('[data-pdf-canvas]').clientWidth")
+            page.locator("[data-pdf-zoom-in]").click()
+            pdf_drawn(page, 2)
+            assert page.evaluate("document.querySelector('[data-pdf-canvas]').clientWidth") > wide
+            shot(page, "preview-pdf-page-2-zoomed")
+        # The bytes came from /raw in one GET; the worker from this site.
+        raws = [url for url in watch.urls if url.endswith("/files/0/raw")]
+        assert len(raws) == 1, watch.urls
+        assert any(url.endswith("pdf.worker.min.mjs") for url in watch.urls)
+        assert watch.errors == [] and watch.dialogs == []
+
+
+def test_a_pdf_with_javascript_runs_no_script(
+    make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
+) -> None:
+    archive = make_archive({"form.pdf": pdf_with_script()}, name="Form")
+    assert archive.files.get().preview == "pdf"
+    page, watch = open_watched()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(f"/s/{archive.slug}/files/0/")
+    pdf_drawn(page, 1)
+    count, color = page.evaluate(CANVAS_INK)
+    assert count > 1_000 and near(color, (0, 0, 255)), (count, color)
+    page.wait_for_timeout(500)
+    shot(page, "preview-pdf-with-script")
+    assert watch.dialogs == []
+    assert not [line for line in console if "pdf-script-ran" in line]
+    assert watch.errors == []

@@ -63,7 +63,9 @@ def test_raw_bytes_are_inline_only_for_the_allow_list(archive: Archive, client: 
     assert streamed_body(text) == b"notes\n"
     pdf = client.get(page(archive, 4, "raw"))
     assert pdf["Content-Type"] == "application/pdf"
-    assert pdf["X-Frame-Options"] == "SAMEORIGIN"
+    # PDF.js on the preview page fetches it; no page frames it.
+    assert pdf["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert pdf["X-Frame-Options"] == "DENY"
     for response in (image, text, pdf):
         assert_safe_headers(response)
     # HTML, and HTML named x.png: no preview, no raw bytes.
@@ -92,8 +94,17 @@ def test_the_text_preview_shows_the_start_escaped_and_counts_a_view(
 def test_pages_of_each_kind(archive: Archive, client: Client) -> None:
     image = client.get(page(archive, 0)).content.decode()
     assert f'<img class="img-fluid" src="{page(archive, 0, "raw")}"' in image
-    pdf = client.get(page(archive, 4)).content.decode()
-    assert f'sandbox title="doc.pdf" src="{page(archive, 4, "raw")}"' in pdf
+    assert "worker-src 'none'" in client.get(page(archive, 0))["Content-Security-Policy"]
+    pdf_page = client.get(page(archive, 4))
+    pdf = pdf_page.content.decode()
+    assert f'data-pdf-src="{page(archive, 4, "raw")}"' in pdf
+    assert 'src="/static/js/pdf-preview.mjs"' in pdf
+    assert "<iframe" not in pdf
+    # The PDF page alone may run a worker, from this site; nothing may eval.
+    policy = pdf_page["Content-Security-Policy"]
+    assert "worker-src 'self'" in policy
+    assert "script-src 'self';" in policy
+    assert "unsafe" not in policy
     hostile = client.get(page(archive, 3)).content.decode()
     assert "This file has no preview" in hostile
     assert "/raw" not in hostile
