@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import wave
+from io import BytesIO
+
 import pytest
 
 from archives.zipping.sniffing import SNIFF_BYTES, Sniffed, sniff
 
 PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
+# The first bytes of the WebM (VP8) Chromium's MediaRecorder writes.
+RECORDED_WEBM = (
+    b"\x1aE\xdf\xa3\x9fB\x86\x81\x01B\xf7\x81\x01B\xf2\x81\x04B\xf3\x81\x08B\x82\x84webm"
+    b"B\x87\x81\x04B\x85\x81\x02\x18S\x80g\x01\xff\xff\xff\xff\xff\xff\xff"
+)
+
+
+def wav_file() -> bytes:
+    """A short WAV as Python's wave module writes it."""
+    out = BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\0\1" * 800)
+    return out.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -17,6 +36,8 @@ PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
         (b"GIF89a\x01\0\x01\0", Sniffed("image", "image/gif")),
         (b"RIFF\0\0\0\0WEBPVP8 ", Sniffed("image", "image/webp")),
         (b"RIFF\0\0\0\0WAVEfmt ", Sniffed("audio", "audio/wav")),
+        (wav_file(), Sniffed("audio", "audio/wav")),
+        (RECORDED_WEBM, Sniffed("video", "video/webm")),
         (b"ID3\x04\0\0\0\0\0\0", Sniffed("audio", "audio/mpeg")),
         (b"\xff\xfb\x90\x64\0\0", Sniffed("audio", "audio/mpeg")),
         (b"OggS\0\x02", Sniffed("audio", "audio/ogg")),
