@@ -111,6 +111,7 @@ def test_a_sender_drops_a_folder_and_its_paths_reach_the_archive(
     page.get_by_role("button", name="Send the files").click()
     expect(page.locator("[data-js-receipt] [data-receipt-files] tbody tr")).to_have_count(3)
     archive = Submission.objects.get().archive
+    assert archive is not None
     build_archive(archive.id)
     archive.refresh_from_db()
     assert zip_members(storage.local_path(archive.zip_name)) == {
