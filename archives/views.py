@@ -12,12 +12,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.api.auth import authenticated_user
 from archives.addresses import qr_svg, share_url
 from archives.forms import EditForm, LinkEditForm, LinkForm, UploadForm
-from archives.limits import usage_of
+from archives.limits import UploadWatch, usage_of
 from archives.models import Archive
 from archives.services import (
     create_archive,
@@ -31,6 +32,7 @@ from archives.services import (
     update_link,
 )
 from core.limits import LimitExceeded
+from core.parsers import serve_form_uploads
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -47,11 +49,24 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "archives/home.html")
 
 
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
     """The upload page; the page's script sends to the API, this POST serves browsers
-    without JavaScript."""
+    without JavaScript. Its files stream in under the owner's limits, so a body over them
+    is refused (413) before it is stored."""
+
+    def refused(exc: LimitExceeded) -> HttpResponse:
+        context = {"form": UploadForm(), "refusal": str(exc)}
+        return render(request, "archives/upload.html", context, status=exc.status_code)
+
+    user = authenticated_user(request)
+    return serve_form_uploads(request, UploadWatch(user), lambda: _upload(request), refused)
+
+
+@csrf_protect
+def _upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -31,13 +31,14 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, DataAndFiles, JSONParser
 
+from core.limits import LimitExceeded
 from core.media import raising_storage_full
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from django.core.files.uploadedfile import UploadedFile
-    from django.http import QueryDict
+    from django.http import HttpRequest, HttpResponse, QueryDict
     from django.utils.datastructures import MultiValueDict
 
 # Bytes read from the body, and written to a file, at a time: a sixteenth of the calls
@@ -152,6 +153,37 @@ class TemporaryFileHandler(TidyTemporaryFileHandler):
     def upload_interrupted(self) -> None:
         self.is_interrupted = True
         super().upload_interrupted()
+
+
+def serve_form_uploads(
+    request: HttpRequest,
+    limits: UploadLimits | None,
+    page: Callable[[], HttpResponse],
+    refused: Callable[[LimitExceeded], HttpResponse],
+) -> HttpResponse:
+    """``page()``, with the files of a page's multipart POST streamed in under ``limits``:
+    the ``Content-Length`` is checked first, the files after every block received, so a
+    body over a limit is refused by ``refused(error)`` before it is stored, and what was
+    received of it is removed.
+
+    ``page`` must be the first to read ``request.POST`` or ``request.FILES``. The CSRF
+    check reads them, so the view is ``csrf_exempt`` and ``page`` is ``csrf_protect``-ed,
+    as Django's documentation of upload handlers says."""
+    handler = None
+    try:
+        if limits is not None and request.method == "POST":
+            try:
+                content_length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                content_length = 0
+            limits.check_length(content_length)
+            handler = TemporaryFileHandler(limits)
+            request.upload_handlers = [handler]
+        return page()
+    except LimitExceeded as exc:
+        if handler is not None:
+            handler.discard_files()
+        return refused(exc)
 
 
 def _is_visible(char: str) -> bool:

@@ -11,13 +11,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.api.auth import authenticated_user
 from archives.addresses import qr_svg, share_url
+from archives.limits import UploadWatch
 from core.clients import client_ip
 from core.forms import PasswordForm
 from core.limits import LimitExceeded
+from core.parsers import serve_form_uploads
 from inbox.api.serializers import public_view, request_status, sender_page_url
 from inbox.forms import RequestForm, SendForm
 from inbox.models import UploadRequest
@@ -26,6 +29,7 @@ from inbox.services import (
     PasswordRefused,
     RequestGone,
     Sender,
+    caps_of,
     check_sender_password,
     count_submission_attempt,
     create_request,
@@ -36,6 +40,8 @@ from inbox.services import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.http import HttpRequest, HttpResponse
 
 UNLOCK_SALT = "inbox.unlock"
@@ -117,35 +123,69 @@ def _is_unlocked(request: HttpRequest, upload_request: UploadRequest) -> bool:
     return isinstance(mark, str) and constant_time_compare(mark, _unlock_mark(upload_request))
 
 
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def send(request: HttpRequest, slug: str) -> HttpResponse:
     """The sender's page: the owner's message and limits, the password form when one is
-    set, the upload form, and the receipt of what was received."""
+    set, the upload form, and the receipt of what was received.
+
+    A form posted without the page's script streams its files in under the request's and
+    the owner's limits, so one over them is refused (413) before it is stored: the limits
+    are set before the CSRF check (``_send``) reads the body."""
     now = timezone.now()
     try:
         upload_request = find_open_request(slug, now=now)
     except RequestGone as exc:
         return render(request, "inbox/gone.html", {"detail": str(exc)}, status=410)
     context: dict[str, object] = {"view": public_view(upload_request)}
-    client = client_ip(request.META)
     if not _is_unlocked(request, upload_request):
-        form = PasswordForm(request.POST or None)
-        status = 200
-        if request.method == "POST" and form.is_valid():
-            try:
-                check_sender_password(
-                    upload_request, form.cleaned_data["password"], client=client, now=now
-                )
-            except PasswordRefused as exc:
-                form.add_error("password", str(exc))
-                status = exc.status_code
-            else:
-                request.session[f"inbox-unlock:{slug}"] = _unlock_mark(upload_request)
-                return redirect("inbox:send", slug=slug)
-        context["password_form"] = form
-        return render(request, "inbox/send.html", context, status=status)
+        return _unlock(request, upload_request, context, now=now)
+
+    def refused(exc: LimitExceeded) -> HttpResponse:
+        context.update(form=SendForm(), refusal=str(exc))
+        return render(request, "inbox/send.html", context, status=exc.status_code)
+
+    return serve_form_uploads(
+        request,
+        UploadWatch(upload_request.owner, caps=caps_of(upload_request)),
+        lambda: _send(request, upload_request, context, now=now),
+        refused,
+    )
+
+
+@csrf_protect
+def _unlock(
+    request: HttpRequest, upload_request: UploadRequest, context: dict[str, object], *,
+    now: datetime,
+) -> HttpResponse:  # fmt: skip
+    form = PasswordForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            check_sender_password(
+                upload_request,
+                form.cleaned_data["password"],
+                client=client_ip(request.META),
+                now=now,
+            )
+        except PasswordRefused as exc:
+            form.add_error("password", str(exc))
+            status = exc.status_code
+        else:
+            request.session[f"inbox-unlock:{upload_request.slug}"] = _unlock_mark(upload_request)
+            return redirect("inbox:send", slug=upload_request.slug)
+    context["password_form"] = form
+    return render(request, "inbox/send.html", context, status=status)
+
+
+@csrf_protect
+def _send(
+    request: HttpRequest, upload_request: UploadRequest, context: dict[str, object], *,
+    now: datetime,
+) -> HttpResponse:  # fmt: skip
     form = SendForm(request.POST or None, request.FILES or None)
     status = 200
+    client = client_ip(request.META)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

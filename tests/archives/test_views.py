@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,7 +21,6 @@ from tests.conftest import upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
@@ -79,6 +79,40 @@ def test_upload_without_javascript_creates_archive(client_in: Client, user: User
     assert archive.max_downloads == 3
     lifetime = archive.expires_at - archive.created_at
     assert timedelta(hours=2) - timedelta(seconds=5) < lifetime <= timedelta(hours=2)
+
+
+def test_upload_without_javascript_over_the_quota_is_413_before_it_is_stored(
+    client_in: Client, user: User, settings: DjangoSettings
+) -> None:
+    """Refused as the file streams in (after its first block, with the rest unread), and
+    the refusal says why; nothing is left in the temporary folder."""
+    user.quota_bytes = 1000
+    user.save()
+    temporary = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    before = sorted(temporary.glob("*.upload*"))
+
+    response = client_in.post(
+        reverse("archives:upload"),
+        {"uploads": [upload("big.bin", b"x" * 600_000)], "lifetime": "86400"},
+    )
+
+    assert response.status_code == 413
+    assert "quota" in response.content.decode()
+    assert 'id="upload-form"' in response.content.decode()
+    assert sorted(temporary.glob("*.upload*")) == before
+    assert not Archive.objects.exists()
+
+
+def test_the_upload_page_still_needs_its_csrf_token(user: User) -> None:
+    guarded = Client(enforce_csrf_checks=True)
+    guarded.force_login(user)
+
+    response = guarded.post(
+        reverse("archives:upload"), {"uploads": [upload("a.txt", b"one")], "lifetime": "86400"}
+    )
+
+    assert response.status_code == 403
+    assert not Archive.objects.exists()
 
 
 def test_upload_without_files_is_refused_with_message(client_in: Client) -> None:

@@ -4,10 +4,15 @@ password form, upload form, receipt and refusals."""
 from __future__ import annotations
 
 import hashlib
+import socket
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from django.contrib.auth.hashers import make_password
+from django.test import Client
 from django.utils import timezone
 
 from archives.models import Archive
@@ -16,7 +21,6 @@ from tests.conftest import upload
 from tests.factories import UploadRequestFactory
 
 if TYPE_CHECKING:
-    from django.test import Client
     from pytest_django.fixtures import Settings as DjangoSettings
 
     from accounts.models import User
@@ -122,4 +126,76 @@ def test_refusals_have_their_pages(client: Client) -> None:
     over = client.post(f"/r/{small.slug}/", {"files": [upload("a", b"1"), upload("b", b"2")]})
     assert over.status_code == 400
     assert "at most 1 files" in over.content.decode()
+    assert not Archive.objects.exists()
+
+
+def temporary_files(settings: DjangoSettings) -> list[Path]:
+    return sorted(Path(settings.FILE_UPLOAD_TEMP_DIR).glob("*.upload*"))
+
+
+@pytest.mark.parametrize(
+    ("size", "refused_by"),
+    # Over even the room a body's framing may take: refused from Content-Length, unread.
+    # Within that room: refused after the first block of the file, before the rest.
+    [(4 * 1024 * 1024, "Content-Length"), (600 * 1024, "streaming")],
+)
+def test_a_form_over_the_requests_bytes_is_413_and_keeps_nothing(
+    client: Client, settings: DjangoSettings, size: int, refused_by: str
+) -> None:
+    request = UploadRequestFactory(max_bytes=1000)
+    before = temporary_files(settings)
+
+    response = client.post(f"/r/{request.slug}/", {"files": [upload("big.bin", b"x" * size)]})
+
+    assert response.status_code == 413, refused_by
+    page = response.content.decode()
+    assert "data-refusal" in page
+    assert "data-send-form" in page
+    assert temporary_files(settings) == before
+    assert not Archive.objects.exists()
+    assert UploadRequest.objects.get().submissions_count == 0
+
+
+def test_the_form_still_needs_its_csrf_token() -> None:
+    request = UploadRequestFactory()
+    guarded = Client(enforce_csrf_checks=True)
+
+    response = guarded.post(f"/r/{request.slug}/", {"files": [upload("a.txt", b"abc")]})
+
+    assert response.status_code == 403
+    assert not Archive.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("declared", [8 * 1024 * 1024, 2 * 1024 * 1024 + 512 * 1024])
+def test_through_gunicorn_a_form_too_big_is_answered_before_it_is_all_sent(
+    gunicorn: str, declared: int
+) -> None:
+    """Against the real server: the 413 comes while most of the body is still unsent
+    (before, the page read it all to disk first and refused it after)."""
+    request = UploadRequestFactory(max_bytes=1024)
+    boundary = "b0undary-inbox"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+        'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
+    # A browser has the page's CSRF cookie from showing the form.
+    cookie = requests.get(f"{gunicorn}/r/{request.slug}/", timeout=20).cookies["csrftoken"]
+    address = urlsplit(gunicorn)
+    assert address.hostname is not None and address.port is not None
+
+    with socket.create_connection((address.hostname, address.port), timeout=20) as conn:
+        conn.sendall(
+            (
+                f"POST /r/{request.slug}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Cookie: csrftoken={cookie}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {declared}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + head
+            + b"x" * (1536 * 1024)
+        )
+        answer = conn.recv(65536)
+
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert not Archive.objects.exists()
