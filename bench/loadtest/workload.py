@@ -3,7 +3,8 @@
 Each simulated user signs up, takes a token and then, at random and with the weights
 below: uploads small archives by multipart and by tus, now and then a large one (a
 bounded number per run), polls its archives until built, views share pages (HTML and
-API), downloads with limits, resumes with its grant and without one, and reads stats.
+API), downloads with limits, resumes with its grant and without one, takes one file out
+of a share and opens its preview page, and reads stats.
 Each user talks from an address of its own in 127.0.0.0/8, as distinct clients would
 (the per-address limits of nginx and the app then apply per user).
 
@@ -259,6 +260,29 @@ class Visitor(HttpUser):
         ) as answer:  # fmt: skip
             if answer.status_code not in {200, 206}:
                 answer.failure(f"{answer.status_code}: {answer.text[:200]}")
+
+    @task(3)
+    def member_download(self) -> None:
+        """One file out of a share (its first): counted like the archive for a new visitor,
+        stored members by sendfile, deflated ones inflated as they stream. Half of them
+        start in the middle of the first KiB; of a large share, only the first 64 KiB."""
+        share = self._some_share()
+        if not share:
+            return
+        self.client.cookies.clear()
+        start = 512 if random.random() < 0.5 else 0
+        end = "65535" if share[1] >= 2 * MIB else ""
+        headers = {"Range": f"bytes={start}-{end}"} if start or end else {}
+        self._expecting(
+            f"/api/shares/{share[0]}/files/0/download", "GET /api/shares/<slug>/files/<i>/download",
+            {200, 206, 404, 410, 416}, headers,
+        )  # fmt: skip
+
+    @task(2)
+    def member_preview(self) -> None:
+        share = self._some_share()
+        if share:
+            self._expecting(f"/s/{share[0]}/files/0/", "GET /s/<slug>/files/<i>/", {200, 404, 410})
 
     @task(3)
     def resume_with_grant(self) -> None:
