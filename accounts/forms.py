@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
@@ -22,6 +23,16 @@ from core.forms import StyledFormMixin
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+
+def throttled_message(retry_after: int) -> str:
+    """What a refused login says: when to try again, in whole minutes."""
+    minutes = max(1, -(-retry_after // 60))
+    return ngettext(
+        "Too many failed logins. Try again in %(minutes)d minute.",
+        "Too many failed logins. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -45,28 +56,35 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             )
         except LoginThrottled as exc:
             self.retry_after = exc.retry_after
-            minutes = max(1, -(-exc.retry_after // 60))
-            raise ValidationError(
-                ngettext(
-                    "Too many failed logins. Try again in %(minutes)d minute.",
-                    "Too many failed logins. Try again in %(minutes)d minutes.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-                code="throttled",
-            ) from exc
+            raise ValidationError(throttled_message(exc.retry_after), code="throttled") from exc
         if self.user_cache is None:
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
 
 
-class LoginForm(StyledFormMixin, ThrottledAuthenticationForm):
-    """The login page's form."""
+class LoginForm(StyledFormMixin, allauth_forms.LoginForm):
+    """The login page's form, checked in django-allauth's flow (so its stages, such as
+    a second factor, follow) by the adapter's ``authenticate``: the throttled
+    ``authenticate_user``. ``retry_after`` is set when it refused for too many failures."""
+
+    retry_after: int | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.pop("placeholder", None)
+        self.fields["login"].widget.attrs["autofocus"] = True
+        # No "forgot your password?" link: most accounts have no e-mail to reset it by.
+        self.fields["password"].help_text = ""
         self.style_widgets()
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean() or {}
+        except LoginThrottled as exc:
+            self.retry_after = exc.retry_after
+            raise ValidationError(throttled_message(exc.retry_after), code="throttled") from exc
 
 
 class AdminLoginForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
@@ -80,6 +98,12 @@ class RegisterForm(StyledFormMixin):
         validators=[UnicodeUsernameValidator()],
         help_text=_("Letters, digits and @ . + - _ only."),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    email = forms.EmailField(
+        label=_("E-mail (optional)"),
+        required=False,
+        help_text=_("Kept private; no mail is sent to it without your asking."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password1 = forms.CharField(
         label=_("Password"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -23,14 +24,15 @@ class UsernameTaken(Exception):
     """Someone registered that username first."""
 
 
-def register_user(*, username: str, password: str) -> User:
+def register_user(*, username: str, password: str, email: str = "") -> User:
     """Create a user, named in the canonical form (``canonical_username``), after
-    Django's password validators agree.
+    Django's password validators agree. A given ``email`` is kept as the user's
+    primary address, unverified (so nothing is ever matched or linked by it).
 
     Raises ``ValidationError`` listing what is wrong with the password and
     ``UsernameTaken`` when the name is in use (also when a parallel request took it).
     """
-    candidate = User(username=canonical_username(username))
+    candidate = User(username=canonical_username(username), email=email)
     validate_password(password, user=candidate)
     # Compared in the canonical form, exactly: the unique constraint on it also settles
     # a parallel registration.
@@ -40,6 +42,10 @@ def register_user(*, username: str, password: str) -> User:
     try:
         with transaction.atomic():
             candidate.save()
+            if email:
+                EmailAddress.objects.create(
+                    user=candidate, email=email, primary=True, verified=False
+                )
     except IntegrityError as exc:
         raise UsernameTaken(username) from exc
     return candidate

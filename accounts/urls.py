@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from accounts import views
 
@@ -10,6 +11,11 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("register/", views.register, name="register"),
+    # allauth's own address for a new account (its pages link there) leads to ours.
+    path(
+        "signup/",
+        RedirectView.as_view(pattern_name="accounts:register", query_string=True),
+    ),
     path("keys/", views.api_keys, name="keys"),
     path("keys/<str:key_id>/revoke/", views.revoke_key, name="revoke-key"),
 ]

@@ -3,11 +3,12 @@ and the API keys page."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from allauth.account import views as allauth_views
+from allauth.account.utils import complete_signup
 from django.contrib import messages
-from django.contrib.auth import login, logout
-from django.contrib.auth import views as auth_views
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -15,41 +16,42 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.adapters import is_safe_redirect
 from accounts.api.auth import authenticated_user
 from accounts.forms import ApiKeyForm, LoginForm, RegisterForm
 from accounts.keys import create_api_key, get_owned_key, keys_of, revoke_api_key
 from accounts.services import UsernameTaken, register_user
 
 if TYPE_CHECKING:
-    from django.contrib.auth.forms import AuthenticationForm
     from django.http import HttpRequest, HttpResponse
 
 
 def safe_next(request: HttpRequest, *, default: str) -> str:
     """The ``next`` address of the request when it stays on this site, else ``default``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    is_safe = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if target and is_safe else default
+    return target if is_safe_redirect(request, target) else default
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(allauth_views.LoginView):
+    """django-allauth's login (its flow, then its stages), on our page and form
+    (``ACCOUNT_FORMS``); a refusal for too many failures answers 429 with Retry-After."""
+
     template_name = "accounts/login.html"
-    authentication_form = LoginForm
-    redirect_authenticated_user = True
 
-    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+    def form_invalid(self, form: LoginForm) -> HttpResponse:
         response = super().form_invalid(form)
-        retry_after = getattr(form, "retry_after", None)
-        if retry_after is not None:
+        if form.retry_after is not None:
             response.status_code = 429
-            response["Retry-After"] = str(retry_after)
+            response["Retry-After"] = str(form.retry_after)
         return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["next"] = self.get_next_url() or ""
+        return context
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,18 +63,20 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user = register_user(
-                username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data["email"],
             )
         except ValidationError as exc:
             form.add_error("password1", exc)
         except UsernameTaken:
             form.add_error("username", _("This username is taken; choose another."))
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
                 request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.username}
             )
-            return redirect(next_url)
+            # allauth's signup flow logs the new user in (and runs its stages).
+            return complete_signup(request, user, email_verification="none", success_url=next_url)
     status = 400 if form.errors else 200
     context = {"form": form, "next": next_url}
     return render(request, "accounts/register.html", context, status=status)

@@ -65,6 +65,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     "core",
     "accounts",
     "archives",
@@ -87,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # django-allauth's: keeps a sign-in in progress (its stages, such as a second factor).
+    "allauth.account.middleware.AccountMiddleware",
     # Last, so it sees what a view raises before any other middleware answers for it.
     "core.exceptions.StorageFullMiddleware",
 ]
@@ -147,6 +154,26 @@ if IS_TEST:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LOGIN_URL = "accounts:login"
+# Sign-in runs through django-allauth's flow (accounts/adapters.py, accounts/views.py), so
+# its stages (a second factor) apply; Django's backend checks the password, allauth's
+# logs in the users its flows found (an identity provider's).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+# A session lasts SESSION_COOKIE_AGE, as it did before: no "remember me" box.
+ACCOUNT_SESSION_REMEMBER = True
+# Password logins are limited by accounts.services.authenticate_user (failures per name
+# and address, 429 with Retry-After), not by allauth's "login_failed" and "login" limits;
+# its other limits (reauthentication, password change and reset, ...) stay, counted in
+# the cache by the address ours count (accounts.adapters), answered by templates/429.html.
+ACCOUNT_RATE_LIMITS = {"login_failed": None, "login": None}
 # The page a refused form shows, in the site's look (templates/403_csrf.html).
 CSRF_FAILURE_VIEW = "archives.views.csrf_failure"
 LOGIN_REDIRECT_URL = "/"

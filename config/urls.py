@@ -25,7 +25,10 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # Ours first: the login, logout and register pages are ours (on allauth's views and
+    # flow); allauth's other pages (its stages, providers, two-factor) follow.
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
     path("notifications/", include("notifications.urls")),
     path("", include("archives.urls")),
     path("", include("sharing.urls")),

@@ -8,6 +8,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
+def widget_class(widget: forms.Widget) -> str:
+    """Bootstrap's class for a widget of this kind."""
+    if isinstance(widget, forms.CheckboxInput):
+        return "form-check-input"
+    if isinstance(widget, forms.Select):
+        return "form-select"
+    return "form-control"
+
+
 class StyledFormMixin(forms.Form):
     """Gives every widget its Bootstrap class, and ``is-invalid`` once it has an error.
 
@@ -16,14 +25,7 @@ class StyledFormMixin(forms.Form):
 
     def style_widgets(self) -> None:
         for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = css
+            field.widget.attrs["class"] = widget_class(field.widget)
 
     def full_clean(self) -> None:
         super().full_clean()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
@@ -106,6 +107,13 @@ def _media_root(settings: DjangoSettings, media_dir: Path) -> Iterator[None]:
     yield
     for child in media_dir.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """django-allauth counts its rate limits in the cache: no test leaves a count behind."""
+    yield
+    cache.clear()
 
 
 class MediaMount:

@@ -40,7 +40,7 @@ def test_register_form_refuses_a_username_with_spaces() -> None:
 
 def login(username: str, password: str) -> LoginForm:
     request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="192.0.2.1")
-    return LoginForm(request, data={"username": username, "password": password})
+    return LoginForm(data={"login": username, "password": password}, request=request)
 
 
 @pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_login_form_gives_the_user_for_the_right_password(user: User, password: 
     form = login(user.username, password)
 
     assert form.is_valid(), form.errors
-    assert form.get_user() == user
+    assert form.user == user
     assert form.retry_after is None
 
 
@@ -57,7 +57,7 @@ def test_login_form_refuses_a_wrong_password(user: User) -> None:
     form = login(user.username, "wrong")
 
     assert not form.is_valid()
-    assert form.non_field_errors().as_data()[0].code == "invalid_login"
+    assert form.non_field_errors().as_data()[0].code == "username_password_mismatch"
 
 
 @pytest.mark.django_db

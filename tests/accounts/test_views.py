@@ -85,16 +85,23 @@ def test_register_with_taken_username_says_so(client: Client, user: User) -> Non
 def test_login_follows_next(client: Client, user: User, password: str) -> None:
     response = client.post(
         reverse("accounts:login"),
-        {"username": user.username, "password": password, "next": "/dashboard/"},
+        {"login": user.username, "password": password, "next": "/dashboard/"},
     )
     assert response.status_code == 302
     assert response["Location"] == "/dashboard/"
 
 
-def test_login_with_wrong_password_shows_error(client: Client, user: User) -> None:
+def test_login_ignores_next_to_another_site(client: Client, user: User, password: str) -> None:
     response = client.post(
-        reverse("accounts:login"), {"username": user.username, "password": "nope"}
+        reverse("accounts:login"),
+        {"login": user.username, "password": password, "next": "https://evil.example/"},
     )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_login_with_wrong_password_shows_error(client: Client, user: User) -> None:
+    response = client.post(reverse("accounts:login"), {"login": user.username, "password": "nope"})
     assert response.status_code == 200
     assert "alert-danger" in response.content.decode()
 
@@ -113,13 +120,28 @@ def test_login_is_throttled_after_many_failures_with_429(
 ) -> None:
     settings.LOGIN_ATTEMPTS_PER_USER = 2
     for _ in range(2):
-        client.post(reverse("accounts:login"), {"username": user.username, "password": "no"})
+        client.post(reverse("accounts:login"), {"login": user.username, "password": "no"})
     response = client.post(
-        reverse("accounts:login"), {"username": user.username, "password": password}
+        reverse("accounts:login"), {"login": user.username, "password": password}
     )
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert "Too many failed logins" in response.content.decode()
+
+
+def test_allauths_own_limits_answer_429_in_the_site_look(client: Client, user: User) -> None:
+    client.force_login(user)
+    answers = [
+        client.post("/accounts/reauthenticate/", {"password": "wrong"}).status_code
+        for _ in range(11)
+    ]
+
+    refused = client.post("/accounts/reauthenticate/", {"password": "wrong"})
+
+    assert answers[:10] == [200] * 10
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.content.decode()
+    assert "navbar" in refused.content.decode()
 
 
 def test_a_wide_name_registers_as_its_canonical_form_and_logs_in_on_the_page(
@@ -134,7 +156,7 @@ def test_a_wide_name_registers_as_its_canonical_form_and_logs_in_on_the_page(
     client.logout()
 
     logged_in = client.post(
-        reverse("accounts:login"), {"username": "\uff45\uff56\uff45", "password": GOOD_PASSWORD}
+        reverse("accounts:login"), {"login": "\uff45\uff56\uff45", "password": GOOD_PASSWORD}
     )
 
     assert logged_in.status_code == 302

@@ -297,7 +297,7 @@ def test_stats_page_points_at_the_api(
 
 def test_csrf_failure_page_is_403_in_site_look(user: User) -> None:
     client = Client(enforce_csrf_checks=True)
-    response = client.post(reverse("accounts:login"), {"username": "x", "password": "y"})
+    response = client.post(reverse("accounts:login"), {"login": "x", "password": "y"})
     assert response.status_code == 403
     assert "This form has expired" in response.content.decode()
 

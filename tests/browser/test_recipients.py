@@ -313,7 +313,7 @@ def test_links_and_stats_pages_in_russian_and_on_a_phone(
     )
     page = open_page(locale="ru-RU", width=360, height=780)
     page.goto(reverse("accounts:login"))
-    page.locator("#id_username").fill(user.username)
+    page.locator("#id_login").fill(user.username)
     page.locator("#id_password").fill(password)
     page.locator("form button[type=submit]").last.click()
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))

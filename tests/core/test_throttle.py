@@ -188,7 +188,7 @@ def test_parallel_login_page_posts_check_at_most_the_limit(
             response = session.post(
                 url,
                 data={
-                    "username": user.username,
+                    "login": user.username,
                     "password": guess,
                     "csrfmiddlewaretoken": session.cookies["csrftoken"],
                 },

@@ -85,7 +85,7 @@ def test_session_login_and_logout_pages(user: User, password: str) -> None:
     from django.test import Client
 
     client = Client()
-    response = client.post("/accounts/login/", {"username": user.username, "password": password})
+    response = client.post("/accounts/login/", {"login": user.username, "password": password})
     assert response.status_code == 302
     assert client.get("/api/archives/").status_code == 200
 
