@@ -138,7 +138,7 @@ def finish_build(
         )
         if done != 1:
             return False
-        _record_member_hashes(archive_id, members)
+        record_members(archive_id, members)
         notify(Event.READY, Archive.objects.get(pk=archive_id), now=now)
     return True
 
@@ -154,7 +154,7 @@ _MEMBER_FIELDS = (
 )
 
 
-def _record_member_hashes(archive_id: str, members: list[MemberResult]) -> None:
+def record_members(archive_id: str, members: list[MemberResult]) -> None:
     """Each member's sha256, preview and place in the ZIP. One statement run for every
     member (executemany): an archive may hold tens of thousands of files, and
     ``bulk_update`` would build and resolve a CASE expression over all of them in

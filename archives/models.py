@@ -91,6 +91,9 @@ class Archive(models.Model):
     # The integrity scrub: when the stored ZIP was last re-hashed, and what it found.
     scrubbed_at = models.DateTimeField(null=True, blank=True)
     integrity_error = models.TextField(blank=True)
+    # When the reading of its members' places and previews from the stored ZIP was last
+    # queued (archives.indexing), for an archive built before the build recorded them.
+    members_queued_at = models.DateTimeField(null=True, blank=True)
 
     objects = ArchiveManager()
 

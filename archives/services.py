@@ -9,17 +9,18 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404
 
 from archives import storage
 from archives.build import fail_build, reset_build, retry_failed_build
 from archives.events import notify
+from archives.indexing import unindexed_files
 from archives.limits import Caps, check_upload_limits
 from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from archives.names import name_from_file, recordable_original, unique_names
 from archives.storage import remove_archive_files
-from archives.tasks import enqueue_build, enqueue_file_removal
+from archives.tasks import enqueue_build, enqueue_file_removal, enqueue_member_index
 from core import metrics
 from notifications.models import Event
 from resumable.services import take_finished_uploads
@@ -392,6 +393,32 @@ def _remove_expired_files(archive_id: str, *, now: datetime) -> bool:
         zip_name="", purged_at=now
     )
     return purged == 1
+
+
+def queue_member_index(archive_id: str, *, now: datetime) -> bool:
+    """Queue the reading of the members of a stored archive built before the build
+    recorded them (``archives.indexing``), once: a conditional UPDATE of
+    ``members_queued_at`` lets one caller of many at once queue it, and queues it again
+    only after ``BUILD_STALL_SECONDS`` (a message lost). False when nothing was queued."""
+    stalled = now - timedelta(seconds=settings.BUILD_STALL_SECONDS)
+    with transaction.atomic():
+        claimed = (
+            Archive.objects.filter(pk=archive_id, status=Status.READY, purged_at__isnull=True)
+            .exclude(zip_name="")
+            .filter(Q(members_queued_at__isnull=True) | Q(members_queued_at__lt=stalled))
+            .update(members_queued_at=now)
+        )
+        if claimed != 1:
+            return False
+        transaction.on_commit(lambda: enqueue_member_index(archive_id))
+    return True
+
+
+def queue_all_member_indexes(*, now: datetime) -> int:
+    """Queue ``queue_member_index`` for every stored archive with members never
+    recorded; return how many were queued."""
+    archive_ids = set(unindexed_files().values_list("archive_id", flat=True))
+    return sum(queue_member_index(archive_id, now=now) for archive_id in sorted(archive_ids))
 
 
 def get_owned_archive(user: User, archive_id: str) -> Archive:

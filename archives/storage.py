@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import os
 import re
@@ -110,6 +111,9 @@ class LocalFolder:
         handle.seek(start)
         return handle
 
+    def open_seekable(self, name: str) -> BinaryIO:
+        return local_path(name).open("rb")
+
     def check(self, name: str) -> None:
         # Opening, not a stat: a file there that cannot be read is as good as gone.
         with local_path(name).open("rb"):
@@ -188,6 +192,14 @@ class Bucket:
             if start:
                 return self._object(name).get(Range=f"bytes={start}-")["Body"]
             return self._object(name).get()["Body"]
+
+    def open_seekable(self, name: str) -> BinaryIO:
+        """The object as a file that seeks: each read past its buffer is a ranged GET of
+        at most ``READ_BYTES`` (``RangedObject``)."""
+        with _object_errors(name, doing=f"asking the bucket for {name}"):
+            size = self._object(name).content_length
+        raw = RangedObject(self._object(name), name=name, size=size)
+        return io.BufferedReader(raw, buffer_size=READ_BYTES)
 
     def check(self, name: str) -> None:
         """A HEAD of the object: no byte of it is read."""
@@ -289,6 +301,50 @@ class Bucket:
         return self.storage.url(name, parameters=parameters, expire=self.presign_seconds)
 
 
+class RangedObject(io.RawIOBase):
+    """An object of the bucket read where it is sought to, one ranged GET a read: what
+    ``zipfile`` needs to read a stored ZIP's directory and members without the rest."""
+
+    def __init__(self, obj: Any, *, name: str, size: int) -> None:
+        super().__init__()
+        self._object = obj
+        self._name = name
+        self._size = size
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative position {base + offset} in {self._name}")
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:  # a writable buffer (memoryview, bytearray)
+        end = min(self._position + len(buffer), self._size)
+        if end <= self._position:
+            return 0
+        doing = f"reading {self._name} from the bucket"
+        with _object_errors(self._name, doing=doing):
+            body = self._object.get(Range=f"bytes={self._position}-{end - 1}")["Body"]
+            try:
+                data = body.read()
+            finally:
+                body.close()
+        view = memoryview(buffer).cast("B")
+        view[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
 @contextlib.contextmanager
 def _object_errors(name: str, *, doing: str) -> Iterator[None]:
     """``FileNotFoundError`` for an object the bucket does not hold, ``StorageError`` for
@@ -380,6 +436,12 @@ def open_stored(name: str, *, start: int = 0) -> BinaryIO:
     """The stored file's bytes from ``start`` as a stream; ``FileNotFoundError`` when it
     is gone. A local file is a real file (``fileno()``, positioned at ``start``)."""
     return backend().open(name, start=start)
+
+
+def open_stored_seekable(name: str) -> BinaryIO:
+    """The stored file as a file that seeks (``zipfile`` reads it), reading from a bucket
+    only the ranges asked for; ``FileNotFoundError`` when it is gone."""
+    return backend().open_seekable(name)
 
 
 def check_stored(name: str) -> None:

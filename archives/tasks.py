@@ -1,5 +1,6 @@
 """Celery tasks the archives queue themselves (the build, the removal of its sources, the
-removal of a deleted archive's files), and the functions that queue them: each task takes
+removal of a deleted archive's files, the reading of an old archive's members), and the
+functions that queue them: each task takes
 ids and calls one function of the build or of storage.
 
 Nothing here imports ``archives.services`` (a contract in pyproject.toml): services queue
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from archives.build import TransientBuildError, build_archive, remove_sources
+from archives.indexing import index_members
 from archives.storage import remove_archive_files
 
 if TYPE_CHECKING:
@@ -55,6 +57,15 @@ def enqueue_file_removal(archive_id: str, names: list[str]) -> None:
         remove_archive_files_task.delay(archive_id, names)
     except Exception:  # kombu raises several unrelated types for an unreachable broker
         logger.error("could not queue the removal of %s of deleted archive %s", names, archive_id)
+
+
+def enqueue_member_index(archive_id: str) -> None:
+    """Queue the reading of an archive's members from its stored ZIP; a broker that is
+    down leaves it for the next visit after ``BUILD_STALL_SECONDS``."""
+    try:
+        index_members_task.delay(archive_id)
+    except Exception:  # kombu raises several unrelated types for an unreachable broker
+        logger.warning("could not queue the reading of the members of %s", archive_id)
 
 
 # acks_late + reject_on_worker_lost: on Redis a worker killed mid-build returns the
@@ -101,3 +112,9 @@ def remove_sources_task(archive_id: str) -> int:
 )
 def remove_archive_files_task(archive_id: str, names: list[str]) -> None:
     remove_archive_files(archive_id, names)
+
+
+# Redelivered if its worker dies midway; a second run records only what is still missing.
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OSError,), max_retries=3)
+def index_members_task(archive_id: str) -> int:
+    return index_members(archive_id)

@@ -30,6 +30,7 @@ from sharing.downloads import (
     check_download,
     clean_source,
     grant_budget,
+    index_unknown_members,
     record_download,
     record_member_transfer,
     record_transfer,
@@ -323,6 +324,7 @@ def _deliver_member(
     try:
         handle = None if head else open_member(archive, member)
     except MemberUnavailable:
+        index_unknown_members(share, [member])
         metrics.count_refusal(UNAVAILABLE)
         return Unavailable(
             "This file's place in the archive is not known; download the whole archive.",

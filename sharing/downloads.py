@@ -49,11 +49,13 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from archives.events import notify
 from archives.models import Archive, ArchiveFile, Download, Link, Status
+from archives.services import queue_member_index
 from core.clients import anonymize_ip
 from core.throttle import release_attempt, reserve_attempt, seconds_blocked
 from notifications.models import Event
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
     from django.db.models import QuerySet
@@ -155,6 +157,21 @@ def find_member(share: Share, index: int) -> ArchiveFile:
         return share.archive.files.get(position=index)
     except ArchiveFile.DoesNotExist:
         raise Http404("No such file in this share.") from None
+
+
+def index_unknown_members(share: Share, files: Iterable[ArchiveFile] | None = None) -> bool:
+    """Queue, once, the reading of the members of a stored archive built before the
+    build recorded where each lies (``archives.indexing``) when one of ``files`` (all of
+    the archive's when None) has no place; their downloads and previews answer as they
+    do (503, no preview) until it is done. True when it was queued now."""
+    archive = share.archive
+    if archive.status != Status.READY or not archive.zip_name or archive.purged_at:
+        return False
+    if files is None:
+        unknown = archive.files.filter(data_offset__isnull=True).exists()
+    else:
+        unknown = any(file.data_offset is None for file in files)
+    return unknown and queue_member_index(archive.pk, now=timezone.now())
 
 
 def password_mark(share: Share) -> str:

@@ -43,6 +43,7 @@ from sharing.downloads import (
     clean_source,
     find_member,
     find_share,
+    index_unknown_members,
     record_view,
     unlock_mark,
 )
@@ -116,6 +117,7 @@ def render_share(
     source = clean_source(request.GET.get("src"))
     limits = [share.archive.max_downloads, share.link.max_downloads if share.link else None]
     files = list(archive.files.defer("thumbnail").annotate(thumbnail_bytes=Length("thumbnail")))
+    index_unknown_members(share, files)
     context: dict[str, Any] = {
         "archive": archive,
         "share_slug": share.slug,

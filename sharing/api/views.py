@@ -19,7 +19,7 @@ from core.clients import client_ip
 from sharing.api.serializers import SHOW_HASHES, RefusalSerializer, ShareSerializer
 from sharing.delivery import Prefetch, Refusal, Unavailable, deliver_archive, refusal_headers
 from sharing.disclosure import may_see_hashes
-from sharing.downloads import Outcome, Share, find_member, find_share
+from sharing.downloads import Outcome, Share, find_member, find_share, index_unknown_members
 
 if TYPE_CHECKING:
     from django.http import HttpResponseBase
@@ -57,6 +57,7 @@ class ShareView(APIView):
             client=client_ip(request.META),
             now=timezone.now(),
         )
+        index_unknown_members(share)
         context = {"request": request, SHOW_HASHES: show_hashes}
         return Response(ShareSerializer(share, context=context).data)
 

@@ -23,10 +23,13 @@ from moto.server import ThreadedMotoServer
 
 from archives import storage
 from archives.build import build_archive
+from archives.indexing import index_members
 from archives.integrity import MISSING, scrub_archives
 from archives.models import Archive, Download, Status
 from archives.services import purge_expired
 from archives.tasks import build_archive_task
+from tests.archives.test_indexing import FILES as INDEXED_FILES
+from tests.archives.test_indexing import forget_members, recorded
 from tests.archives.test_services import finished
 from tests.conftest import (
     free_port,
@@ -380,6 +383,36 @@ def test_download_while_the_bucket_fails_answers_503_and_marks_nothing(
     archive.refresh_from_db()
     assert archive.download_count == 0
     assert archive.integrity_error == ""
+
+
+def ranges(calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[int, int]]:
+    """The byte ranges (first, last) of the GETs the code made; fails on a GET of a whole
+    object or of an open-ended range."""
+    found = []
+    for operation, params in calls:
+        if operation == "GetObject":
+            start, end = params["Range"].removeprefix("bytes=").split("-")
+            found.append((int(start), int(end)))
+    return found
+
+
+def test_an_old_archive_s_members_are_read_from_the_bucket_by_ranges(
+    make_stored: Callable[..., Archive], bucket: str
+) -> None:
+    big = random.Random(4).randbytes(12 * 1024**2)
+    archive = make_stored({"big.bin": big, **INDEXED_FILES}, name="Old")
+    built = recorded(archive)
+    forget_members(archive)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    record_calls(calls)
+
+    assert index_members(archive.id) == 1 + len(INDEXED_FILES)
+
+    assert recorded(archive) == built
+    # The directory, the local headers and the images' bytes: not the 12 MiB between.
+    read = ranges(calls)
+    assert sum(end - start + 1 for start, end in read) < 3 * 1024**2, read
+    assert all(end - start + 1 <= storage.READ_BYTES for start, end in read)
 
 
 def test_range_resume_is_decided_by_us_then_served_206_by_the_bucket(
