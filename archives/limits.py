@@ -89,9 +89,16 @@ def check_upload_limits(
     _check_quota(sum(sizes), used=used_quota(user), reserved=reserved, quota=quota_of(user))
 
 
-def _check_sizes(sizes: list[int], caps: Caps | None = None) -> None:
+def _amount(size: int, *, partial: bool) -> str:
+    """A size in a refusal: of a body refused while it arrived, what had arrived."""
+    if partial:
+        return f"at least {format_bytes(size)} (the upload was stopped there)"
+    return format_bytes(size)
+
+
+def _check_sizes(sizes: list[int], caps: Caps | None = None, *, partial: bool = False) -> None:
     if caps is not None:
-        _check_caps(sizes, caps)
+        _check_caps(sizes, caps, partial=partial)
     if len(sizes) > settings.ARCHIVE_MAX_FILES:
         raise LimitExceeded(
             f"Too many files: {len(sizes)}; an archive holds at most "
@@ -101,18 +108,18 @@ def _check_sizes(sizes: list[int], caps: Caps | None = None) -> None:
     largest = max(sizes, default=0)
     if largest > settings.ARCHIVE_FILE_MAX_BYTES:
         raise LimitExceeded(
-            f"A file of {format_bytes(largest)} is over the limit of "
+            f"A file of {_amount(largest, partial=partial)} is over the limit of "
             f"{format_bytes(settings.ARCHIVE_FILE_MAX_BYTES)} per file (ARCHIVE_FILE_MAX_BYTES)."
         )
     total = sum(sizes)
     if total > settings.ARCHIVE_MAX_BYTES:
         raise LimitExceeded(
-            f"The files add up to {format_bytes(total)}, over the limit of "
+            f"The files add up to {_amount(total, partial=partial)}, over the limit of "
             f"{format_bytes(settings.ARCHIVE_MAX_BYTES)} per archive (ARCHIVE_MAX_BYTES)."
         )
 
 
-def _check_caps(sizes: list[int], caps: Caps) -> None:
+def _check_caps(sizes: list[int], caps: Caps, *, partial: bool) -> None:
     if caps.files is not None and len(sizes) > caps.files:
         raise LimitExceeded(
             f"Too many files: {len(sizes)}; {caps.source} takes at most {caps.files} "
@@ -122,12 +129,14 @@ def _check_caps(sizes: list[int], caps: Caps) -> None:
     total = sum(sizes)
     if caps.total is not None and total > caps.total:
         raise LimitExceeded(
-            f"The files add up to {format_bytes(total)}, over the limit of "
+            f"The files add up to {_amount(total, partial=partial)}, over the limit of "
             f"{format_bytes(caps.total)} that {caps.source} takes at once."
         )
 
 
-def _check_quota(total: int, *, used: int, reserved: int, quota: Quota) -> None:
+def _check_quota(
+    total: int, *, used: int, reserved: int, quota: Quota, partial: bool = False
+) -> None:
     used += reserved
     if used + total <= quota.limit:
         return
@@ -138,8 +147,8 @@ def _check_quota(total: int, *, used: int, reserved: int, quota: Quota) -> None:
         else "Delete archives you no longer share to make room."
     )
     raise LimitExceeded(
-        f"This upload of {format_bytes(total)} would take your storage{held} to "
-        f"{format_bytes(used + total)}, over your quota of "
+        f"This upload of {_amount(total, partial=partial)} would take your storage{held} "
+        f"to {'at least ' if partial else ''}{format_bytes(used + total)}, over your quota of "
         f"{format_bytes(quota.limit)} ({quota.source}). {advice}"
     )
 
@@ -180,5 +189,5 @@ class UploadWatch:
     def check_received(self, sizes: list[int]) -> None:
         """Raise ``LimitExceeded`` the moment the files received so far, of ``sizes``
         bytes each, pass a limit."""
-        _check_sizes(sizes, self._caps)
-        _check_quota(sum(sizes), used=self._used, reserved=0, quota=self._quota)
+        _check_sizes(sizes, self._caps, partial=True)
+        _check_quota(sum(sizes), used=self._used, reserved=0, quota=self._quota, partial=True)
