@@ -18,6 +18,8 @@ import struct
 import zipfile
 from typing import TYPE_CHECKING, Final
 
+from django.db import transaction
+
 from archives import storage
 from archives.build import MemberResult, record_members
 from archives.models import Archive, ArchiveFile, Status
@@ -64,7 +66,14 @@ def index_members(archive_id: str) -> int:
         except (zipfile.BadZipFile, UnreadableMember) as exc:
             logger.error("the members of archive %s cannot be read: %s", archive_id, exc)
             return 0
-    record_members(archive_id, members)
+    with transaction.atomic():
+        # Not for an archive purged meanwhile: its thumbnails went with its files.
+        stored = Archive.objects.select_for_update().filter(
+            pk=archive_id, purged_at__isnull=True, zip_name=archive.zip_name
+        )
+        if not stored.exists():
+            return 0
+        record_members(archive_id, members)
     recorded = {member.position for member in members}
     missing = sorted(name for name, file in files.items() if file.position not in recorded)
     if missing:

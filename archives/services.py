@@ -337,8 +337,8 @@ def requeue_stalled_builds(*, now: datetime) -> int:
 
 
 def purge_expired(*, now: datetime) -> int:
-    """Remove the files of expired and used-up archives; keep the rows. Return how many
-    archives were purged.
+    """Remove the files of expired and used-up archives, and their files' thumbnails;
+    keep the rows. Return how many archives were purged.
 
     A used-up archive waits ``DOWNLOAD_GRANT_TTL`` after its last download, so the holder
     of a download grant can still resume. Each archive is first marked expired by a
@@ -379,19 +379,25 @@ def purge_expired(*, now: datetime) -> int:
 
 
 def _remove_expired_files(archive_id: str, *, now: datetime) -> bool:
-    """Remove the stored files of an expired archive, then forget their names and mark it
-    purged; False when another run purged it first. Raises ``OSError`` when storage
-    fails, leaving the names for the next run."""
+    """Remove the stored files of an expired archive, then forget their names, clear its
+    files' thumbnails and mark it purged; False when another run purged it first. Raises
+    ``OSError`` when storage fails, leaving the names for the next run."""
     files = ArchiveFile.objects.filter(archive_id=archive_id).exclude(source_name="")
     sources = list(files.values_list("source_name", flat=True))
     zip_file = Archive.objects.filter(pk=archive_id).values_list("zip_name", flat=True).first()
     if zip_file is None:  # deleted meanwhile: the deletion removes the files
         return False
     remove_archive_files(archive_id, [zip_file, *sources])
-    files.filter(source_name__in=sources).update(source_name="")
-    purged = Archive.objects.filter(pk=archive_id, purged_at__isnull=True).update(
-        zip_name="", purged_at=now
-    )
+    with transaction.atomic():
+        # The archive's row first: a reading of its members locks it before its files.
+        purged = Archive.objects.filter(pk=archive_id, purged_at__isnull=True).update(
+            zip_name="", purged_at=now
+        )
+        files.filter(source_name__in=sources).update(source_name="")
+        # Thumbnails are pictures of the files: they go with them.
+        ArchiveFile.objects.filter(archive_id=archive_id).exclude(thumbnail=b"").update(
+            thumbnail=b""
+        )
     return purged == 1
 
 

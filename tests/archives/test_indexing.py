@@ -17,7 +17,8 @@ from PIL import Image
 
 from archives.indexing import index_members
 from archives.models import Archive, ArchiveFile
-from archives.services import queue_member_index
+from archives.services import purge_expired, queue_member_index
+from archives.thumbnails import make_thumbnails
 from tests.conftest import streamed_body, wait_until
 
 if TYPE_CHECKING:
@@ -205,3 +206,23 @@ def test_the_share_page_has_a_real_worker_read_the_members(
     assert [file["preview"] for file in listed] == ["image", "text", "pdf", None, None, "text"]
     archive.refresh_from_db()
     assert archive.members_queued_at == queued_at
+
+
+def test_an_archive_purged_while_its_members_are_read_gets_no_thumbnails_back(
+    old_archive: tuple[Archive, list[tuple[Any, ...]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive, _ = old_archive
+    Archive.objects.filter(pk=archive.pk).update(expires_at=timezone.now())
+
+    def purged_meanwhile(*args: Any) -> dict[str, bytes]:
+        made = make_thumbnails(*args)
+        assert made  # the picture was read before the purge
+        assert purge_expired(now=timezone.now() + timedelta(minutes=1)) == 1
+        return made
+
+    monkeypatch.setattr("archives.indexing.make_thumbnails", purged_meanwhile)
+
+    assert index_members(archive.id) == 0
+
+    assert not archive.files.exclude(thumbnail=b"").exists()
+    assert not archive.files.filter(data_offset__isnull=False).exists()

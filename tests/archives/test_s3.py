@@ -30,7 +30,7 @@ from archives.services import purge_expired
 from archives.tasks import build_archive_task
 from tests.archives.test_indexing import FILES as INDEXED_FILES
 from tests.archives.test_indexing import forget_members, recorded
-from tests.archives.test_services import finished
+from tests.archives.test_services import finished, pictures, thumbnails_of
 from tests.conftest import (
     free_port,
     service_env,
@@ -448,22 +448,24 @@ def test_delete_removes_the_objects(
     s3: Any,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    built = make_stored()
+    built = make_stored(pictures())
     pending = make_stored({"a.txt": b"alpha", "b.txt": b"beta"}, build=False)
     assert len(keys(s3, bucket)) == 3  # one ZIP, two sources
+    assert thumbnails_of(built.id) == ["a.png", "b.png"]
 
     with django_capture_on_commit_callbacks(execute=True):
         assert api.delete(f"/api/archives/{built.id}/").status_code == 204
         assert api.delete(f"/api/archives/{pending.id}/").status_code == 204
 
     assert keys(s3, bucket) == set()
+    assert thumbnails_of(built.id) == []
 
 
 def test_purge_removes_the_objects_of_expired_archives(
     make_stored: Callable[..., Archive], bucket: str, s3: Any
 ) -> None:
-    expired = make_stored(ttl=60)
-    alive = make_stored(ttl=3600)
+    expired = make_stored(pictures(), ttl=60)
+    alive = make_stored(pictures(), ttl=3600)
 
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
         assert purge_expired(now=timezone.now()) == 1
@@ -471,6 +473,9 @@ def test_purge_removes_the_objects_of_expired_archives(
     assert keys(s3, bucket) == {alive.zip_name}
     expired.refresh_from_db()
     assert expired.status == Status.EXPIRED
+    # The thumbnails (in the database) went with the objects; the live archive's stay.
+    assert thumbnails_of(expired.id) == []
+    assert thumbnails_of(alive.id) == ["a.png", "b.png"]
 
 
 def test_scrub_hashes_objects_and_finds_a_changed_or_missing_one(

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from archives import storage
 from archives.build import build_archive, start_build
-from archives.models import Archive, AuditEntry, Download, Link, Status
+from archives.models import Archive, ArchiveFile, AuditEntry, Download, Link, Status
 from archives.services import (
     create_archive,
     create_link,
@@ -34,12 +34,14 @@ from resumable.models import ResumableUpload
 from resumable.partials import partial_path
 from resumable.services import Metadata, create_upload
 from sharing.downloads import Share, record_download
+from tests.archives.test_indexing import png
 from tests.conftest import upload
 from tests.resumable.api.test_views import TUS, send, start
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from django.test import Client
     from pytest_django import DjangoCaptureOnCommitCallbacks as CaptureCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
     from rest_framework.test import APIClient
@@ -74,6 +76,38 @@ def test_purge_removes_files_of_expired_archives_and_keeps_rows(
     assert expired.purged_at is not None
     assert Download.objects.filter(archive=expired).count() == 1
     assert storage.local_path(alive.zip_name).exists()
+
+
+def thumbnails_of(archive_id: str) -> list[str]:
+    """The names of the archive's files that have a thumbnail."""
+    files = ArchiveFile.objects.filter(archive_id=archive_id).exclude(thumbnail=b"")
+    return list(files.values_list("name", flat=True))
+
+
+def pictures() -> dict[str, bytes]:
+    return {"a.png": png((200, 30, 30)), "b.png": png((30, 200, 30)), "c.txt": b"words"}
+
+
+def test_purge_and_deletion_take_the_thumbnails_with_the_files(
+    make_archive: Callable[..., Archive],
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+    client: Client,
+) -> None:
+    expired = make_archive(pictures(), ttl=60)
+    deleted = make_archive(pictures(), ttl=3600)
+    alive = make_archive(pictures(), ttl=3600)
+    assert thumbnails_of(expired.id) == thumbnails_of(alive.id) == ["a.png", "b.png"]
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert purge_expired(now=timezone.now()) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        delete_archive(deleted, now=timezone.now())
+
+    assert thumbnails_of(expired.id) == []
+    assert expired.files.count() == 3  # the rows stay, their pictures do not
+    assert not ArchiveFile.objects.filter(archive_id=deleted.id).exists()
+    assert thumbnails_of(alive.id) == ["a.png", "b.png"]
+    assert client.get(f"/s/{expired.slug}/files/0/thumbnail.png").status_code == 404
 
 
 def test_purge_keeps_the_names_of_files_it_could_not_remove_and_retries(
