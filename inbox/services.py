@@ -398,6 +398,8 @@ def _archive_name(upload_request: UploadRequest, sender_name: str) -> str:
 
 
 def _description(upload_request: UploadRequest, sender: Sender) -> str:
-    who = " ".join(filter(None, [sender.name, f"<{sender.email}>" if sender.email else ""]))
-    line = f"Sent through the upload request “{upload_request.name}” by {who or 'anonymous'}."
-    return f"{line}\n\n{sender.note}" if sender.note else line
+    """What the archive says of where it came from. Its share page shows it to anyone
+    the owner gives the link, so the sender's e-mail and note stay in the submission,
+    which only the owner sees."""
+    who = sender.name or "anonymous"
+    return f"Sent through the upload request “{upload_request.name}” by {who}."

@@ -180,12 +180,12 @@ def test_a_submission_becomes_an_archive_of_the_owner_under_the_request_rules(
     assert archive.max_downloads == 4
     assert archive.password == UploadRequest.objects.get().archive_password
     assert 7190 < (archive.expires_at - archive.created_at).total_seconds() <= 7200
-    assert "Ann <ann@example.com>" in archive.description
-    assert "Here you are" in archive.description
+    # The archive's description is public on its share page: the sender's e-mail and
+    # note stay in the submission, for the owner.
+    assert archive.description == "Sent through the upload request “Tax papers” by Ann."
     submission = Submission.objects.get()
-    assert (submission.archive, submission.sender_name, submission.note) == (
-        archive, "Ann", "Here you are",
-    )  # fmt: skip
+    assert (submission.archive, submission.sender_name, submission.sender_email,
+            submission.note) == (archive, "Ann", "ann@example.com", "Here you are")  # fmt: skip
     assert submission.ip == "127.0.0.1"
     assert AuditEntry.objects.filter(archive_id=archive.pk, action="create").exists()
     assert UploadRequest.objects.get().submissions_count == 1
