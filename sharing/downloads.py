@@ -128,8 +128,11 @@ class Share:
 
     def status(self, *, now: datetime) -> str:
         """The status a holder of this link sees: the archive's public status, or
-        ``expired`` once the link's own lifetime or limit is used."""
+        ``expired`` once the link's own lifetime or limit is used, or once its owner is
+        deactivated (their shares stop with them)."""
         if self.link is not None and (self.link.is_expired(now=now) or self.link.is_used_up):
+            return Status.EXPIRED
+        if not self.archive.owner.is_active:
             return Status.EXPIRED
         return self.archive.public_status(now=now)
 
@@ -140,11 +143,11 @@ def find_share(slug: str) -> Share:
     # get(), not first(): a slug is unique, and an ordered query costs more to compile on
     # a path every resumed range takes.
     try:
-        return Share(Archive.objects.get(slug=slug))
+        return Share(Archive.objects.select_related("owner").get(slug=slug))
     except Archive.DoesNotExist:
         pass
     try:
-        link = Link.objects.live().select_related("archive").get(slug=slug)
+        link = Link.objects.live().select_related("archive__owner").get(slug=slug)
     except Link.DoesNotExist:
         raise Http404("No such share link.") from None
     return Share(link.archive, link)

@@ -119,6 +119,10 @@ def test_deactivating_users_stops_them_and_their_shares(
     refused = staff.get(download)
     assert refused.status_code == 410
     assert refused.json()["reason"] == "expired"
+    # What a visitor of the link sees says so too.
+    assert staff.get(f"/api/shares/{archive.slug}/").json()["status"] == "expired"
+    page = staff.get(f"/s/{archive.slug}/")
+    assert "data-download-button" not in page.content.decode()
 
 
 def test_the_audit_trail_is_in_the_admin(
