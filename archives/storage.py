@@ -106,7 +106,8 @@ class LocalFolder:
             path.unlink(missing_ok=True)
             raise
 
-    def open(self, name: str, *, start: int = 0) -> BinaryIO:
+    def open(self, name: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
+        # A real file: its readers bound themselves (sendfile, a length).
         handle = local_path(name).open("rb")
         handle.seek(start)
         return handle
@@ -185,10 +186,15 @@ class Bucket:
             # upload's partial file would otherwise stay behind).
             Path(temporary()).unlink(missing_ok=True)
 
-    def open(self, name: str, *, start: int = 0) -> BinaryIO:
-        """A stream of the object's bytes from ``start``, read from the network as they
-        are asked for."""
+    def open(self, name: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
+        """A stream of the object's bytes from ``start`` (to ``end``, inclusive, when
+        given: one ranged GET of those bytes only), read from the network as they are
+        asked for."""
+        if end is not None and end < start:
+            return io.BytesIO(b"")
         with _object_errors(name, doing=f"reading {name} from the bucket"):
+            if end is not None:
+                return self._object(name).get(Range=f"bytes={start}-{end}")["Body"]
             if start:
                 return self._object(name).get(Range=f"bytes={start}-")["Body"]
             return self._object(name).get()["Body"]
@@ -432,10 +438,11 @@ def save_source(name: str, upload: UploadedFile) -> None:
         backend().save(name, upload)
 
 
-def open_stored(name: str, *, start: int = 0) -> BinaryIO:
+def open_stored(name: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
     """The stored file's bytes from ``start`` as a stream; ``FileNotFoundError`` when it
-    is gone. A local file is a real file (``fileno()``, positioned at ``start``)."""
-    return backend().open(name, start=start)
+    is gone. A local file is a real file (``fileno()``, positioned at ``start``); from a
+    bucket, ``end`` (inclusive) bounds the one GET, so no byte past it is sent."""
+    return backend().open(name, start=start, end=end)
 
 
 def open_stored_seekable(name: str) -> BinaryIO:

@@ -322,7 +322,7 @@ def _deliver_member(
     archive = share.archive
     head = request.method == "HEAD"
     try:
-        handle = None if head else open_member(archive, member)
+        handle = None if head else open_member(archive, member, byte_range)
     except MemberUnavailable:
         index_unknown_members(share, [member])
         metrics.count_refusal(UNAVAILABLE)

@@ -6,6 +6,8 @@ from the member's data offset, through ``RangeFile``, as the archive's do. A def
 ``READ_BYTES`` pieces and inflated at most ``BLOCK_SIZE`` bytes at a time, so memory stays
 flat whatever the member's size or compression ratio (a zip bomb included). A range of a
 deflated member is inflated from the member's start, the bytes before the range dropped.
+From a bucket, each response is one ranged GET of the bytes of the ZIP it needs: the
+range of a stored member, the compressed data of a deflated one (``open_member``).
 
 The download is an attachment whatever the member is: ``application/octet-stream``, its
 own name (the last part of its path in the ZIP) as ``filename*=UTF-8''...``, its sha256
@@ -96,18 +98,29 @@ def charge(member: ArchiveFile, length: int) -> int:
     return -(-length * stored // size)
 
 
-def open_member(archive: Archive, member: ArchiveFile) -> BinaryIO:
-    """The stored ZIP opened at the member's data. Raises ``MemberUnavailable`` (see
-    there) and what ``storage.open_stored`` raises."""
+def open_member(
+    archive: Archive, member: ArchiveFile, byte_range: ByteRange | None = None
+) -> BinaryIO:
+    """The stored ZIP opened where the bytes of ``byte_range`` of the member (all of it
+    when None) are read from: a stored member's first byte of the range; a deflated
+    member's data start, inflated from there. From a bucket it is one ranged GET of those
+    bytes of the ZIP only (to the range's end, or the deflated data's). Raises
+    ``MemberUnavailable`` (see there) and what ``storage.open_stored`` raises."""
     if member.data_offset is None or member.method not in (STORED, DEFLATED):
         raise MemberUnavailable(member.name)
-    return storage.open_stored(archive.zip_name, start=member.data_offset)
+    part = byte_range or ByteRange(0, member.size - 1)
+    if member.method == STORED:
+        start, end = member.data_offset + part.start, member.data_offset + part.end
+    else:
+        start, end = member.data_offset, member.data_offset + (member.compressed_size or 0) - 1
+    return storage.open_stored(archive.zip_name, start=start, end=end)
 
 
 class MemberBody:
-    """The bytes ``start`` to ``end`` (inclusive) of a member, read from ``handle``
-    (positioned at the member's data): inflated for a deflated member, read as they are
-    for a stored one. ``on_close`` gets the bytes sent when the server is done."""
+    """The bytes ``start`` to ``end`` (inclusive) of a member, read from ``handle`` as
+    ``open_member`` opened it: inflated from the member's data start for a deflated
+    member, read as they are from the range's first byte for a stored one. ``on_close``
+    gets the bytes sent when the server is done."""
 
     def __init__(
         self,
@@ -132,7 +145,6 @@ class MemberBody:
             yield piece
 
     def _stored(self) -> Iterator[bytes]:
-        _skip(self._handle, self._start)
         left = self._end + 1 - self._start
         while left > 0 and (data := self._handle.read(min(BLOCK_SIZE, left))):
             left -= len(data)
@@ -171,17 +183,6 @@ class MemberBody:
             self._on_close(self.sent)
 
 
-def _skip(handle: BinaryIO, count: int) -> None:
-    """Move ``handle`` ``count`` bytes on: a seek where it can, else reading them."""
-    if count <= 0:
-        return
-    if handle.seekable():
-        handle.seek(count, 1)
-        return
-    while count > 0 and (data := handle.read(min(BLOCK_SIZE, count))):
-        count -= len(data)
-
-
 def send_member(
     member: ArchiveFile,
     handle: BinaryIO | None,
@@ -191,9 +192,10 @@ def send_member(
     on_close: Callable[[int], None] | None = None,
     connection: Any = None,
 ) -> HttpResponseBase:
-    """The member (200) or one range of it (206) from ``handle`` (``open_member``);
-    headers only when ``handle`` is None (HEAD). ``inline``: the preview's raw bytes,
-    with the sniffed media type, inline only when it is on the allow-list."""
+    """The member (200) or one range of it (206) from ``handle`` (``open_member`` with
+    the same range); headers only when ``handle`` is None (HEAD). ``inline``: the
+    preview's raw bytes, with the sniffed media type, inline only when it is on the
+    allow-list."""
     size = member.size
     part = byte_range or ByteRange(0, size - 1)
     status = 206 if byte_range else 200
@@ -201,7 +203,7 @@ def send_member(
     if handle is None:
         response = HttpResponse(status=status)
     elif member.method == STORED and _has_fileno(handle):
-        # Zero-copy: sendfile from the member's data offset in the ZIP.
+        # Zero-copy: sendfile from the range's first byte in the ZIP.
         position = handle.tell()
 
         def progress(sent: int, _reached: int) -> None:
@@ -210,8 +212,8 @@ def send_member(
 
         body = RangeFile(
             handle,
-            start=position + part.start,
-            end=position + part.end,
+            start=position,
+            end=position + part.end - part.start,
             on_close=progress,
             connection=connection,
         )

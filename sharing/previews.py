@@ -33,7 +33,7 @@ from sharing.members import (
     open_member,
     send_member,
 )
-from sharing.sending import Unsatisfiable, range_of
+from sharing.sending import ByteRange, Unsatisfiable, range_of
 from sharing.views import PAGE_STATUS, render_share, unlocked_mark
 
 if TYPE_CHECKING:
@@ -68,8 +68,9 @@ def _previewable(share: Share, index: int) -> ArchiveFile:
 def text_head(share: Share, member: ArchiveFile, *, limit: int = TEXT_PREVIEW_BYTES) -> str:
     """The first ``limit`` bytes of a text member as text (a character cut at the end, or
     any byte that is not UTF-8, shows as U+FFFD); the template escapes it."""
-    handle = open_member(share.archive, member)
-    body = MemberBody(handle, member, start=0, end=min(member.size, limit) - 1)
+    head = ByteRange(0, min(member.size, limit) - 1)
+    handle = open_member(share.archive, member, head)
+    body = MemberBody(handle, member, start=head.start, end=head.end)
     try:
         data = b"".join(body)
     finally:
@@ -133,7 +134,7 @@ def raw(request: HttpRequest, slug: str, index: int) -> HttpResponseBase:
     if request.method == "HEAD":
         return send_member(member, None, byte_range=byte_range, inline=True)
     try:
-        handle = open_member(share.archive, member)
+        handle = open_member(share.archive, member, byte_range)
     except (MemberUnavailable, OSError):
         return JsonResponse({"detail": "This file cannot be read now."}, status=503)
     return send_member(member, handle, byte_range=byte_range, inline=True)

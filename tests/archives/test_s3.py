@@ -36,6 +36,7 @@ from tests.conftest import (
     service_env,
     start_process,
     stop_process,
+    streamed_body,
     upload,
     wait_for_build,
     wait_until,
@@ -413,6 +414,47 @@ def test_an_old_archive_s_members_are_read_from_the_bucket_by_ranges(
     read = ranges(calls)
     assert sum(end - start + 1 for start, end in read) < 3 * 1024**2, read
     assert all(end - start + 1 <= storage.READ_BYTES for start, end in read)
+
+
+def test_a_file_of_a_share_is_streamed_from_the_bucket_by_one_ranged_get_of_its_bytes(
+    anon: APIClient, make_stored: Callable[..., Archive], client: Client, bucket: str
+) -> None:
+    stored = random.Random(5).randbytes(3 * 1024**2)  # incompressible: stored
+    deflated = b"".join(b"line %07d of a log that compresses\n" % n for n in range(100_000))
+    archive = make_stored({"stored.bin": stored, "log.txt": deflated})
+    files = {row.name: row for row in archive.files.all()}
+    assert (files["stored.bin"].method, files["log.txt"].method) == (0, 8)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    record_calls(calls)
+
+    def get(index: int, byte_range: str = "") -> tuple[int, bytes]:
+        calls.clear()
+        url = f"/api/shares/{archive.slug}/files/{index}/download"
+        response = anon.get(url, HTTP_RANGE=byte_range) if byte_range else anon.get(url)
+        return response.status_code, streamed_body(response)
+
+    at = files["stored.bin"].data_offset or 0
+    assert get(0, "bytes=1000000-1000999") == (206, stored[1_000_000:1_001_000])
+    # Only the range's bytes were asked of the bucket.
+    assert ranges(calls) == [(at + 1_000_000, at + 1_000_999)]
+    assert get(0) == (200, stored)
+    assert ranges(calls) == [(at, at + len(stored) - 1)]
+
+    log = files["log.txt"]
+    assert log.data_offset is not None and log.compressed_size is not None
+    end = log.data_offset + log.compressed_size - 1
+    assert get(1, "bytes=2000000-2000099") == (206, deflated[2_000_000:2_000_100])
+    # Its compressed data only, inflated from its start: not the stored member before it.
+    assert ranges(calls) == [(log.data_offset, end)]
+    assert log.compressed_size < len(deflated) // 10
+    assert get(1) == (200, deflated)
+    assert ranges(calls) == [(log.data_offset, end)]
+
+    # The text preview reads the start of the file, from the bucket too.
+    calls.clear()
+    page = client.get(f"/s/{archive.slug}/files/1/")
+    assert "line 0000000 of a log" in page.content.decode()
+    assert ranges(calls) == [(log.data_offset, end)]
 
 
 def test_range_resume_is_decided_by_us_then_served_206_by_the_bucket(
