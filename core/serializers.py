@@ -140,3 +140,9 @@ def _refuse_wrong_json_types(
     }
     if errors:
         raise serializers.ValidationError(errors, code="invalid")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer (``core.schema.ERROR_SCHEMA`` describes it)."""
+
+    detail = serializers.CharField()

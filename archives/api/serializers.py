@@ -346,7 +346,3 @@ class StatsSerializer(serializers.Serializer):
 
 class StatsQuerySerializer(serializers.Serializer):
     days = serializers.IntegerField(min_value=1, max_value=365, default=30)
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()

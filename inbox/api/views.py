@@ -16,10 +16,10 @@ from rest_framework.views import APIView
 
 from accounts.api.auth import authenticated_user
 from accounts.scopes import REQUESTS
-from archives.api.serializers import ErrorSerializer
 from archives.limits import UploadWatch
 from core.clients import client_ip
 from core.parsers import JSONBodyParser, StreamingMultiPartParser
+from core.serializers import ErrorSerializer
 from inbox.api.serializers import (
     PublicRequestSerializer,
     ReceiptSerializer,

@@ -14,8 +14,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from archives.api.serializers import ErrorSerializer
 from core.clients import client_ip
+from core.serializers import ErrorSerializer
 from sharing.api.serializers import SHOW_HASHES, RefusalSerializer, ShareSerializer
 from sharing.delivery import Prefetch, Refusal, Unavailable, deliver_archive, refusal_headers
 from sharing.disclosure import may_see_hashes
