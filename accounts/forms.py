@@ -1,4 +1,4 @@
-"""Forms of the account pages: register, log in, API keys."""
+"""Forms of the account pages: register, log in, the second factor, API keys."""
 
 from __future__ import annotations
 
@@ -6,23 +6,35 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from allauth.account import forms as allauth_forms
+from allauth.core import context
+from allauth.mfa.adapter import get_adapter
+from allauth.mfa.base.forms import AuthenticateForm
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.scopes import Scope
 from accounts.services import LoginThrottled, authenticate_user
+from accounts.two_factor import (
+    CodeThrottled,
+    claim_code,
+    forget_code_failures,
+    has_second_factor,
+    reserve_code_attempt,
+)
 from core.clients import client_ip
 from core.forms import StyledFormMixin
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 
 def throttled_message(retry_after: int) -> str:
@@ -88,7 +100,54 @@ class LoginForm(StyledFormMixin, allauth_forms.LoginForm):
 
 
 class AdminLoginForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
-    """The admin's login form: the same throttled check, then the admin's staff rule."""
+    """The admin's login form: the same throttled check, then the admin's staff rule. It
+    asks for no second factor, so an account with one is sent to the site's sign-in,
+    which does (signed in there, staff open the admin directly)."""
+
+    def confirm_login_allowed(self, user: AbstractBaseUser) -> None:
+        super().confirm_login_allowed(user)
+        if has_second_factor(user):
+            raise ValidationError(
+                _(
+                    "This account has two-factor authentication: log in on the site's "
+                    "login page, then open the admin."
+                ),
+                code="second_factor",
+            )
+
+
+class SecondFactorForm(StyledFormMixin, AuthenticateForm):
+    """A code of the authenticator app, or a recovery code (each works once): the sign-in
+    prompt's form (``MFA_FORMS``) and the token endpoint's check. Codes are counted like
+    passwords (``accounts.two_factor.reserve_code_attempt``) before allauth checks them,
+    and a right one is claimed in the database (``claim_code``) so it works once on every
+    process; ``retry_after`` is set when it refused for too many wrong ones."""
+
+    retry_after: int | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].label = _("Code of the app, or a recovery code")
+        self.fields["code"].widget.attrs.update({"inputmode": "numeric", "autofocus": True})
+        self.fields["code"].widget.attrs.pop("placeholder", None)
+        self.style_widgets()
+
+    def clean_code(self) -> str:
+        request = context.request
+        if request is None:
+            raise ImproperlyConfigured("allauth's AccountMiddleware must be installed.")
+        client = client_ip(request.META)
+        now = timezone.now()
+        try:
+            reserve_code_attempt(self.user, client=client, now=now)
+        except CodeThrottled as exc:
+            self.retry_after = exc.retry_after
+            raise ValidationError(throttled_message(exc.retry_after), code="throttled") from exc
+        code = super().clean_code()
+        if not claim_code(self.user, code, now=now):
+            raise get_adapter().validation_error("incorrect_code")
+        forget_code_failures(self.user, client=client)
+        return code
 
 
 class RegisterForm(StyledFormMixin):

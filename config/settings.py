@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # django-allauth's: keeps a sign-in in progress (its stages, such as a second factor).
     "allauth.account.middleware.AccountMiddleware",
+    # After the session, messages and allauth's context, which it uses.
+    "accounts.middleware.RequireTwoFactorMiddleware",
     # Last, so it sees what a view raises before any other middleware answers for it.
     "core.exceptions.StorageFullMiddleware",
 ]
@@ -177,6 +179,16 @@ ACCOUNT_RATE_LIMITS = {"login_failed": None, "login": None}
 # The page a refused form shows, in the site's look (templates/403_csrf.html).
 CSRF_FAILURE_VIEW = "archives.views.csrf_failure"
 LOGIN_REDIRECT_URL = "/"
+# Two-factor sign-in (allauth.mfa, accounts/two_factor.py): an authenticator app (TOTP)
+# with recovery codes, and passkeys, which may also sign in without the password. A code
+# is checked by one form, throttled like passwords. REQUIRE_TWO_FACTOR: a signed-in user
+# without a second factor reaches only the pages that add one (and sign-out).
+REQUIRE_TWO_FACTOR = env_bool("REQUIRE_TWO_FACTOR", default=False)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+# The name authenticator apps show beside the code (allauth's default: the host name).
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Awaiting-death")
+MFA_FORMS = {"authenticate": "accounts.forms.SecondFactorForm"}
 LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en"

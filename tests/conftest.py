@@ -445,14 +445,17 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
     """Open a page in a fresh browser context; afterwards check that no request left
-    127.0.0.1, no script failed, nothing broke the Content-Security-Policy and no
+    the loopback host, no script failed, nothing broke the Content-Security-Policy and no
     dialog (an injected ``alert``) opened."""
     watches: list[support.PageWatch] = []
     contexts = []
 
-    def open_(*, locale: str = "en-US", width: int = 1280, height: int = 900) -> Page:
+    def open_(
+        *, locale: str = "en-US", width: int = 1280, height: int = 900, host: str = "127.0.0.1"
+    ) -> Page:
+        # WebAuthn wants a host name: "localhost" is a secure context, an address is not.
         context = browser.new_context(
-            base_url=live_server.url,
+            base_url=live_server.url.replace("127.0.0.1", host),
             locale=locale,
             viewport={"width": width, "height": height},
             accept_downloads=True,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.accounts.support import enrol_totp, sign_in
 from tests.factories import ApiKeyFactory, AuditEntryFactory
 
 if TYPE_CHECKING:
@@ -57,6 +58,22 @@ def test_admin_login_lets_staff_in_and_keeps_others_out(
     user.save()
     assert admin_login(client, user.username, password) == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_admin_login_sends_an_account_with_two_factor_to_the_site_login(
+    client: Client, user: User, password: str
+) -> None:
+    user.is_staff = True
+    user.save()
+    enrol_totp(sign_in(user, password), password)
+
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": user.username, "password": password}
+    )
+
+    assert response.status_code == 200
+    assert "This account has two-factor authentication" in response.content.decode()
+    assert client.get("/admin/").status_code == 302
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-LOOPBACK = {"127.0.0.1"}
+LOOPBACK = {"127.0.0.1", "localhost"}
 TIMEOUT = 30_000
 # Records every value the progress bars take, so a test can tell that it moved.
 PROGRESS_RECORDER = """
