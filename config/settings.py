@@ -181,8 +181,9 @@ CSRF_FAILURE_VIEW = "archives.views.csrf_failure"
 LOGIN_REDIRECT_URL = "/"
 # Two-factor sign-in (allauth.mfa, accounts/two_factor.py): an authenticator app (TOTP)
 # with recovery codes, and passkeys, which may also sign in without the password. A code
-# is checked by one form, throttled like passwords. REQUIRE_TWO_FACTOR: a signed-in user
-# without a second factor reaches only the pages that add one (and sign-out).
+# is checked by one form, for the sign-in prompt and the token endpoint, throttled like
+# passwords. REQUIRE_TWO_FACTOR: a signed-in user without a second factor reaches only the
+# pages that add one (and sign-out), and the API refuses them (403).
 REQUIRE_TWO_FACTOR = env_bool("REQUIRE_TWO_FACTOR", default=False)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
@@ -336,6 +337,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "accounts.api.permissions.KeyScopePermission",
+        "accounts.api.permissions.SecondFactorPermission",
     ],
     # JSON only; the one view that takes files adds multipart for that operation
     # (archives.api.views.ArchiveViewSet.get_parsers). Another body type is a 415.

@@ -7,6 +7,7 @@ from rest_framework.permissions import BasePermission
 
 from accounts.models import ApiKey
 from accounts.scopes import required_scope
+from accounts.two_factor import must_enrol
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -30,3 +31,16 @@ class KeyScopePermission(BasePermission):
         if scope not in api_key.scopes:
             raise PermissionDenied(f"This key lacks the scope {scope}.")
         return True
+
+
+class SecondFactorPermission(BasePermission):
+    """While ``REQUIRE_TWO_FACTOR`` holds, a user without a second factor is refused the
+    API whatever the credential (session, token or key) until they add one on the web."""
+
+    message = (
+        "This site requires two-factor authentication: sign in on the web and add an "
+        "authenticator app or a passkey first."
+    )
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.user is None or not must_enrol(request.user)

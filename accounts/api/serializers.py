@@ -34,6 +34,19 @@ class CredentialsSerializer(StrictSerializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
+class TokenCredentialsSerializer(CredentialsSerializer):
+    # Not trimmed: the check ignores spaces and dashes itself, and the limit is on the code as sent.
+    otp = serializers.CharField(
+        required=False,
+        max_length=64,
+        trim_whitespace=False,
+        help_text=(
+            "Required when the account has two-factor authentication: a current code of "
+            "its authenticator app, or one of its recovery codes (each works once)."
+        ),
+    )
+
+
 class UserSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True)
     username = serializers.CharField(read_only=True)

@@ -55,3 +55,17 @@ def test_operations_that_take_no_keys_do_not_list_the_scheme(
     assert "x-api-key-scope" not in operation
     assert {"apiKey": []} not in operation["security"]
     assert {"tokenAuth": []} in operation["security"]
+
+
+def test_the_token_request_documents_otp_and_its_refusals(schema: dict[str, Any]) -> None:
+    request = schema["components"]["schemas"]["TokenCredentialsRequest"]
+    operation = schema["paths"]["/api/auth/token/"]["post"]
+
+    assert sorted(request["required"]) == ["password", "username"]
+    assert request["properties"]["otp"]["maxLength"] == 64
+    assert "recovery codes" in request["properties"]["otp"]["description"]
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "415", "429"}
+    assert "otp is missing, wrong or already used" in operation["responses"]["401"]["description"]
+    assert operation["responses"]["403"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
