@@ -23,7 +23,7 @@ let zoom = ZOOMS.indexOf(1);
 let task = null;
 
 function fail(error) {
-  status.textContent = "";
+  box.querySelector("[role=toolbar]").classList.add("d-none");
   frame.classList.add("d-none");
   box.querySelector("[data-pdf-error]").classList.remove("d-none");
   box.setAttribute("data-pdf-state", "failed");

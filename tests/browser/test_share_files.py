@@ -462,3 +462,22 @@ def test_audio_and_video_previews_play(
     assert raws and all(status == 206 and sent for status, _, sent in raws), raws
     assert {kind_ for _, kind_, _ in raws} == {content_type}
     assert watch.errors == [] and watch.dialogs == []
+
+
+def test_a_pdf_that_cannot_be_read_says_so_and_offers_its_download(
+    make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
+) -> None:
+    broken = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    archive = make_archive({"broken.pdf": broken}, name="Broken")
+    page, watch = open_watched(width=360, locale="ru-RU")
+
+    page.goto(f"/s/{archive.slug}/files/0/")
+    wait_until(page, "document.querySelector('[data-pdf-viewer]').dataset.pdfState === 'failed'")
+
+    assert page.locator("[data-pdf-error]").is_visible()
+    assert page.locator("[data-pdf-error]").inner_text().startswith("Этот PDF нельзя")
+    assert page.locator("[data-pdf-canvas]").is_hidden()
+    assert page.locator("[data-pdf-next]").is_hidden()
+    assert page.locator("[data-file-download]").is_visible()
+    shot(page, "preview-pdf-broken-360-ru")
+    assert watch.errors == [] and watch.dialogs == []
