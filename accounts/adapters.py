@@ -70,3 +70,18 @@ class AccountAdapter(DefaultAccountAdapter):
             extra_tags=extra_tags,
             message=message,
         )
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """As allauth's, except that a user with no way to confirm it is them again (no
+        password, no second factor yet: signed in by an identity provider) may still add a
+        second factor; allauth would refuse them its pages for good (403)."""
+        request = context.request
+        user = request.user if request is not None else None
+        if (
+            app == "allauth.mfa"
+            and user is not None
+            and user.is_authenticated
+            and not self.get_reauthentication_methods(user)
+        ):
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)

@@ -196,6 +196,21 @@ def test_adding_a_second_factor_drops_the_account_token(
     assert not Token.objects.filter(user=user).exists()
 
 
+def test_a_user_without_a_password_enrols_without_confirming_it(user: User) -> None:
+    # As one signed in by an identity provider: nothing to confirm it is them again with.
+    user.set_unusable_password()
+    user.save()
+    client = Client()
+    client.force_login(user)
+
+    page = client.get(reverse("mfa_activate_totp"))
+    code = pyotp.TOTP(page.context["form"].secret).now()
+    response = client.post(reverse("mfa_activate_totp"), {"code": code})
+
+    assert response.status_code == 302
+    assert has_second_factor(user)
+
+
 def test_turning_the_app_off_leaves_no_second_factor(user: User, password: str) -> None:
     client = sign_in(user, password)
     enrol_totp(client, password)
