@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from playwright.sync_api import CDPSession
+    from pytest_django.fixtures import Settings as DjangoSettings
 
     from accounts.models import User
 
@@ -160,6 +161,7 @@ def test_a_passkey_is_added_then_signs_in_alone_and_as_second_factor(
     log_out(page)
 
     page.goto(reverse("accounts:login"))
+    keep(page, "mfa-7-login-with-a-passkey")
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.locator(".navbar-text")).to_contain_text(user.username)
     page.goto(reverse("mfa_list_webauthn"))
@@ -170,3 +172,26 @@ def test_a_passkey_is_added_then_signs_in_alone_and_as_second_factor(
     expect(page).to_have_url(re.compile(re.escape(reverse("mfa_authenticate"))))
     page.get_by_role("button", name="Use a passkey").click()
     expect(page.locator(".navbar-text")).to_contain_text(user.username)
+
+
+def test_a_site_that_requires_two_factor_sends_a_user_without_one_to_enrol(
+    open_page: Callable[..., Page], user: User, password: str, settings: DjangoSettings
+) -> None:
+    settings.REQUIRE_TWO_FACTOR = True
+    page = open_page()
+    enter_password(page, user, password)
+
+    expect(page).to_have_url(re.compile(re.escape(reverse("mfa_index")) + "$"))
+    expect(page.get_by_text("This site requires two-factor authentication")).to_be_visible()
+    keep(page, "mfa-8-required")
+    page.goto(reverse("archives:dashboard"))
+    expect(page).to_have_url(re.compile(re.escape(reverse("mfa_index")) + "$"))
+    page.get_by_role("link", name="Set up the app").click()
+    confirm_password(page, password)
+    secret = page.get_by_label("Secret, to type in instead of scanning").input_value()
+    page.get_by_label("Code of the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.locator("[data-recovery-codes]")).to_be_visible()
+
+    page.goto(reverse("archives:dashboard"))
+    expect(page).to_have_url(re.compile(re.escape(reverse("archives:dashboard")) + "$"))
