@@ -135,6 +135,15 @@ def test_the_code_prompt_at_360px_dark_and_in_russian(
     expect(page.get_by_role("heading", name="Двухфакторная аутентификация")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     keep(page, "mfa-5-index-360-dark-ru")
+    page.goto(reverse("mfa_add_webauthn"))
+    expect(page.get_by_role("heading", name="Добавить ключ доступа")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page = open_page(locale="ru-RU", width=360, height=780)
+    page.emulate_media(color_scheme="dark")
+    enter_password(page, user, password)
+    expect(page.get_by_role("button", name="Использовать ключ доступа")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    keep(page, "mfa-9-code-prompt-360-dark-ru")
 
 
 def test_a_passkey_is_added_then_signs_in_alone_and_as_second_factor(
