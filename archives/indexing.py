@@ -23,8 +23,8 @@ from django.db import transaction
 from archives import storage
 from archives.build import MemberResult, record_members
 from archives.models import Archive, ArchiveFile, Status
-from archives.thumbnails import make_thumbnails
-from archives.zipping.sniffing import IMAGE, SNIFF_BYTES, sniff
+from archives.thumbnails import thumbnail_of
+from archives.zipping.sniffing import IMAGE, SNIFF_BYTES, Sniffed, sniff
 
 if TYPE_CHECKING:
     from typing import BinaryIO
@@ -89,7 +89,7 @@ def _read_members(handle: BinaryIO, files: dict[str, ArchiveFile]) -> list[Membe
             (info for info in archive.infolist() if info.filename in files),
             key=lambda info: info.header_offset,
         )
-        found: list[tuple[zipfile.ZipInfo, int, str, str]] = []
+        found: list[tuple[zipfile.ZipInfo, int, Sniffed | None, bytes | None]] = []
         for info in infos:
             handle.seek(info.header_offset)
             header = handle.read(_LOCAL_HEADER.size)
@@ -102,26 +102,20 @@ def _read_members(handle: BinaryIO, files: dict[str, ArchiveFile]) -> list[Membe
             with archive.open(info) as member:
                 head = member.read(SNIFF_BYTES)
             sniffed = sniff(head, whole=info.file_size <= SNIFF_BYTES)
-            found.append(
-                (
-                    info,
-                    data_offset,
-                    sniffed.preview if sniffed else "",
-                    sniffed.content_type if sniffed else "",
-                )
-            )
-    images = [info.filename for info, _, preview, _ in found if preview == IMAGE]
-    thumbnails = make_thumbnails(handle, images)
+            # Made while the member's bytes are at hand (a bucket's read buffer).
+            is_image = sniffed is not None and sniffed.preview == IMAGE
+            thumbnail = thumbnail_of(archive, info.filename) if is_image else None
+            found.append((info, data_offset, sniffed, thumbnail))
     return [
         MemberResult(
             position=files[info.filename].position,
             sha256=files[info.filename].sha256,
-            preview=preview,
-            content_type=content_type,
+            preview=sniffed.preview if sniffed else "",
+            content_type=sniffed.content_type if sniffed else "",
             method=info.compress_type,
             data_offset=data_offset,
             compressed_size=info.compress_size,
-            thumbnail=thumbnails.get(info.filename, b""),
+            thumbnail=thumbnail or b"",
         )
-        for info, data_offset, preview, content_type in found
+        for info, data_offset, sniffed, thumbnail in found
     ]

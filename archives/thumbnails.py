@@ -18,7 +18,6 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import BinaryIO
 
 logger = logging.getLogger(__name__)
 
@@ -27,21 +26,22 @@ THUMBNAIL_SIZE: Final = 256
 MAX_PIXELS: Final = 64_000_000
 
 
-def make_thumbnails(zip_file: Path | BinaryIO, names: list[str]) -> dict[str, bytes]:
-    """PNG thumbnails of the members ``names`` of the ZIP at ``zip_file`` (a path, or a
-    file that seeks), by name; a member that cannot be made into one is left out."""
+def make_thumbnails(zip_path: Path, names: list[str]) -> dict[str, bytes]:
+    """PNG thumbnails of the members ``names`` of the ZIP at ``zip_path``, by name; a
+    member that cannot be made into one is left out."""
     thumbnails: dict[str, bytes] = {}
     if not names:
         return thumbnails
-    with zipfile.ZipFile(zip_file) as archive:
+    with zipfile.ZipFile(zip_path) as archive:
         for name in names:
-            made = _thumbnail(archive, name)
+            made = thumbnail_of(archive, name)
             if made is not None:
                 thumbnails[name] = made
     return thumbnails
 
 
-def _thumbnail(archive: zipfile.ZipFile, name: str) -> bytes | None:
+def thumbnail_of(archive: zipfile.ZipFile, name: str) -> bytes | None:
+    """The PNG thumbnail of the member ``name`` of the open ``archive``, or None."""
     try:
         with archive.open(name) as member, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -18,7 +18,7 @@ from PIL import Image
 from archives.indexing import index_members
 from archives.models import Archive, ArchiveFile
 from archives.services import purge_expired, queue_member_index
-from archives.thumbnails import make_thumbnails
+from archives.thumbnails import thumbnail_of
 from tests.conftest import streamed_body, wait_until
 
 if TYPE_CHECKING:
@@ -214,13 +214,13 @@ def test_an_archive_purged_while_its_members_are_read_gets_no_thumbnails_back(
     archive, _ = old_archive
     Archive.objects.filter(pk=archive.pk).update(expires_at=timezone.now())
 
-    def purged_meanwhile(*args: Any) -> dict[str, bytes]:
-        made = make_thumbnails(*args)
+    def purged_meanwhile(*args: Any) -> bytes | None:
+        made = thumbnail_of(*args)
         assert made  # the picture was read before the purge
         assert purge_expired(now=timezone.now() + timedelta(minutes=1)) == 1
         return made
 
-    monkeypatch.setattr("archives.indexing.make_thumbnails", purged_meanwhile)
+    monkeypatch.setattr("archives.indexing.thumbnail_of", purged_meanwhile)
 
     assert index_members(archive.id) == 0
 
