@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -68,3 +70,42 @@ def test_production_sets_hsts_and_secure_cookies(tmp_path: Path) -> None:
     )
 
     assert result.stdout.split() == ["31536000", "True", "True", "True"]
+
+
+def _cache_in_process(env: dict[str, str], code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.core.cache import "
+         f"cache; from django.conf import settings; {code}"],
+        cwd=BASE_DIR, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def test_the_cache_is_shared_by_the_processes_of_the_embedded_default(tmp_path: Path) -> None:
+    """allauth's rate limits live in the cache: two processes of `make run` see one."""
+    env = {**os.environ, "DJANGO_ENV": "development", "VAR_DIR": str(tmp_path)}
+    for name in ("CELERY_BROKER_URL", "REDIS_URL", "CACHE_URL", "DATABASE_URL"):
+        env.pop(name, None)
+
+    _cache_in_process(env, "cache.set('seen', 'by the first', 60)")
+    read = _cache_in_process(env, "print(settings.CACHES['default']['BACKEND'], cache.get('seen'))")
+
+    assert read == "django.core.cache.backends.filebased.FileBasedCache by the first"
+
+
+@pytest.mark.server
+def test_the_cache_is_the_brokers_redis_when_there_is_one(tmp_path: Path) -> None:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    env = {**os.environ, "DJANGO_ENV": "development", "VAR_DIR": str(tmp_path),
+           "CELERY_BROKER_URL": url}  # fmt: skip
+    env.pop("CACHE_URL", None)
+    key = f"seen-{secrets.token_hex(4)}"
+
+    _cache_in_process(env, f"cache.set('{key}', 'by the first', 60)")
+    read = _cache_in_process(
+        env,
+        f"print(settings.CACHES['default']['LOCATION'], cache.get('{key}')); cache.delete('{key}')",
+    )
+
+    assert read == f"{url} by the first"
