@@ -403,6 +403,26 @@ def test_a_pdf_preview_draws_its_pages_with_pdf_js(
         assert watch.errors == [] and watch.dialogs == []
 
 
+def test_a_pdf_of_a_share_with_a_password_is_drawn_once_unlocked(
+    make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
+) -> None:
+    archive = make_archive({"report.pdf": pdf_pages((200, 60, 60))}, password="open sesame")
+    page, watch = open_watched()
+    # Locked: the preview is the share page's password form, and /raw is refused.
+    page.goto(f"/s/{archive.slug}/files/0/")
+    assert page.locator("[data-pdf-viewer]").count() == 0
+    assert page.request.get(f"/s/{archive.slug}/files/0/raw").status == 401
+
+    page.get_by_label("Password").fill("open sesame")
+    page.get_by_role("button", name="Unlock").click()
+    page.wait_for_load_state()
+    page.goto(f"/s/{archive.slug}/files/0/")
+    # PDF.js's own request of /raw carries the unlocked session.
+    pdf_drawn(page, 1)
+    assert near(page.evaluate(CANVAS_INK)[1], (200, 60, 60))
+    assert watch.dialogs == []
+
+
 def test_a_pdf_with_javascript_runs_no_script(
     make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
 ) -> None:
