@@ -6,11 +6,14 @@ index_members``; a real worker does it."""
 from __future__ import annotations
 
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import BytesIO, StringIO
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
@@ -18,6 +21,7 @@ from PIL import Image
 from archives.indexing import index_members
 from archives.models import Archive, ArchiveFile
 from archives.services import purge_expired, queue_member_index
+from archives.tasks import index_members_task
 from archives.thumbnails import thumbnail_of
 from tests.conftest import streamed_body, wait_until
 
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from django.test import Client
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
     from pytest_django.fixtures import Settings as DjangoSettings
+    from pytest_django.live_server_helper import LiveServer
     from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +231,25 @@ def test_an_archive_purged_while_its_members_are_read_gets_no_thumbnails_back(
 
     assert not archive.files.exclude(thumbnail=b"").exists()
     assert not archive.files.filter(data_offset__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_visits_at_once_queue_one_reading(
+    make_archive: Callable[..., Archive], live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = make_archive(FILES, name="Old")
+    forget_members(archive)
+    queued: list[str] = []
+    monkeypatch.setattr(index_members_task, "delay", queued.append)
+    pages = [f"/s/{archive.slug}/", f"/api/shares/{archive.slug}/"] * 4
+    start = threading.Barrier(len(pages))
+
+    def visit(path: str) -> int:
+        start.wait()
+        return requests.get(live_server.url + path, timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=len(pages)) as pool:
+        statuses = list(pool.map(visit, pages))
+
+    assert statuses == [200] * len(pages)
+    assert queued == [archive.id]
