@@ -421,7 +421,7 @@ def test_a_file_of_a_share_is_streamed_from_the_bucket_by_one_ranged_get_of_its_
 ) -> None:
     stored = random.Random(5).randbytes(3 * 1024**2)  # incompressible: stored
     deflated = b"".join(b"line %07d of a log that compresses\n" % n for n in range(100_000))
-    archive = make_stored({"stored.bin": stored, "log.txt": deflated})
+    archive = make_stored({"stored.bin": stored, "log.txt": deflated, "empty.txt": b""})
     files = {row.name: row for row in archive.files.all()}
     assert (files["stored.bin"].method, files["log.txt"].method) == (0, 8)
     calls: list[tuple[str, dict[str, Any]]] = []
@@ -449,6 +449,10 @@ def test_a_file_of_a_share_is_streamed_from_the_bucket_by_one_ranged_get_of_its_
     assert log.compressed_size < len(deflated) // 10
     assert get(1) == (200, deflated)
     assert ranges(calls) == [(log.data_offset, end)]
+
+    # An empty file asks nothing of the bucket.
+    assert get(2) == (200, b"")
+    assert calls == []
 
     # The text preview reads the start of the file, from the bucket too.
     calls.clear()
