@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.scopes import Scope
-from accounts.services import LoginThrottled, authenticate_user
+from accounts.services import LoginThrottled, PasswordLoginOff, authenticate_user
 from accounts.two_factor import (
     CodeThrottled,
     claim_code,
@@ -47,6 +47,13 @@ def throttled_message(retry_after: int) -> str:
     ) % {"minutes": minutes}
 
 
+def password_login_off_error() -> ValidationError:
+    return ValidationError(
+        _("Passwords do not sign in here; sign in with your organisation's account."),
+        code="password_login_off",
+    )
+
+
 class ThrottledAuthenticationForm(AuthenticationForm):
     """Django's login form, checked by ``authenticate_user`` so failed logins are
     throttled the same for the login page, the admin's and the API."""
@@ -69,6 +76,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         except LoginThrottled as exc:
             self.retry_after = exc.retry_after
             raise ValidationError(throttled_message(exc.retry_after), code="throttled") from exc
+        except PasswordLoginOff as exc:
+            raise password_login_off_error() from exc
         if self.user_cache is None:
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
@@ -97,6 +106,8 @@ class LoginForm(StyledFormMixin, allauth_forms.LoginForm):
         except LoginThrottled as exc:
             self.retry_after = exc.retry_after
             raise ValidationError(throttled_message(exc.retry_after), code="throttled") from exc
+        except PasswordLoginOff as exc:
+            raise password_login_off_error() from exc
 
 
 class AdminLoginForm(ThrottledAuthenticationForm, AdminAuthenticationForm):

@@ -24,14 +24,23 @@ class UsernameTaken(Exception):
     """Someone registered that username first."""
 
 
+class PasswordLoginOff(Exception):
+    """Passwords neither sign in nor register here (``PASSWORD_LOGIN`` is false)."""
+
+
 def register_user(*, username: str, password: str, email: str = "") -> User:
     """Create a user, named in the canonical form (``canonical_username``), after
     Django's password validators agree. A given ``email`` is kept as the user's
     primary address, unverified (so nothing is ever matched or linked by it).
 
-    Raises ``ValidationError`` listing what is wrong with the password and
-    ``UsernameTaken`` when the name is in use (also when a parallel request took it).
+    Raises ``ValidationError`` listing what is wrong with the password,
+    ``UsernameTaken`` when the name is in use (also when a parallel request took it) and
+    ``PasswordLoginOff`` when ``PASSWORD_LOGIN`` is false.
     """
+    if not settings.PASSWORD_LOGIN:
+        raise PasswordLoginOff
+    # Lower-case, as allauth keeps every address.
+    email = email.lower()
     candidate = User(username=canonical_username(username), email=email)
     validate_password(password, user=candidate)
     # Compared in the canonical form, exactly: the unique constraint on it also settles
@@ -78,7 +87,11 @@ def authenticate_user(
     The lock is keyed on username and address together, as django-axes's combination
     mode: failures from elsewhere do not lock the owner out until the slower account
     limit. The attempt is reserved in every count before the password is checked, so
-    however many arrive in parallel, at most the limit are checked per window."""
+    however many arrive in parallel, at most the limit are checked per window.
+
+    Raises ``PasswordLoginOff`` when ``PASSWORD_LOGIN`` is false, before counting."""
+    if not settings.PASSWORD_LOGIN:
+        raise PasswordLoginOff
     name = canonical_username(username)
     window = settings.LOGIN_ATTEMPTS_WINDOW
     checks = [
@@ -104,6 +117,27 @@ def authenticate_user(
         release_attempt("login-user", name)
         return user
     return None
+
+
+def start_provider_sign_in(*, client: str, now: datetime) -> None:
+    """Count a sign-in with an identity provider begun from ``client``; raises
+    ``LoginThrottled`` when more than ``LOGIN_ATTEMPTS_PER_IP`` of them, unfinished, began
+    from there within ``LOGIN_ATTEMPTS_WINDOW`` (each costs a session state here and a
+    request to the provider later). ``finish_provider_sign_in`` gives one back."""
+    blocked = reserve_attempt(
+        "provider-sign-in",
+        client,
+        limit=settings.LOGIN_ATTEMPTS_PER_IP,
+        window=settings.LOGIN_ATTEMPTS_WINDOW,
+        now=now,
+    )
+    if blocked is not None:
+        raise LoginThrottled(blocked)
+
+
+def finish_provider_sign_in(*, client: str) -> None:
+    """A sign-in begun from ``client`` came back accepted: it no longer counts."""
+    release_attempt("provider-sign-in", client)
 
 
 def deactivate_user(user: User) -> bool:

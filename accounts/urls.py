@@ -16,6 +16,8 @@ urlpatterns = [
         "signup/",
         RedirectView.as_view(pattern_name="accounts:register", query_string=True),
     ),
+    # Ahead of allauth's own view at this address (openid_connect_login), which it calls.
+    path("oidc/<str:provider_id>/login/", views.provider_sign_in, name="provider-sign-in"),
     path("keys/", views.api_keys, name="keys"),
     path("keys/<str:key_id>/revoke/", views.revoke_key, name="revoke-key"),
 ]

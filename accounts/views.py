@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from allauth.account import views as allauth_views
 from allauth.account.utils import complete_signup
+from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.providers.openid_connect import views as allauth_oidc_views
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -23,7 +26,14 @@ from accounts.adapters import is_safe_redirect
 from accounts.api.auth import authenticated_user
 from accounts.forms import ApiKeyForm, LoginForm, RegisterForm
 from accounts.keys import create_api_key, get_owned_key, keys_of, revoke_api_key
-from accounts.services import UsernameTaken, register_user
+from accounts.oidc import sign_in_policy
+from accounts.services import (
+    LoginThrottled,
+    UsernameTaken,
+    register_user,
+    start_provider_sign_in,
+)
+from core.clients import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -35,11 +45,40 @@ def safe_next(request: HttpRequest, *, default: str) -> str:
     return target if is_safe_redirect(request, target) else default
 
 
+def sign_in_context(request: HttpRequest) -> dict[str, Any]:
+    """What the login and register pages offer: the providers' buttons (label and the
+    address their form posts to) and whether passwords sign in."""
+    providers = get_social_adapter(request).list_providers(request)
+    return {
+        "providers": [
+            {"label": provider.name, "url": provider.get_login_url(request)}
+            for provider in providers
+        ],
+        "password_login": settings.PASSWORD_LOGIN,
+    }
+
+
+def with_sign_in_policy(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """``response`` under the site's Content-Security-Policy, except that its forms may
+    lead to the providers (posting to a provider's sign-in answers with a redirect there)."""
+    apps = get_social_adapter(request).list_apps(request, provider="openid_connect")
+    response["Content-Security-Policy"] = sign_in_policy(apps)
+    return response
+
+
 class LoginView(allauth_views.LoginView):
     """django-allauth's login (its flow, then its stages), on our page and form
-    (``ACCOUNT_FORMS``); a refusal for too many failures answers 429 with Retry-After."""
+    (``ACCOUNT_FORMS``); a refusal for too many failures answers 429 with Retry-After.
+    With ``PASSWORD_LOGIN`` false the page offers the providers only and a POST is 403."""
 
     template_name = "accounts/login.html"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.PASSWORD_LOGIN:
+            response = self.render_to_response(self.get_context_data(password_refused=True))
+            response.status_code = 403
+            return response
+        return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form: LoginForm) -> HttpResponse:
         response = super().form_invalid(form)
@@ -51,16 +90,22 @@ class LoginView(allauth_views.LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["next"] = self.get_next_url() or ""
+        context.update(sign_in_context(self.request))
         return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        return with_sign_in_policy(self.request, super().render_to_response(context, **kwargs))
 
 
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
+    """A new account with a password; with ``PASSWORD_LOGIN`` false the page offers the
+    providers only and a POST is 403."""
     next_url = safe_next(request, default=reverse("archives:upload"))
     if request.user.is_authenticated:
         return redirect(next_url)
     form = RegisterForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and settings.PASSWORD_LOGIN and form.is_valid():
         try:
             user = register_user(
                 username=form.cleaned_data["username"],
@@ -77,9 +122,28 @@ def register(request: HttpRequest) -> HttpResponse:
             )
             # allauth's signup flow logs the new user in (and runs its stages).
             return complete_signup(request, user, email_verification="none", success_url=next_url)
-    status = 400 if form.errors else 200
-    context = {"form": form, "next": next_url}
-    return render(request, "accounts/register.html", context, status=status)
+    if request.method == "POST" and not settings.PASSWORD_LOGIN:
+        status = 403
+    else:
+        status = 400 if form.errors else 200
+    context = {"form": form, "next": next_url, **sign_in_context(request)}
+    response = render(request, "accounts/register.html", context, status=status)
+    return with_sign_in_policy(request, response)
+
+
+@require_http_methods(["GET", "POST"])
+def provider_sign_in(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """allauth's start of a sign-in with a provider (GET asks to confirm, POST leads to the
+    provider), each POST counted per address (``start_provider_sign_in``: 429 with
+    Retry-After past the limit)."""
+    if request.method == "POST":
+        try:
+            start_provider_sign_in(client=client_ip(request.META), now=timezone.now())
+        except LoginThrottled as exc:
+            response = render(request, "429.html", status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+    return with_sign_in_policy(request, allauth_oidc_views.login(request, provider_id))
 
 
 @require_http_methods(["GET", "POST"])

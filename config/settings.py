@@ -12,11 +12,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     BASE_DIR,
+    allauth_oidc_apps,
     env_bool,
     env_choice,
     env_int,
     env_list,
     env_networks,
+    env_oidc_providers,
     env_path,
     env_str,
     secret_key_file,
@@ -176,6 +178,29 @@ ACCOUNT_SESSION_REMEMBER = True
 # its other limits (reauthentication, password change and reset, ...) stay, counted in
 # the cache by the address ours count (accounts.adapters), answered by templates/429.html.
 ACCOUNT_RATE_LIMITS = {"login_failed": None, "login": None}
+# Sign-in with OpenID Connect providers (a JSON list, see .env.example and
+# docs/production.md), through allauth's openid_connect provider with PKCE; our subclass
+# adds the nonce (accounts/oidc.py), the adapter the rules (accounts/adapters.py).
+OIDC_PROVIDERS = env_oidc_providers("OIDC_PROVIDERS")
+# false: no password sign-in or registration (pages, API token, admin); the providers
+# only. API keys still work.
+PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", default=True)
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "accounts.oidc.OpenIDConnectProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": allauth_oidc_apps(OIDC_PROVIDERS),
+    }
+}
+# A first sign-in makes an account at once (no form); an existing account is found by an
+# address both sides verified (accounts.adapters.SocialAccountAdapter.authenticate_by_email)
+# and the provider is then connected to it.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
 # The page a refused form shows, in the site's look (templates/403_csrf.html).
 CSRF_FAILURE_VIEW = "archives.views.csrf_failure"
 LOGIN_REDIRECT_URL = "/"

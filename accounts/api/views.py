@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from accounts.api.serializers import (
 from accounts.forms import SecondFactorForm
 from accounts.services import (
     LoginThrottled,
+    PasswordLoginOff,
     UsernameTaken,
     authenticate_user,
     issue_token,
@@ -40,7 +41,17 @@ class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=CredentialsSerializer, responses={201: UserSerializer}, auth=[])
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses={
+            201: UserSerializer,
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="Accounts are not made with a password here (PASSWORD_LOGIN=false).",
+            ),
+        },
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         serializer = CredentialsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -50,6 +61,11 @@ class RegisterView(APIView):
             raise ValidationError({"password": list(exc.messages)}) from exc
         except UsernameTaken as exc:
             raise ValidationError({"username": ["This username is taken."]}) from exc
+        except PasswordLoginOff as exc:
+            raise PermissionDenied(
+                "Registration with a password is turned off here; sign in on the site with "
+                "your organisation's account."
+            ) from exc
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -99,7 +115,8 @@ class TokenView(APIView):
                 ErrorSerializer,
                 description=(
                     "The site requires two-factor authentication and the account has "
-                    "none yet: add one on the web first."
+                    "none yet: add one on the web first. Or passwords do not sign in "
+                    "here (PASSWORD_LOGIN=false): use an API key."
                 ),
             ),
         },
@@ -119,6 +136,11 @@ class TokenView(APIView):
             )
         except LoginThrottled as exc:
             raise Throttled(wait=exc.retry_after, detail="Too many failed logins.") from exc
+        except PasswordLoginOff as exc:
+            raise PermissionDenied(
+                "Password sign-in is turned off here: use an API key (made on the site's "
+                "API keys page) as Authorization: Bearer <key>."
+            ) from exc
         if user is None:
             return Response(
                 {"detail": "Wrong username or password."},

@@ -227,3 +227,41 @@ def test_revoking_a_key_from_the_page(client: Client, user: User, other_user: Us
     assert refused.status_code == 404
     assert ApiKey.objects.get(pk=theirs.pk).revoked_at is None
     assert client.get(reverse("accounts:revoke-key", args=[mine.pk])).status_code == 405
+
+
+def test_with_password_login_off_the_pages_offer_only_providers_and_refuse_posts(
+    client: Client, user: User, password: str, settings: DjangoSettings
+) -> None:
+    settings.PASSWORD_LOGIN = False
+
+    page = client.get(reverse("accounts:login"))
+    login = client.post(reverse("accounts:login"), {"login": user.username, "password": password})
+    register_page = client.get(reverse("accounts:register"))
+    register = client.post(
+        reverse("accounts:register"),
+        {"username": "zed", "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
+
+    assert page.status_code == 200
+    assert 'name="password"' not in page.content.decode()
+    assert "No way to sign in is set up" in page.content.decode()
+    assert login.status_code == 403
+    assert "Passwords do not sign in here" in login.content.decode()
+    assert not login.wsgi_request.user.is_authenticated
+    assert register_page.status_code == 200
+    assert 'name="password1"' not in register_page.content.decode()
+    assert register.status_code == 403
+    assert not User.objects.filter(username="zed").exists()
+
+
+def test_with_password_login_off_the_admin_takes_no_password(
+    client: Client, settings: DjangoSettings
+) -> None:
+    User.objects.create_superuser(username="root", password=GOOD_PASSWORD)
+    settings.PASSWORD_LOGIN = False
+
+    response = client.post(reverse("admin:login"), {"username": "root", "password": GOOD_PASSWORD})
+
+    assert response.status_code == 200
+    assert "Passwords do not sign in here" in response.content.decode()
+    assert not response.wsgi_request.user.is_authenticated

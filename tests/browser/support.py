@@ -121,6 +121,11 @@ def wait_until(page: Page, expression: str, *, timeout: float = TIMEOUT / 1000) 
         page.wait_for_timeout(50)
 
 
+def fits(page: Page, width: int) -> bool:
+    """Whether the page is no wider than ``width`` (nothing scrolls sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from accounts.models import ApiKey
-from tests.browser.support import log_in, shot
+from tests.browser.support import fits, log_in, shot
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
     from archives.models import Archive
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def fits(page: Page, width: int) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= width
 
 
 def test_make_copy_use_and_revoke_a_key(

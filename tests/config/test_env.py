@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_networks, env_str
+from config.env import (
+    allauth_oidc_apps,
+    env_bool,
+    env_int,
+    env_networks,
+    env_oidc_providers,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 READERS = re.compile(
-    r"""(?:env_(?:str|bool|int|list|choice|networks|path)\(\s*|environ\.get\(\s*)["']([A-Z_]+)["']"""
+    r"""(?:env_(?:str|bool|int|list|choice|networks|path|oidc_providers)\(\s*|environ\.get\(\s*)["']([A-Z_]+)["']"""
 )
 
 
@@ -46,3 +54,67 @@ def test_a_secret_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("SOME_SECRET_FILE", str(secret))
 
     assert env_str("SOME_SECRET") == "from-a-file"
+
+
+CORP = {
+    "id": "corp",
+    "label": "Corp SSO",
+    "issuer": "https://login.corp.example/realms/staff/",
+    "client_id": "awaiting-death",
+    "secret": "s3cret",
+    "allowed_domains": ["Corp.example", "@lab.corp.example"],
+}
+
+
+def test_oidc_providers_are_read_from_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    local = {"id": "dev", "label": "Dev", "issuer": "http://127.0.0.1:9000"}
+    local |= {"client_id": "c", "secret": "s"}
+    monkeypatch.setenv("SOME_PROVIDERS", json.dumps([CORP, local]))
+
+    corp, dev = env_oidc_providers("SOME_PROVIDERS")
+
+    assert corp["issuer"] == "https://login.corp.example/realms/staff"
+    assert corp["allowed_domains"] == ["corp.example", "lab.corp.example"]
+    assert dev["allowed_domains"] == []
+    assert allauth_oidc_apps([corp])[0] == {
+        "provider_id": "corp",
+        "name": "Corp SSO",
+        "client_id": "awaiting-death",
+        "secret": "s3cret",
+        "settings": {
+            "server_url": "https://login.corp.example/realms/staff",
+            "allowed_domains": ["corp.example", "lab.corp.example"],
+        },
+    }
+
+
+def test_no_oidc_providers_is_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOME_PROVIDERS", raising=False)
+
+    assert env_oidc_providers("SOME_PROVIDERS") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[{", "SOME_PROVIDERS is not JSON"),
+        ('{"id": "corp"}', "must be a JSON list"),
+        ("[1]", r"SOME_PROVIDERS\[0\] must be an object"),
+        (json.dumps([{**CORP, "scope": "x"}]), r"\[0\]: unknown field\(s\) scope"),
+        (json.dumps([{**CORP, "secret": ""}]), r"\[0\]\.secret must be a non-empty string"),
+        (json.dumps([{k: v for k, v in CORP.items() if k != "label"}]), r"\[0\]\.label"),
+        (json.dumps([{**CORP, "id": "Corp SSO"}]), r"\[0\]\.id must be lower-case"),
+        (json.dumps([{**CORP, "issuer": "http://idp.example"}]), r"\[0\]\.issuer must be an https"),
+        (json.dumps([{**CORP, "issuer": "https://idp.example/?x=1"}]), "no query"),
+        (json.dumps([{**CORP, "allowed_domains": "corp.example"}]), "must be a list"),
+        (json.dumps([{**CORP, "allowed_domains": ["not a domain"]}]), "is not a domain"),
+        (json.dumps([CORP, CORP]), r"\[1\]\.id: 'corp' is given twice"),
+    ],
+)
+def test_malformed_oidc_providers_are_refused_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("SOME_PROVIDERS", value)
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        env_oidc_providers("SOME_PROVIDERS")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.keys import create_api_key
 from accounts.models import ApiKey, User
 from accounts.services import issue_token
 from tests.accounts.support import enrol_totp, recovery_codes, sign_in
@@ -306,3 +307,23 @@ def test_the_api_refuses_a_user_without_two_factor_when_the_site_requires_it(
 
     assert response.status_code == 403
     assert response.json()["detail"].startswith("This site requires two-factor authentication")
+
+
+def test_with_password_login_off_no_token_and_no_registration_but_keys_work(
+    anon: APIClient, user: User, password: str, settings: DjangoSettings
+) -> None:
+    settings.PASSWORD_LOGIN = False
+    issued = create_api_key(
+        user, name="ci", scopes=["archives:read"], expires_at=None, now=timezone.now()
+    )
+
+    token = anon.post("/api/auth/token/", {"username": user.username, "password": password})
+    registered = anon.post("/api/auth/register/", {"username": "zed", "password": password})
+    with_key = APIClient(HTTP_AUTHORIZATION=f"Bearer {issued.key}").get("/api/archives/")
+
+    assert token.status_code == 403
+    assert "use an API key" in token.json()["detail"]
+    assert registered.status_code == 403
+    assert "Registration with a password is turned off" in registered.json()["detail"]
+    assert not User.objects.filter(username="zed").exists()
+    assert with_key.status_code == 200
