@@ -211,7 +211,10 @@ LOGIN_REDIRECT_URL = "/"
 # pages that add one (and sign-out), and the API refuses them (403).
 REQUIRE_TWO_FACTOR = env_bool("REQUIRE_TWO_FACTOR", default=False)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
-MFA_PASSKEY_LOGIN_ENABLED = True
+# A passkey alone signs in only where passwords do: with PASSWORD_LOGIN false every
+# sign-in goes through a provider (which can then stop an account), and a passkey is a
+# second factor after it.
+MFA_PASSKEY_LOGIN_ENABLED = PASSWORD_LOGIN
 # The name authenticator apps show beside the code (allauth's default: the host name).
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Awaiting-death")
 MFA_FORMS = {"authenticate": "accounts.forms.SecondFactorForm"}

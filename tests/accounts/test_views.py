@@ -233,6 +233,7 @@ def test_with_password_login_off_the_pages_offer_only_providers_and_refuse_posts
     client: Client, user: User, password: str, settings: DjangoSettings
 ) -> None:
     settings.PASSWORD_LOGIN = False
+    settings.MFA_PASSKEY_LOGIN_ENABLED = False  # as config/settings.py derives it
 
     page = client.get(reverse("accounts:login"))
     login = client.post(reverse("accounts:login"), {"login": user.username, "password": password})
@@ -244,6 +245,7 @@ def test_with_password_login_off_the_pages_offer_only_providers_and_refuse_posts
 
     assert page.status_code == 200
     assert 'name="password"' not in page.content.decode()
+    assert "passkey" not in page.content.decode()
     assert "No way to sign in is set up" in page.content.decode()
     assert login.status_code == 403
     assert "Passwords do not sign in here" in login.content.decode()

@@ -109,3 +109,40 @@ def test_the_cache_is_the_brokers_redis_when_there_is_one(tmp_path: Path) -> Non
     )
 
     assert read == f"{url} by the first"
+
+
+def _settings_of(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    shown = (
+        "from django.conf import settings as s; "
+        "print(s.PASSWORD_LOGIN, s.MFA_PASSKEY_LOGIN_ENABLED, "
+        "[a['provider_id'] for a in s.SOCIALACCOUNT_PROVIDERS['openid_connect']['APPS']])"
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", shown],
+        cwd=BASE_DIR,
+        env={**os.environ, "VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_oidc_providers_and_password_login_come_from_the_environment(tmp_path: Path) -> None:
+    providers = (
+        '[{"id": "corp", "label": "Corp", "issuer": "https://idp.example", '
+        '"client_id": "c", "secret": "s"}]'
+    )
+
+    result = _settings_of(tmp_path, OIDC_PROVIDERS=providers, PASSWORD_LOGIN="false")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False False ['corp']"
+
+
+def test_a_malformed_oidc_provider_stops_the_start_naming_the_field(tmp_path: Path) -> None:
+    providers = '[{"id": "corp", "label": "Corp", "issuer": "http://idp.example"}]'
+
+    result = _settings_of(tmp_path, OIDC_PROVIDERS=providers)
+
+    assert result.returncode != 0
+    assert "OIDC_PROVIDERS[0].client_id must be a non-empty string" in result.stderr
