@@ -46,15 +46,15 @@ def safe_next(request: HttpRequest, *, default: str) -> str:
 
 
 def sign_in_context(request: HttpRequest) -> dict[str, Any]:
-    """What the login and register pages offer: the providers' buttons (label and the
-    address their form posts to) and whether passwords sign in."""
+    """What the login and register pages offer besides a password (``password_login``
+    comes from ``accounts.context_processors.sign_in``): the providers' buttons, each a
+    label and the address its form posts to."""
     providers = get_social_adapter(request).list_providers(request)
     return {
         "providers": [
             {"label": provider.name, "url": provider.get_login_url(request)}
             for provider in providers
-        ],
-        "password_login": settings.PASSWORD_LOGIN,
+        ]
     }
 
 

@@ -338,3 +338,15 @@ def test_the_form_action_names_each_provider_origin_once() -> None:
     )
 
     assert sources == "'self' http://127.0.0.1:5 https://idp.example"
+
+
+def test_a_link_to_the_sign_in_asks_to_confirm_before_leaving(
+    client: Client, provider: IdentityProvider
+) -> None:
+    response = client.get(SIGN_IN)
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f"Sign In Via {LABEL}" in body and 'method="post"' in body
+    assert f"form-action 'self' {provider.issuer}" in response["Content-Security-Policy"]
+    assert not [seen for seen in provider.requests() if seen["path"] == "/auth"]
