@@ -33,7 +33,11 @@ _USERNAME_MAX = 150
 
 class OpenIDConnectProvider(allauth_oidc.OpenIDConnectProvider):
     """allauth's provider (``SOCIALACCOUNT_PROVIDERS[...]["provider_class"]``), sending a
-    fresh nonce with each authorization request and keeping it in the sign-in's state."""
+    fresh nonce with each authorization request and keeping it in the sign-in's state.
+
+    The request's own ``auth_params`` and ``scope`` (which allauth would add from the
+    query string) are not taken: a link made by someone else could otherwise ask the
+    provider for another ``redirect_uri`` or more scopes."""
 
     # allauth finds a provider's URLs and views by its package: they stay allauth's.
     package = "allauth.socialaccount.providers.openid_connect"
@@ -47,9 +51,9 @@ class OpenIDConnectProvider(allauth_oidc.OpenIDConnectProvider):
         **kwargs: Any,
     ) -> HttpResponse:
         nonce = secrets.token_urlsafe(32)
-        given = kwargs.pop("auth_params", None)
-        auth_params = dict(self.get_auth_params() if given is None else given)
-        auth_params["nonce"] = nonce
+        kwargs.pop("auth_params", None)
+        kwargs["scope"] = self.get_scope()
+        auth_params = {**self.get_auth_params(), "nonce": nonce}
         return super().redirect(
             request, process, next_url, data, auth_params=auth_params, nonce=nonce, **kwargs
         )

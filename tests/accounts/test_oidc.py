@@ -125,6 +125,18 @@ def test_the_provider_is_found_by_discovery_and_asked_with_pkce_and_a_nonce(
     assert ("GET", "/me") in asked
 
 
+def test_a_link_cannot_choose_the_redirect_uri_or_the_scopes(
+    client: Client, provider: IdentityProvider
+) -> None:
+    crafted = "auth_params=redirect_uri%3Dhttps%3A%2F%2Fevil.example%2F&scope=offline_access"
+
+    response = client.post(f"{SIGN_IN}?{crafted}")
+
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["redirect_uri"] == [f"{SITE}/accounts/oidc/{PROVIDER_ID}/login/callback/"]
+    assert set(query["scope"][0].split()) == {"openid", "profile", "email"}
+
+
 def test_a_second_sign_in_reaches_the_same_account(
     client: Client, provider: IdentityProvider
 ) -> None:
