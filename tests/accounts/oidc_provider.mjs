@@ -7,9 +7,10 @@
 //
 // The config (JSON): {"clients": [{"client_id", "client_secret", "redirect_uris"}],
 // "accounts": {"<login>": {"password", "claims": {"email", "email_verified", ...}}},
-// "tamper": null | "audience" | "nonce"}. "tamper" makes the token endpoint answer with an
-// id_token, signed with the provider's own key, for another audience or with another
-// nonce: what an attacker replaying a token meant elsewhere would hand over.
+// "tamper": null | "audience" | "nonce" | "subject"}. "audience" and "nonce" make the token
+// endpoint answer with an id_token, signed with the provider's own key, for another
+// audience or with another nonce: what an attacker replaying a token meant elsewhere would
+// hand over; "subject" makes the userinfo answer speak of another user than the id_token.
 //
 // stdout: "ready <issuer>" once it listens, then one JSON line a request:
 // {"method", "path", "query"}.
@@ -110,8 +111,11 @@ provider.use(async (ctx, next) => {
   const match = ctx.path.match(/^\/interaction\/([^/]+)$/);
   if (!match) {
     await next();
-    if (ctx.path === "/token" && config.tamper && ctx.body?.id_token) {
+    if (ctx.path === "/token" && ["audience", "nonce"].includes(config.tamper) && ctx.body?.id_token) {
       ctx.body = { ...ctx.body, id_token: await tamperedIdToken(ctx.body.id_token, config.tamper) };
+    }
+    if (ctx.path === "/me" && config.tamper === "subject" && ctx.body?.sub) {
+      ctx.body = { ...ctx.body, sub: "someone-else" };
     }
     return;
   }

@@ -169,8 +169,8 @@ def test_a_state_is_spent_by_its_first_use(client: Client, provider: IdentityPro
     assert come_back(client, callback).status_code == 400
 
 
-@pytest.mark.parametrize("tamper", ["audience", "nonce"])
-def test_an_id_token_for_another_audience_or_sign_in_is_refused(
+@pytest.mark.parametrize("tamper", ["audience", "nonce", "subject"])
+def test_an_answer_for_another_audience_sign_in_or_user_is_refused(
     client: Client, tmp_path: Path, settings: DjangoSettings, tamper: str
 ) -> None:
     with identity_provider(tmp_path, site=SITE, accounts=CAROL, tamper=tamper) as running:
