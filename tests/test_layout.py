@@ -49,6 +49,7 @@ EXEMPT = {
     "config/celery.py",
     "config/gunicorn.py",
     # Management commands and tasks that call one service (tested in its own file).
+    "archives/management/commands/index_members.py",
     "archives/management/commands/purge_expired.py",
     "archives/management/commands/requeue_stalled_builds.py",
     "resumable/management/commands/purge_expired_uploads.py",
