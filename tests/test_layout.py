@@ -52,7 +52,6 @@ EXEMPT = {
     "archives/management/commands/index_members.py",
     "archives/management/commands/purge_expired.py",
     "archives/management/commands/requeue_stalled_builds.py",
-    "archives/management/commands/index_members.py",
     "resumable/management/commands/purge_expired_uploads.py",
     "accounts/tasks.py",
     "resumable/tasks.py",

@@ -396,6 +396,11 @@ def test_a_pdf_preview_draws_its_pages_with_pdf_js(
             pdf_drawn(page, 2)
             assert page.evaluate("document.querySelector('[data-pdf-canvas]').clientWidth") > wide
             shot(page, "preview-pdf-page-2-zoomed")
+            # The keyboard turns pages too, from the focused page.
+            page.locator(".file-pdf-page").focus()
+            page.keyboard.press("ArrowLeft")
+            pdf_drawn(page, 1)
+            assert near(page.evaluate(CANVAS_INK)[1], red)
         # The bytes came from /raw in one GET; the worker from this site.
         raws = [url for url in watch.urls if url.endswith("/files/0/raw")]
         assert len(raws) == 1, watch.urls
