@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
+from archives import storage
 from archives.indexing import index_members
 from archives.models import Archive, ArchiveFile
 from archives.services import purge_expired, queue_member_index
@@ -184,6 +185,19 @@ def test_a_zip_without_the_member_records_nothing_of_it(
 
     assert archive.files.get(position=0).data_offset is None
     assert "no member named ['renamed.png']" in caplog.text
+
+
+def test_a_damaged_zip_records_nothing_and_says_why(
+    old_archive: tuple[Archive, list[tuple[Any, ...]]], caplog: pytest.LogCaptureFixture
+) -> None:
+    archive, _ = old_archive
+    with storage.local_path(archive.zip_name).open("r+b") as built:
+        built.write(b"JUNK")  # the first member's local header
+
+    assert index_members(archive.id) == 0
+
+    assert not archive.files.filter(data_offset__isnull=False).exists()
+    assert "photo.png: no local header at 0" in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
