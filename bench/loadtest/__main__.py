@@ -3,6 +3,10 @@ against it, check the invariants, print and save the figures.
 
     LOADTEST_USERS=50 LOADTEST_SECONDS=60 LOADTEST_RUNS=3 python -m bench.loadtest [--kill]
 
+``LOADTEST_SIGNUPS`` (default: every user) is how many users sign up and take a token with
+their password during the run; the others come with an account and an API key made
+before it, as API clients do.
+
 ``--kill`` SIGKILLs one gunicorn process and one Celery worker halfway through each run.
 Results go to var/loadtest/results.json (each run, and the medians over the runs)."""
 
@@ -28,6 +32,7 @@ USERS = int(os.environ.get("LOADTEST_USERS", "50"))
 SPAWN_RATE = int(os.environ.get("LOADTEST_SPAWN_RATE", "10"))
 SECONDS = int(os.environ.get("LOADTEST_SECONDS", "60"))
 RUNS = int(os.environ.get("LOADTEST_RUNS", "1"))
+SIGNUPS = min(int(os.environ.get("LOADTEST_SIGNUPS", str(USERS))), USERS)
 SETTLE_SECONDS = int(os.environ.get("LOADTEST_SETTLE_SECONDS", "240"))
 WORKLOAD = Path(__file__).resolve().parent / "workload.py"
 PERCENTILES = ("50%", "95%", "99%")
@@ -68,6 +73,13 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
             "--only-summary", "--loglevel", "WARNING",
         ]  # fmt: skip
         env = {**os.environ, "LOADTEST_RUN": str(number), "PYTHONPATH": str(BASE_DIR)}
+        if SIGNUPS < USERS:
+            prepared = prefix.with_name(f"{prefix.name}-accounts.json")
+            accounts = stack.run_module(
+                "bench.loadtest.accounts", str(USERS - SIGNUPS), f"prepared-{number}"
+            )
+            prepared.write_text(accounts)
+            env["LOADTEST_ACCOUNTS"] = str(prepared)
         started = time.monotonic()
         with (OUT / f"locust{number}.log").open("wb") as log:
             locust = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=log)
@@ -100,6 +112,7 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
         "kill": kill,
         "killed": {key: value for key, value in killed.items() if key != "archives"},
         "users": USERS,
+        "signups": SIGNUPS,
         "seconds": SECONDS,
         "elapsed_seconds": round(elapsed, 1),
         "cores": os.cpu_count(),

@@ -153,6 +153,13 @@ class Stack:
                 start_new_session=True,
             )
 
+    def run_module(self, module: str, *args: str) -> str:
+        """What ``python -m module args`` prints, run in the app's environment."""
+        return subprocess.run(
+            [sys.executable, "-m", module, *args], cwd=BASE_DIR, env=self.env(), check=True,
+            capture_output=True, text=True,
+        ).stdout  # fmt: skip
+
     def _manage(self, *args: str) -> None:
         subprocess.run(
             [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=self.env(), check=True

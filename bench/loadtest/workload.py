@@ -1,10 +1,11 @@
 """The Locust workload of `make loadtest` (run by Locust, not imported by the rest).
 
-Each simulated user signs up, takes a token and then, at random and with the weights
-below: uploads small archives by multipart and by tus, now and then a large one (a
-bounded number per run), polls its archives until built, views share pages (HTML and
-API), downloads with limits, resumes with its grant and without one, takes one file out
-of a share and opens its preview page, and reads stats.
+Each simulated user signs up and takes a token (or, past ``LOADTEST_SIGNUPS`` users,
+comes with an account and API key made before the run: ``LOADTEST_ACCOUNTS``) and then,
+at random and with the weights below: uploads small archives by multipart and by tus,
+now and then a large one (a bounded number per run), polls its archives until built,
+views share pages (HTML and API), downloads with limits, resumes with its grant and
+without one, takes one file out of a share and opens its preview page, and reads stats.
 Each user talks from an address of its own in 127.0.0.0/8, as distinct clients would
 (the per-address limits of nginx and the app then apply per user).
 
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import os
 import random
 import threading
+from pathlib import Path
 from typing import Any
 
 from locust import HttpUser, between, task
@@ -40,6 +43,17 @@ _lock = threading.Lock()
 _big_left = [BIG_UPLOADS]
 # Built archives any user may visit: (slug, size).
 shared: list[tuple[str, int]] = []
+# Accounts made before the run, [username, API key] each, taken one per user.
+_prepared: list[list[str]] = (
+    json.loads(Path(os.environ["LOADTEST_ACCOUNTS"]).read_text())
+    if os.environ.get("LOADTEST_ACCOUNTS")
+    else []
+)
+
+
+def _take_prepared() -> list[str] | None:
+    with _lock:
+        return _prepared.pop() if _prepared else None
 
 
 def _take_big() -> bool:
@@ -77,6 +91,11 @@ class Visitor(HttpUser):
         self.name = f"load-{RUN}-{number}-{random.randrange(10**6)}"
         self.archives: dict[str, dict[str, Any]] = {}
         self.grants: list[tuple[str, str, int]] = []
+        prepared = _take_prepared()
+        if prepared is not None:
+            self.name = prepared[0]
+            self.auth = {"Authorization": f"Bearer {prepared[1]}"}
+            return
         self.client.post(
             "/api/auth/register/",
             json={"username": self.name, "password": PASSWORD},
