@@ -375,10 +375,14 @@ def test_a_pdf_preview_draws_its_pages_with_pdf_js(
         (360, True, "en-US", "pdf-360-dark"),
     ]:
         page, watch = open_watched(width=width, dark=dark, locale=locale)
+        console: list[str] = []
+        page.on("console", lambda message, lines=console: lines.append(message.text))
         response = page.goto(f"/s/{archive.slug}/files/0/")
         assert response is not None
         assert "worker-src 'self'" in response.headers["content-security-policy"]
         pdf_drawn(page, 1)
+        # PDF.js's worker runs (it falls back to the page's thread with this warning).
+        assert not [line for line in console if "fake worker" in line], console
         count, color = page.evaluate(CANVAS_INK)
         # The page's picture, not a blank canvas: most of the page is its colour.
         assert count > 10_000 and near(color, red), (count, color)
