@@ -5,17 +5,8 @@
 # Front-end packages from npm: the same files `make` copies into var/vendor.
 FROM node:20-bookworm-slim AS assets
 WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error \
-    && mkdir -p vendor/bootstrap vendor/bootstrap-icons vendor/chart.js \
-    && cp node_modules/bootstrap/dist/css/bootstrap.min.css* \
-          node_modules/bootstrap/dist/js/bootstrap.bundle.min.js* vendor/bootstrap/ \
-    && cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css \
-          node_modules/bootstrap-icons/font/fonts vendor/bootstrap-icons/ \
-    && cp node_modules/chart.js/dist/chart.umd.min.js* vendor/chart.js/ \
-    && mkdir -p vendor/pdfjs-dist \
-    && cp node_modules/pdfjs-dist/build/pdf.min.mjs \
-          node_modules/pdfjs-dist/build/pdf.worker.min.mjs vendor/pdfjs-dist/
+COPY package.json package-lock.json deploy/vendor.sh ./
+RUN npm ci --no-audit --no-fund --loglevel=error && bash vendor.sh vendor
 
 # Python packages from uv.lock into /app/.venv, then the code, translations and static files.
 FROM python:3.12-slim AS build

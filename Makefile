@@ -36,13 +36,8 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 # Built files of the npm packages, copied where collectstatic finds them (never committed).
-var/vendor/.copied: node_modules/.installed
-	rm -rf var/vendor && mkdir -p var/vendor/bootstrap var/vendor/bootstrap-icons var/vendor/chart.js
-	cp node_modules/bootstrap/dist/css/bootstrap.min.css* node_modules/bootstrap/dist/js/bootstrap.bundle.min.js* var/vendor/bootstrap/
-	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts var/vendor/bootstrap-icons/
-	cp node_modules/chart.js/dist/chart.umd.min.js* var/vendor/chart.js/
-	mkdir -p var/vendor/tus-js-client && cp node_modules/tus-js-client/dist/tus.min.js* var/vendor/tus-js-client/
-	mkdir -p var/vendor/pdfjs-dist && cp node_modules/pdfjs-dist/build/pdf.min.mjs node_modules/pdfjs-dist/build/pdf.worker.min.mjs var/vendor/pdfjs-dist/
+var/vendor/.copied: node_modules/.installed deploy/vendor.sh
+	bash deploy/vendor.sh var/vendor
 	@touch $@
 
 front-end: var/vendor/.copied
