@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
-from storages.utils import clean_name
+from storages.utils import clean_name, safe_join
 
 from core.media import local_path, open_folder, raising_storage_full, root
 
@@ -161,8 +161,13 @@ class Bucket:
         self.chunk_bytes = chunk_bytes
 
     def _key(self, name: str) -> str:
-        # django-storages refuses a name that would leave its location, as local_path does.
-        return self.storage._normalize_name(clean_name(name))
+        """The object key of ``name`` under the storage's location; a name that would leave
+        it is refused, as ``local_path`` refuses one outside ``MEDIA_ROOT`` (django-storages'
+        public ``safe_join``, which its own storage uses)."""
+        try:
+            return safe_join(self.storage.location, clean_name(name))
+        except ValueError:
+            raise SuspiciousFileOperation(f"{name!r} is outside the bucket's location.") from None
 
     def _object(self, name: str) -> Any:  # boto3 makes its resource classes at run time
         return self.storage.bucket.Object(self._key(name))

@@ -585,3 +585,12 @@ def test_uploaded_archive_is_built_by_a_worker_from_and_to_the_bucket(
     with zipfile.ZipFile(io.BytesIO(fetched.content)) as built:
         assert built.read("big.bin") == big
         assert built.read("log.txt") == text
+
+
+def test_a_name_is_normalised_into_a_key_inside_the_bucket(bucket: str, s3: Any) -> None:
+    """Dots in a storage name never make a key of their own (django-storages' safe_join,
+    as its own storage normalises names)."""
+    storage.save_source("uploads/x/../../../y.bin", upload("y.bin", b"why"))
+
+    assert keys(s3, bucket) == {"y.bin"}
+    assert storage.open_stored("uploads/../y.bin").read() == b"why"
