@@ -165,7 +165,7 @@ class Bucket:
         it is refused, as ``local_path`` refuses one outside ``MEDIA_ROOT`` (django-storages'
         public ``safe_join``, which its own storage uses)."""
         try:
-            return safe_join(self.storage.location, clean_name(name))
+            return safe_join(BUCKET_LOCATION, clean_name(name))
         except ValueError:
             raise SuspiciousFileOperation(f"{name!r} is outside the bucket's location.") from None
 
@@ -382,6 +382,10 @@ def _remove_empty_folder(folder: Path) -> None:
 
 
 @functools.cache
+# Where in the bucket the objects are: its root.
+BUCKET_LOCATION = ""
+
+
 def _bucket(
     *,
     bucket_name: str,
@@ -412,7 +416,7 @@ def _bucket(
         querystring_expire=presign_seconds,
         transfer_config=transfer,
         file_overwrite=True,
-        location="",
+        location=BUCKET_LOCATION,
     )
     return Bucket(storage, presign_seconds=presign_seconds, chunk_bytes=chunk_bytes)
 
