@@ -381,11 +381,11 @@ def _remove_empty_folder(folder: Path) -> None:
             folder.rmdir()
 
 
-@functools.cache
 # Where in the bucket the objects are: its root.
 BUCKET_LOCATION = ""
 
 
+@functools.cache
 def _bucket(
     *,
     bucket_name: str,
