@@ -3,9 +3,10 @@
 They are what a crash between storing files and committing their rows leaves, or a
 removal that failed for good. A file is an orphan only once it has not changed for
 ``ORPHAN_GRACE_SECONDS``: an upload is stored before its row is committed, and a build
-writes its temporary ZIP for as long as it runs. Only the local ``MEDIA_ROOT`` is swept;
-objects in a bucket (``STORAGE_BACKEND=s3``) are not. Resumable uploads' partial files
-are not either: their own purge removes them with their rows.
+writes its temporary ZIP for as long as it runs. The local ``MEDIA_ROOT`` is swept, and
+with ``STORAGE_BACKEND=s3`` the bucket too (a web process killed between storing an
+upload's object and committing its row leaves one there). Resumable uploads' partial
+files are not: their own purge removes them with their rows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from archives import storage
 from archives.models import Archive, ArchiveFile
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from datetime import datetime
 
 logger = logging.getLogger(__name__)
@@ -31,24 +33,33 @@ BATCH = 500
 
 
 def remove_orphan_files(*, now: datetime) -> list[str]:
-    """Remove every local file under ``SWEPT_FOLDERS`` that no archive row names (as a
-    source or as its ZIP) and that has not changed for ``ORPHAN_GRACE_SECONDS`` before
-    ``now``; log each one. A build's temporary ZIP stays while its archive exists (its
-    own cleanup removes it). Returns the names removed; raises ``OSError`` when a removal
-    fails, the files not yet removed staying for the next run.
+    """Remove every file under ``SWEPT_FOLDERS``, local or in the bucket, that no archive
+    row names (as a source or as its ZIP) and that has not changed for
+    ``ORPHAN_GRACE_SECONDS`` before ``now``; log each one. A build's temporary ZIP stays
+    while its archive exists (its own cleanup removes it). Returns the names removed;
+    raises ``OSError`` when a removal fails, the files not yet removed staying for the
+    next run.
     """
     cutoff = (now - timedelta(seconds=settings.ORPHAN_GRACE_SECONDS)).timestamp()
-    old = [name for name, changed in storage.local_files(SWEPT_FOLDERS) if changed < cutoff]
+    orphans = _sweep(storage.local_files(SWEPT_FOLDERS), cutoff, storage.delete_local_files)
+    orphans += _sweep(storage.bucket_files(SWEPT_FOLDERS), cutoff, storage.delete_many)
+    if orphans:
+        logger.info("removed %d orphan file(s)", len(orphans))
+    return orphans
+
+
+def _sweep(
+    files: Iterable[tuple[str, float]], cutoff: float, delete: Callable[[list[str]], None]
+) -> list[str]:
+    old = [name for name, changed in files if changed < cutoff]
     orphans: list[str] = []
     for start in range(0, len(old), BATCH):
         orphans.extend(_unnamed(old[start : start + BATCH]))
     for start in range(0, len(orphans), BATCH):
         removed = orphans[start : start + BATCH]
-        storage.delete_local_files(removed)
+        delete(removed)
         for name in removed:
             logger.info("removed orphan file %s: no archive names it", name)
-    if orphans:
-        logger.info("removed %d orphan file(s)", len(orphans))
     return orphans
 
 

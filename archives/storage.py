@@ -275,6 +275,14 @@ class Bucket:
             raise StorageError(f"the bucket holds {stored} bytes of {name}, not {size}")
         temporary.unlink(missing_ok=True)
 
+    def files(self, folders: Iterable[str]) -> Iterator[tuple[str, float]]:
+        """The name of every object under ``folders``, with when it was written."""
+        for folder in folders:
+            prefix = self._key(folder) + "/"
+            with _object_errors(prefix, doing="listing the bucket"):
+                for summary in self.storage.bucket.objects.filter(Prefix=prefix):
+                    yield summary.key, summary.last_modified.timestamp()
+
     def delete_many(self, names: Iterable[str]) -> None:
         keys = [self._key(name) for name in names]
         # DeleteObjects takes up to 1,000 keys a request; a missing key is no error.
@@ -550,6 +558,14 @@ def local_files(folders: Iterable[str]) -> Iterator[tuple[str, float]]:
                     if stat.S_ISREG(status.st_mode):
                         changed = max(status.st_mtime, status.st_ctime)
                         yield path.relative_to(base).as_posix(), changed
+
+
+def bucket_files(folders: Iterable[str]) -> Iterator[tuple[str, float]]:
+    """The storage name of every object under ``folders`` in the bucket, with the time
+    it was written (a POSIX timestamp); nothing when files are kept on a local disk."""
+    store = backend()
+    if isinstance(store, Bucket):
+        yield from store.files(folders)
 
 
 def delete_local_files(names: Iterable[str]) -> None:

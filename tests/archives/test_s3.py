@@ -26,6 +26,7 @@ from archives.build import build_archive
 from archives.indexing import index_members
 from archives.integrity import MISSING, scrub_archives
 from archives.models import Archive, Download, Status
+from archives.orphans import remove_orphan_files
 from archives.services import purge_expired
 from archives.tasks import build_archive_task
 from tests.archives.test_indexing import FILES as INDEXED_FILES
@@ -594,3 +595,22 @@ def test_a_name_is_normalised_into_a_key_inside_the_bucket(bucket: str, s3: Any)
 
     assert keys(s3, bucket) == {"y.bin"}
     assert storage.open_stored("uploads/../y.bin").read() == b"why"
+
+
+def test_the_orphan_sweep_removes_old_objects_no_row_names_from_the_bucket(
+    bucket: str, s3: Any, make_stored: Callable[..., Archive], settings: DjangoSettings
+) -> None:
+    """What a web process killed between storing an upload's object and committing its
+    row leaves: gone once older than the grace; named objects and young ones stay."""
+    archive = make_stored()
+    storage.save_source("uploads/lost-upload/00000", upload("a.bin", b"lost"))
+    named = keys(s3, bucket) - {"uploads/lost-upload/00000"}
+    assert archive.zip_name in named
+
+    young = remove_orphan_files(now=timezone.now())
+    later = timezone.now() + timedelta(seconds=settings.ORPHAN_GRACE_SECONDS + 60)
+    removed = remove_orphan_files(now=later)
+
+    assert young == []
+    assert removed == ["uploads/lost-upload/00000"]
+    assert keys(s3, bucket) == named
