@@ -218,6 +218,10 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = PASSWORD_LOGIN
 # The name authenticator apps show beside the code (allauth's default: the host name).
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Awaiting-death")
+# A code of the step before or after the current one is taken too (RFC 6238, 5.2: one
+# step of delay): a code typed as the app turns to the next is not refused. Each code
+# still works once (accounts.two_factor.claim_code keeps it for the three steps).
+MFA_TOTP_TOLERANCE = 1
 MFA_FORMS = {"authenticate": "accounts.forms.SecondFactorForm"}
 LOGOUT_REDIRECT_URL = "/"
 
