@@ -24,7 +24,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from rest_framework.test import APIClient
 
 from accounts.services import issue_token
@@ -433,6 +433,8 @@ def browser() -> Iterator[Browser]:
         verbosity=0,
     )
     support.ARTIFACTS.mkdir(exist_ok=True)
+    # Assertions wait as long as actions do: the suite's other pass shares the cores.
+    expect.set_options(timeout=support.TIMEOUT)
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = playwright.chromium.launch(

@@ -123,8 +123,14 @@ def download_completely(client: str, url: str, folder: Path, *, size: int) -> Pa
     folder.mkdir()
     interrupt(client, url, folder, size=size)
     # Until the server has seen the connection end, the response keeps the bytes it was
-    # allowed from the grant, and a resume would find too few left.
-    assert wait_until(lambda: not Download.objects.filter(bytes_sent=0).exists())
+    # allowed from the grant (the rest of the archive), and a resume would find too few
+    # left: wait until what it did not send is given back.
+    assert wait_until(
+        lambda: (
+            not Download.objects.filter(bytes_sent=0).exists()
+            and not Download.objects.filter(completed=False, grant_used__gte=size).exists()
+        )
+    )
     result = folder / "archive.zip"
     resumed = subprocess.run(resume_run(client, url, folder), cwd=folder, check=False)
     assert resumed.returncode == 0, f"{client} did not resume"
