@@ -21,6 +21,8 @@ let pdf = null;
 let number = 1;
 let zoom = ZOOMS.indexOf(1);
 let task = null;
+// Each draw's number: a draw that a newer one (a quick click, a key) overtook stops.
+let drawing = 0;
 
 function fail(error) {
   box.querySelector("[role=toolbar]").classList.add("d-none");
@@ -39,10 +41,16 @@ function showControls() {
 }
 
 async function draw() {
+  const mine = ++drawing;
   if (task) {
     task.cancel();
+    task = null;
   }
+  box.setAttribute("data-pdf-state", "drawing");
   const page = await pdf.getPage(number);
+  if (mine !== drawing) {
+    return;
+  }
   const natural = page.getViewport({ scale: 1 });
   const width = Math.max(frame.clientWidth - 2, 100);
   const viewport = page.getViewport({ scale: (width / natural.width) * ZOOMS[zoom] });
@@ -52,19 +60,22 @@ async function draw() {
   canvas.style.width = Math.floor(viewport.width) + "px";
   canvas.style.height = Math.floor(viewport.height) + "px";
   showControls();
-  box.setAttribute("data-pdf-state", "drawing");
   task = page.render({
     canvasContext: canvas.getContext("2d"),
     viewport: viewport,
     transform: ratio === 1 ? null : [ratio, 0, 0, ratio, 0, 0],
   });
+  const rendering = task;
   try {
-    await task.promise;
+    await rendering.promise;
   } catch (error) {
     if (error && error.name === "RenderingCancelledException") {
       return;
     }
     throw error;
+  }
+  if (mine !== drawing) {
+    return;
   }
   task = null;
   box.setAttribute("data-pdf-state", "drawn");
