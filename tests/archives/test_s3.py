@@ -9,6 +9,7 @@ import logging
 import random
 import secrets
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -178,10 +179,10 @@ def download_url(archive: Archive) -> str:
 
 
 def code_client() -> Any:
-    """The S3 client the code itself uses in this thread."""
+    """The S3 client the code itself uses (one per process, for every thread)."""
     backend = storage.backend()
     assert isinstance(backend, storage.Bucket)
-    return backend.storage.connection.meta.client
+    return backend.client
 
 
 def record_calls(calls: list[tuple[str, dict[str, Any]]]) -> None:
@@ -460,6 +461,35 @@ def test_a_file_of_a_share_is_streamed_from_the_bucket_by_one_ranged_get_of_its_
     page = client.get(f"/s/{archive.slug}/files/1/")
     assert "line 0000000 of a log" in page.content.decode()
     assert ranges(calls) == [(log.data_offset, end)]
+
+
+def test_every_thread_of_a_process_reads_and_presigns_through_one_client(
+    make_stored: Callable[..., Archive], bucket: str, s3: Any
+) -> None:
+    """A client (and session) of its own cost each thread 17 MiB and 36,000 objects the
+    garbage collector scans: web threads share the process's one client."""
+    archive = make_stored({"data.bin": bytes(range(256)) * 40})
+    whole = read_object(s3, bucket, archive.zip_name)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    record_calls(calls)
+
+    def read(number: int) -> bytes:
+        with storage.open_stored(archive.zip_name, start=number, end=number + 99) as body:
+            return body.read()
+
+    def presign(number: int) -> str:
+        return storage.download_url(archive.zip_name, filename=f"{number}.zip") or ""
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(read, range(8))) == [whole[n : n + 100] for n in range(8)]
+        # Each thread's GET went through the one client the code's events were set on.
+        assert sorted(ranges(calls)) == [(n, n + 99) for n in range(8)]
+        calls.clear()
+        urls = list(pool.map(presign, range(8)))
+    signed = sorted(params["ResponseContentDisposition"] for _, params in calls)
+    assert signed == sorted(f'attachment; filename="{n}.zip"' for n in range(8))
+    for url in urls:
+        assert requests.get(url, timeout=10).content == whole
 
 
 def test_range_resume_is_decided_by_us_then_served_206_by_the_bucket(
