@@ -47,7 +47,6 @@ EXEMPT = {
     # The server's and the worker's entry points: settings read by gunicorn and Celery.
     "config/wsgi.py",
     "config/celery.py",
-    "config/gunicorn.py",
     # Management commands and tasks that call one service (tested in its own file).
     "archives/management/commands/index_members.py",
     "archives/management/commands/purge_expired.py",
