@@ -3,6 +3,10 @@ against it, check the invariants, print and save the figures.
 
     LOADTEST_USERS=50 LOADTEST_SECONDS=60 LOADTEST_RUNS=3 python -m bench.loadtest [--kill]
 
+The users arrive evenly over ``LOADTEST_RAMP_SECONDS``; the figures (latencies, requests
+per second, CPU) cover the ``LOADTEST_SECONDS`` after that, with all of them at work. The
+checks cover the whole run.
+
 ``LOADTEST_SIGNUPS`` (default: every user) is how many users sign up and take a token with
 their password during the run; the others come with an account and an API key made
 before it, as API clients do.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,8 +34,8 @@ from bench.loadtest.stack import Stack
 
 OUT = Path(os.environ.get("LOADTEST_DIR") or BASE_DIR / "var/loadtest")
 USERS = int(os.environ.get("LOADTEST_USERS", "50"))
-SPAWN_RATE = int(os.environ.get("LOADTEST_SPAWN_RATE", "10"))
 SECONDS = int(os.environ.get("LOADTEST_SECONDS", "60"))
+RAMP_SECONDS = int(os.environ.get("LOADTEST_RAMP_SECONDS", "30"))
 RUNS = int(os.environ.get("LOADTEST_RUNS", "1"))
 SIGNUPS = min(int(os.environ.get("LOADTEST_SIGNUPS", str(USERS))), USERS)
 SETTLE_SECONDS = int(os.environ.get("LOADTEST_SETTLE_SECONDS", "240"))
@@ -68,11 +73,18 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
     with Stack() as stack:
         command = [
             sys.executable, "-m", "locust", "-f", str(WORKLOAD), "--headless",
-            "-u", str(USERS), "-r", str(SPAWN_RATE), "-t", f"{SECONDS}s",
+            "-u", str(USERS), "-r", f"{USERS / max(RAMP_SECONDS, 1):g}",
+            "-t", f"{RAMP_SECONDS + SECONDS}s", "--reset-stats",
             "--host", stack.url, "--csv", str(prefix), "--stop-timeout", "120",
             "--only-summary", "--loglevel", "WARNING",
         ]  # fmt: skip
-        env = {**os.environ, "LOADTEST_RUN": str(number), "PYTHONPATH": str(BASE_DIR)}
+        env = {
+            **os.environ,
+            "LOADTEST_RUN": str(number),
+            "PYTHONPATH": str(BASE_DIR),
+            "LOADTEST_RAMP_SECONDS": str(RAMP_SECONDS),
+            "LOADTEST_SECONDS": str(SECONDS),
+        }
         if SIGNUPS < USERS:
             prepared = prefix.with_name(f"{prefix.name}-accounts.json")
             accounts = stack.run_module(
@@ -80,16 +92,26 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
             )
             prepared.write_text(accounts)
             env["LOADTEST_ACCOUNTS"] = str(prepared)
-        started = time.monotonic()
+        children_before = _children_cpu()
+        window: dict[str, Any] = {}
         with (OUT / f"locust{number}.log").open("wb") as log:
             locust = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=log)
-            timer = threading.Timer(SECONDS / 2, _kill, args=(stack, killed))
+            timers = [threading.Timer(RAMP_SECONDS, _window_starts, args=(stack, locust, window))]
             if kill:
+                timers.append(
+                    threading.Timer(RAMP_SECONDS + SECONDS / 2, _kill, args=(stack, killed))
+                )
+            for timer in timers:
                 timer.start()
             locust.wait()
-            if kill:
+            for timer in timers:
                 timer.join()
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - window["at"]
+        before = window["cpu"]
+        cpu = {part: used - before[part] for part, used in stack.cpu_seconds().items()}
+        # Locust has ended and been waited for: its seconds are among this process's
+        # children's now (a killed worker's main process's too, in a --kill run).
+        cpu["locust"] = _children_cpu() - children_before - before["locust"]
         waiting = wait_until_settled(stack.settings.database_url, timeout=SETTLE_SECONDS)
         if kill:
             # What the killed web process stored but never committed: beat's orphan sweep
@@ -118,11 +140,16 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
         "users": USERS,
         "signups": SIGNUPS,
         "seconds": SECONDS,
+        "ramp_seconds": RAMP_SECONDS,
         "elapsed_seconds": round(elapsed, 1),
         "cores": os.cpu_count(),
         "rps": total.get("rps"),
         "rps_per_core": round(total.get("rps", 0) / (os.cpu_count() or 1), 2),
         "not_settled_after_wait": waiting,
+        "cpu_seconds": {part: round(used, 1) for part, used in cpu.items()},
+        "cpu_share": {
+            part: round(used / (elapsed * (os.cpu_count() or 1)), 3) for part, used in cpu.items()
+        },
         **stats,
         "invariants": [
             {"check": item.name, "ok": item.ok, "detail": item.detail} for item in report.checks
@@ -130,6 +157,17 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
         "figures": report.figures,
         "ok": report.ok,
     }
+
+
+def _window_starts(stack: Stack, locust: subprocess.Popen[bytes], window: dict[str, Any]) -> None:
+    """Every user is at work and Locust starts its figures anew: so does the CPU count."""
+    window["cpu"] = stack.cpu_seconds(locust=locust.pid)
+    window["at"] = time.monotonic()
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _kill(stack: Stack, killed: dict[str, Any]) -> None:
@@ -190,6 +228,13 @@ def main() -> int:
         for item in result["invariants"]:
             say(f"  [{'ok' if item['ok'] else 'FAIL'}] {item['check']} {item['detail']}")
         say(f"  figures: {json.dumps(result['figures'])}")
+        shares = result["cpu_share"]
+        parts = sorted((item for item in shares.items() if not item[0].startswith("machine")),
+                       key=lambda item: -item[1])  # fmt: skip
+        say("  CPU (share of all cores over the measured window): "
+            + ", ".join(f"{part} {share:.0%}" for part, share in parts)
+            + f"; the machine busy {shares['machine busy']:.0%}, of which stolen by its host "
+            f"{shares['machine steal']:.0%}")  # fmt: skip
         if kill:
             say(f"  killed: {json.dumps(result['killed'])}")
     summary = {"runs": runs, "median": medians(runs)}

@@ -75,16 +75,30 @@ def _wait_log(process: subprocess.Popen[bytes], log: Path, text: bytes, timeout:
         time.sleep(0.2)
 
 
+def _stat(pid: int | str) -> tuple[str, int]:
+    """The command name of process ``pid`` and the CPU ticks (user and system) it has
+    used; ("", 0) once it is gone."""
+    try:
+        head, fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    except OSError:
+        return "", 0
+    parts = fields.split()
+    return head.split("(", 1)[1], int(parts[11]) + int(parts[12])
+
+
 def _cpu_ticks(root: int) -> int:
-    """CPU time (user and system ticks) of ``root`` and its descendants."""
-    total = 0
-    for pid in [root, *descendants(root)]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total
+    """CPU ticks of ``root`` and its descendants."""
+    return sum(_stat(pid)[1] for pid in [root, *descendants(root)])
+
+
+def _ticks_named(*names: str) -> int:
+    """CPU ticks of every process whose command is one of ``names`` (PostgreSQL's and
+    Redis's servers, which this machine runs outside the stack)."""
+    found = (_stat(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return sum(ticks for command, ticks in found if command in names)
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 class Stack:
@@ -267,7 +281,7 @@ class Stack:
             "events { worker_connections 4096; }\n"
             "http {\n"
             "    default_type application/octet-stream;\n"
-            '    log_format timed \'$remote_addr $status $request_time "$request" '
+            '    log_format timed \'$remote_addr $status $request_time $msec "$request" '
             "$upstream_addr';\n"
             f"    access_log {prefix}/access.log timed;\n"
             f"    client_body_temp_path {prefix}/body;\n"
@@ -303,6 +317,30 @@ class Stack:
     @property
     def access_log(self) -> Path:
         return self.root / "nginx" / "access.log"
+
+    def cpu_seconds(self, locust: int | None = None) -> dict[str, float]:
+        """CPU seconds used so far by each part of the stack: this process (moto's S3
+        server is one of its threads), the two gunicorns, the workers, beat, nginx,
+        PostgreSQL and Redis, and Locust's process ``locust`` when given. A process
+        killed or ended takes its seconds with it."""
+        beat, nginx = self.others[0].pid, self.others[-1].pid
+        ticks = {
+            "harness and moto": _stat(os.getpid())[1],
+            "gunicorn": sum(_cpu_ticks(process.pid) for process in self.web),
+            "celery workers": sum(_cpu_ticks(process.pid) for process in self.workers),
+            "celery beat": _cpu_ticks(beat),
+            "nginx": _cpu_ticks(nginx),
+            "postgresql": _ticks_named("postgres"),
+            "redis": _ticks_named("redis-server"),
+        }
+        if locust is not None:
+            ticks["locust"] = _cpu_ticks(locust)
+        # The machine's own count: its busy time (every process, this run's and any
+        # other's), and the time its virtual CPUs waited for the host (steal).
+        fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+        ticks["machine busy"] = sum(fields) - fields[3] - fields[4]  # not idle, not iowait
+        ticks["machine steal"] = fields[7]
+        return {part: used / TICKS_PER_SECOND for part, used in ticks.items()}
 
     def kill_web_process(self) -> int:
         """SIGKILL the process of the first gunicorn that serves requests (its master

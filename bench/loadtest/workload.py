@@ -3,9 +3,12 @@
 Each simulated user signs up and takes a token (or, past ``LOADTEST_SIGNUPS`` users,
 comes with an account and API key made before the run: ``LOADTEST_ACCOUNTS``) and then,
 at random and with the weights below: uploads small archives by multipart and by tus,
-now and then a large one (a bounded number per run), polls its archives until built,
+now and then a large one, polls its archives until built,
 views share pages (HTML and API), downloads with limits, resumes with its grant and
 without one, takes one file out of a share and opens its preview page, and reads stats.
+The rare and costly requests, the large uploads and a few more sign-ups, come at even
+intervals through the measured window (after ``LOADTEST_RAMP_SECONDS``, for
+``LOADTEST_SECONDS``), so that every run's figures hold the same number of each.
 Each user talks from an address of its own in 127.0.0.0/8, as distinct clients would
 (the per-address limits of nginx and the app then apply per user).
 
@@ -21,6 +24,7 @@ import json
 import os
 import random
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +36,19 @@ KIB = 1024
 MIB = 1024 * KIB
 BIG_BYTES = int(os.environ.get("LOADTEST_BIG_BYTES", str(50 * MIB)))
 BIG = f"{BIG_BYTES / MIB:g} MB"
-# Large uploads in the whole run (half multipart, half tus): each costs a build of
+# Large uploads in the measured window (half multipart, half tus): each costs a build of
 # BIG_BYTES on one of the two workers.
 BIG_UPLOADS = int(os.environ.get("LOADTEST_BIG_UPLOADS", "4"))
+# Sign-ups with a token in the measured window, by new users besides those arriving:
+# a password costs about 0.3 CPU seconds to hash, twice.
+WINDOW_SIGNUPS = int(os.environ.get("LOADTEST_WINDOW_SIGNUPS", "5"))
+RAMP_SECONDS = float(os.environ.get("LOADTEST_RAMP_SECONDS", "0"))
+WINDOW_SECONDS = float(os.environ.get("LOADTEST_SECONDS", "60"))
 TUS_CHUNK = 8 * MIB
 RUN = os.environ.get("LOADTEST_RUN", "run")
 
 _numbers = itertools.count(1)
 _lock = threading.Lock()
-_big_left = [BIG_UPLOADS]
 # Built archives any user may visit: (slug, size).
 shared: list[tuple[str, int]] = []
 # Accounts made before the run, [username, API key] each, taken one per user.
@@ -56,12 +64,26 @@ def _take_prepared() -> list[str] | None:
         return _prepared.pop() if _prepared else None
 
 
-def _take_big() -> bool:
-    with _lock:
-        if _big_left[0] <= 0:
-            return False
-        _big_left[0] -= 1
-        return True
+class _Paced:
+    """``count`` events spread evenly over the measured window: ``take()`` is true once
+    for each, when its time has come."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.taken = 0
+        self.started = time.monotonic()
+
+    def take(self) -> bool:
+        with _lock:
+            due = RAMP_SECONDS + self.taken * WINDOW_SECONDS / max(self.count, 1)
+            if self.taken >= self.count or time.monotonic() - self.started < due:
+                return False
+            self.taken += 1
+            return True
+
+
+_big_uploads = _Paced(BIG_UPLOADS)
+_window_signups = _Paced(WINDOW_SIGNUPS)
 
 
 class _SourceAddress(HTTPAdapter):
@@ -96,24 +118,32 @@ class Visitor(HttpUser):
             self.name = prepared[0]
             self.auth = {"Authorization": f"Bearer {prepared[1]}"}
             return
+        self.auth = {"Authorization": f"Token {self._sign_up(self.name)}"}
+
+    def _sign_up(self, username: str) -> str:
+        """Register ``username`` and take its token (empty if none was given)."""
         self.client.post(
             "/api/auth/register/",
-            json={"username": self.name, "password": PASSWORD},
+            json={"username": username, "password": PASSWORD},
             name="POST /api/auth/register/",
         )
-        self.token = ""
         # A client asks again when its token request fails (a 502 while a web process
         # restarts): without a token every later call of this user would be a 401.
         for _ in range(3):
             answer = self.client.post(
                 "/api/auth/token/",
-                json={"username": self.name, "password": PASSWORD},
+                json={"username": username, "password": PASSWORD},
                 name="POST /api/auth/token/",
             )
             if answer.ok:
-                self.token = answer.json()["token"]
-                break
-        self.auth = {"Authorization": f"Token {self.token}"}
+                return answer.json()["token"]
+        return ""
+
+    @task(1)
+    def sign_up_another(self) -> None:
+        """Someone new signs up from this user's address (now and then only)."""
+        if _window_signups.take():
+            self._sign_up(f"{self.name}-new-{next(_numbers)}")
 
     # Uploads -------------------------------------------------------------------------
 
@@ -187,7 +217,7 @@ class Visitor(HttpUser):
 
     @task(1)
     def upload_big(self) -> None:
-        if not _take_big():
+        if not _big_uploads.take():
             return
         if random.random() < 0.5:
             self._multipart([BIG_BYTES], name=f"POST /api/archives/ multipart ({BIG})", big=True)
