@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User, canonical_username
-from core.throttle import forget_failures, release_attempt, reserve_attempt
+from core.throttle import forget_failures, release_attempt, reserve_attempt, reserve_attempts
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -99,15 +99,9 @@ def authenticate_user(
         ("login-ip", client, settings.LOGIN_ATTEMPTS_PER_IP, window),
         ("login-user", name, settings.LOGIN_ATTEMPTS_PER_ACCOUNT, settings.LOGIN_ACCOUNT_WINDOW),
     ]
-    reserved: list[tuple[str, str]] = []
-    for scope, key, limit, span in checks:
-        blocked = reserve_attempt(scope, key, limit=limit, window=span, now=now)
-        if blocked is not None:
-            # Not checked, so not a failure: give back what this attempt took.
-            for taken in reserved:
-                release_attempt(*taken)
-            raise LoginThrottled(blocked)
-        reserved.append((scope, key))
+    blocked = reserve_attempts(checks, now=now)
+    if blocked is not None:
+        raise LoginThrottled(blocked)
     user = authenticate(request, username=name, password=password)
     if isinstance(user, User):
         # The owner's success clears their own address only: the account's count from

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authtoken.models import Token
 
-from core.throttle import forget_failures, release_attempt, reserve_attempt
+from core.throttle import forget_failures, release_attempt, reserve_attempt, reserve_attempts
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -72,14 +72,9 @@ def reserve_code_attempt(user: AbstractBaseUser, *, client: str, now: datetime) 
     from one address in ``LOGIN_ATTEMPTS_WINDOW``, ``LOGIN_ATTEMPTS_PER_ACCOUNT`` from
     anywhere in ``LOGIN_ACCOUNT_WINDOW``. Raises ``CodeThrottled`` past either, having
     taken nothing; ``forget_code_failures`` gives the attempt back once the code is right."""
-    reserved: list[tuple[str, str]] = []
-    for scope, key, limit, span in _code_checks(user, client):
-        blocked = reserve_attempt(scope, key, limit=limit, window=span, now=now)
-        if blocked is not None:
-            for taken in reserved:
-                release_attempt(*taken)
-            raise CodeThrottled(blocked)
-        reserved.append((scope, key))
+    blocked = reserve_attempts(_code_checks(user, client), now=now)
+    if blocked is not None:
+        raise CodeThrottled(blocked)
 
 
 def forget_code_failures(user: AbstractBaseUser, *, client: str) -> None:

@@ -18,6 +18,7 @@ from django.db.models import F
 from core.models import FailureWindow
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
 
@@ -68,6 +69,21 @@ def reserve_attempt(scope: str, key: str, *, limit: int, window: int, now: datet
         return None
     # Still racing after three tries: refuse for a second rather than risk an extra guess.
     return 1
+
+
+def reserve_attempts(checks: Iterable[tuple[str, str, int, int]], *, now: datetime) -> int | None:
+    """``reserve_attempt`` in each count of ``checks`` (scope, key, limit, window), in
+    order. When one is used up, give back what this call took there before and return its
+    seconds to wait: a refused attempt, never checked, counts nowhere."""
+    reserved: list[tuple[str, str]] = []
+    for scope, key, limit, window in checks:
+        blocked = reserve_attempt(scope, key, limit=limit, window=window, now=now)
+        if blocked is not None:
+            for taken in reserved:
+                release_attempt(*taken)
+            return blocked
+        reserved.append((scope, key))
+    return None
 
 
 def release_attempt(scope: str, key: str) -> None:

@@ -17,6 +17,7 @@ from core.throttle import (
     purge_failure_windows,
     release_attempt,
     reserve_attempt,
+    reserve_attempts,
     seconds_blocked,
 )
 
@@ -119,6 +120,22 @@ def test_a_reservation_past_the_limit_is_refused_until_one_is_given_back() -> No
     assert reserve_attempt("share:1", "192.0.2.1", limit=3, window=60, now=now) is None
     # Another key has its own count.
     assert reserve_attempt("share:1", "192.0.2.2", limit=3, window=60, now=now) is None
+
+
+@pytest.mark.django_db
+def test_an_attempt_refused_by_one_count_is_given_back_to_the_counts_before_it() -> None:
+    now = timezone.now()
+    checks = [("code-user-ip", "192.0.2.1 7", 5, 60), ("code-user", "7", 2, 600)]
+    assert reserve_attempts(checks, now=now) is None
+    assert reserve_attempts(checks, now=now) is None
+    # The account's count is used up: the address's is given back, the wait is the account's.
+    assert reserve_attempts(checks, now=now) == 601
+    counts = dict(FailureWindow.objects.values_list("scope", "failures"))
+    assert counts == {"code-user-ip": 2, "code-user": 2}
+    # The first count refusing takes nothing from the later ones.
+    tight = [("code-user-ip", "192.0.2.1 7", 2, 60), ("code-user", "7", 9, 600)]
+    assert reserve_attempts(tight, now=now) == 61
+    assert dict(FailureWindow.objects.values_list("scope", "failures")) == counts
 
 
 def guess_in_parallel(
