@@ -24,7 +24,7 @@ import re
 import secrets
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 import boto3.session
 from boto3.exceptions import Boto3Error
@@ -191,10 +191,14 @@ class Bucket:
         """The object's size, from a HEAD."""
         return int(self.client.head_object(Bucket=self.name, Key=self._key(name))["ContentLength"])
 
+    def _upload_to(self, name: str, content_type: str) -> dict[str, Any]:
+        """Where and how ``upload_file``/``upload_fileobj`` store an object ``name``."""
+        return {"Bucket": self.name, "Key": self._key(name), "Config": self.transfer,
+                "ExtraArgs": {"ContentType": content_type}}  # fmt: skip
+
     def save(self, name: str, upload: UploadedFile) -> None:
         temporary = getattr(upload, "temporary_file_path", None)
-        where = {"Bucket": self.name, "Key": self._key(name), "Config": self.transfer,
-                 "ExtraArgs": {"ContentType": "application/octet-stream"}}  # fmt: skip
+        where = self._upload_to(name, "application/octet-stream")
         try:
             if temporary is not None:
                 # Reads the spooled file part by part: memory stays flat at any size.
@@ -275,13 +279,7 @@ class Bucket:
         remove the local file; on any error no object is left."""
         size = temporary.stat().st_size
         try:
-            self.client.upload_file(
-                str(temporary),
-                Bucket=self.name,
-                Key=self._key(name),
-                ExtraArgs={"ContentType": "application/zip"},
-                Config=self.transfer,
-            )
+            self.client.upload_file(str(temporary), **self._upload_to(name, "application/zip"))
             stored = self._size(name)
         except _S3_ERRORS as exc:
             self.delete_many([name])
@@ -418,12 +416,8 @@ def _remove_empty_folder(folder: Path) -> None:
 BUCKET_LOCATION = ""
 # Connections to the bucket a process keeps open for reuse.
 CONNECTIONS = 32
-# AWS_S3_ADDRESSING_STYLE's choices, as botocore names them.
-ADDRESSING_STYLES: dict[str, Literal["auto", "path", "virtual"]] = {
-    "auto": "auto",
-    "path": "path",
-    "virtual": "virtual",
-}
+# AWS_S3_ADDRESSING_STYLE's choices (the settings refuse any other), as botocore names them.
+AddressingStyle = Literal["auto", "path", "virtual"]
 
 
 @functools.cache
@@ -454,7 +448,7 @@ def _bucket(
         config=Config(
             # botocore would presign with the deprecated version 2 in some regions.
             signature_version="s3v4",
-            s3={"addressing_style": ADDRESSING_STYLES[addressing_style]},
+            s3={"addressing_style": cast("AddressingStyle", addressing_style)},
             # Every thread of the process shares the client and its connections; past
             # this many at once, a connection is opened for the request and then closed.
             max_pool_connections=CONNECTIONS,

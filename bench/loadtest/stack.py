@@ -91,11 +91,15 @@ def _cpu_ticks(root: int) -> int:
     return sum(_stat(pid)[1] for pid in [root, *descendants(root)])
 
 
-def _ticks_named(*names: str) -> int:
-    """CPU ticks of every process whose command is one of ``names`` (PostgreSQL's and
-    Redis's servers, which this machine runs outside the stack)."""
-    found = (_stat(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
-    return sum(ticks for command, ticks in found if command in names)
+def _ticks_by_command(*names: str) -> dict[str, int]:
+    """CPU ticks of the processes of each command of ``names`` (PostgreSQL's and Redis's
+    servers, which this machine runs outside the stack), in one look over /proc."""
+    totals = dict.fromkeys(names, 0)
+    for entry in Path("/proc").iterdir():
+        command, ticks = _stat(entry.name) if entry.name.isdigit() else ("", 0)
+        if command in totals:
+            totals[command] += ticks
+    return totals
 
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -324,14 +328,15 @@ class Stack:
         PostgreSQL and Redis, and Locust's process ``locust`` when given. A process
         killed or ended takes its seconds with it."""
         beat, nginx = self.others[0].pid, self.others[-1].pid
+        servers = _ticks_by_command("postgres", "redis-server")
         ticks = {
             "harness and moto": _stat(os.getpid())[1],
             "gunicorn": sum(_cpu_ticks(process.pid) for process in self.web),
             "celery workers": sum(_cpu_ticks(process.pid) for process in self.workers),
             "celery beat": _cpu_ticks(beat),
             "nginx": _cpu_ticks(nginx),
-            "postgresql": _ticks_named("postgres"),
-            "redis": _ticks_named("redis-server"),
+            "postgresql": servers["postgres"],
+            "redis": servers["redis-server"],
         }
         if locust is not None:
             ticks["locust"] = _cpu_ticks(locust)
