@@ -7,9 +7,12 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from allauth.mfa.signals import authenticator_added
+        from allauth.mfa.signals import authenticator_added, authenticator_removed
 
-        from accounts.two_factor import revoke_tokens_on_enrolment
+        from accounts.two_factor import end_other_sessions_on_change, revoke_tokens_on_enrolment
 
         # A token from before the second factor was added was had with the password alone.
         authenticator_added.connect(revoke_tokens_on_enrolment, dispatch_uid="revoke-tokens")
+        # As a password change does: a session begun under the former factors ends.
+        authenticator_added.connect(end_other_sessions_on_change, dispatch_uid="end-sessions")
+        authenticator_removed.connect(end_other_sessions_on_change, dispatch_uid="end-sessions")

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from datetime import datetime
     from typing import Any
 
@@ -48,6 +49,26 @@ class User(AbstractUser):
         blank=True,
         help_text="Bytes this user may store; empty for the default (USER_QUOTA_BYTES).",
     )
+
+    # Raised to sign the user out of their other sessions
+    # (``accounts.services.end_other_sessions``): part of the hash each session keeps, as
+    # the password is.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
+    def get_session_auth_hash(self) -> str:
+        """Django's hash of the password, and the session generation once it was raised
+        (generation 0 keeps the sessions begun before it existed)."""
+        return self._with_generation(super().get_session_auth_hash())
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        """The same, under each of ``SECRET_KEY_FALLBACKS``."""
+        for fallback in super().get_session_auth_fallback_hash():
+            yield self._with_generation(fallback)
+
+    def _with_generation(self, password_hash: str) -> str:
+        if not self.session_generation:
+            return password_hash
+        return f"{password_hash}-{self.session_generation}"
 
     @classmethod
     def normalize_username(cls, username: Any) -> str:

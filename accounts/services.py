@@ -1,4 +1,4 @@
-"""Accounts: registration and API tokens."""
+"""Accounts: registration, API tokens, sign-in and sessions."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User, canonical_username
@@ -141,3 +142,13 @@ def deactivate_user(user: User) -> bool:
     changed = User.objects.filter(pk=user.pk, is_active=True).update(is_active=False)
     user.is_active = False
     return bool(changed)
+
+
+def end_other_sessions(request: HttpRequest, *, user: User) -> None:
+    """Sign ``user`` out of every session but the one of ``request``, which stays signed in
+    (as Django keeps it after a password change): their session generation is raised, so
+    the hash the other sessions keep no longer matches (``User.get_session_auth_hash``).
+    The account token and API keys are not sessions: they are left as they are."""
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+    update_session_auth_hash(request, user)

@@ -17,12 +17,14 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authtoken.models import Token
 
+from accounts.services import end_other_sessions
 from core.throttle import forget_failures, release_attempt, reserve_attempt, reserve_attempts
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from django.contrib.auth.base_user import AbstractBaseUser
+    from django.http import HttpRequest
 
     from accounts.models import User
 
@@ -109,3 +111,9 @@ def revoke_tokens(user: User) -> int:
 def revoke_tokens_on_enrolment(*, user: User, **kwargs: Any) -> None:
     """Receiver of allauth.mfa's ``authenticator_added``."""
     revoke_tokens(user)
+
+
+def end_other_sessions_on_change(*, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    """Receiver of allauth.mfa's ``authenticator_added`` and ``authenticator_removed``: the
+    sessions begun under the former second factors end, but the one that made the change."""
+    end_other_sessions(request, user=user)

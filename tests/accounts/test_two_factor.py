@@ -1,6 +1,7 @@
 """Two-factor sign-in through the pages (allauth.mfa's, on our templates): enrolment of an
 authenticator app with codes made by pyotp, the code prompt after the password, recovery
-codes that work once, the throttle on wrong codes, and tokens dropped on enrolment."""
+codes that work once, the throttle on wrong codes, tokens dropped on enrolment, and the
+other sessions signed out when a second factor is added or removed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
+from accounts.keys import create_api_key
 from accounts.services import issue_token
 from accounts.two_factor import has_second_factor
 from tests.accounts.support import confirm_password, enrol_totp, recovery_codes, sign_in
@@ -221,3 +224,55 @@ def test_turning_the_app_off_leaves_no_second_factor(user: User, password: str) 
     assert not has_second_factor(user)
     # The recovery codes go with it: they were a way around the app only.
     assert not Authenticator.objects.filter(user=user).exists()
+
+
+# allauth announces a new authenticator app once its transaction commits, within the
+# request: the test's own transaction would put that off past the request's end.
+@pytest.mark.django_db(transaction=True)
+def test_adding_a_second_factor_signs_out_the_other_sessions_only(
+    user: User, password: str
+) -> None:
+    other = sign_in(user, password)
+    client = sign_in(user, password)
+
+    app = enrol_totp(client, password)
+
+    assert is_signed_in(client)
+    assert not is_signed_in(other)
+    # A sign-in after it is as good as ever (with the code now).
+    again = start_sign_in(user, password)
+    with time_machine.travel(timezone.now() + timedelta(seconds=30), tick=False):
+        again.post(reverse("mfa_authenticate"), {"code": app.now()})
+        assert is_signed_in(again)
+
+
+def test_removing_the_second_factor_signs_out_the_other_sessions_only(
+    user: User, password: str
+) -> None:
+    client = sign_in(user, password)
+    enrol_totp(client, password)
+    other = start_sign_in(user, password)
+    other.post(reverse("mfa_authenticate"), {"code": recovery_codes(client)[0]})
+    assert is_signed_in(other)
+
+    response = client.post(reverse("mfa_deactivate_totp"))
+
+    assert response.status_code == 302
+    assert is_signed_in(client)
+    assert not is_signed_in(other)
+    assert is_signed_in(sign_in(user, password))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_keys_outlive_a_change_of_second_factor(user: User, password: str) -> None:
+    issued = create_api_key(
+        user, name="backup", scopes=["archives:read"], expires_at=None, now=timezone.now()
+    )
+    client = sign_in(user, password)
+
+    enrol_totp(client, password)
+    client.post(reverse("mfa_deactivate_totp"))
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
+    assert api.get("/api/archives/").status_code == 200

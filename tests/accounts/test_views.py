@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.keys import hash_key
 from accounts.models import ApiKey, User
+from tests.accounts.support import sign_in
 from tests.factories import ApiKeyFactory
 
 if TYPE_CHECKING:
@@ -104,6 +105,20 @@ def test_login_with_wrong_password_shows_error(client: Client, user: User) -> No
     response = client.post(reverse("accounts:login"), {"login": user.username, "password": "nope"})
     assert response.status_code == 200
     assert "alert-danger" in response.content.decode()
+
+
+def test_changing_the_password_signs_out_the_other_sessions_only(user: User, password: str) -> None:
+    other = sign_in(user, password)
+    client = sign_in(user, password)
+
+    response = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": password, "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
+
+    assert response.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+    assert other.get("/dashboard/").status_code == 302
 
 
 def test_logout_asks_on_get_and_logs_out_on_post(client: Client, user: User) -> None:
