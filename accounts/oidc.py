@@ -4,18 +4,23 @@ openid_connect provider: what it leaves to us.
 allauth checks the state (kept in the session), PKCE (S256) and the id_token's issuer,
 audience and expiry. It sends no nonce and compares no ``sub`` of the userinfo answer to
 the id_token's: both are done here, with the allowed e-mail domains of a provider and the
-username a new user gets.
+username a new user gets. allauth fetches a provider's discovery document at each step of
+every sign-in; it is kept here in Django's cache for a while.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 import secrets
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from allauth.socialaccount.providers.openid_connect import provider as allauth_oidc
+from allauth.socialaccount.providers.openid_connect import views as allauth_oidc_views
+from django.core.cache import cache
 
 from accounts.models import canonical_username
 from core.security import content_security_policy
@@ -30,6 +35,28 @@ if TYPE_CHECKING:
 _NOT_IN_USERNAME = re.compile(r"[^\w.@+-]+")
 _USERNAME_MAX = 150
 
+# How long a provider's discovery document is kept: it names the endpoints, which a
+# provider seldom moves; a change is followed within this time.
+DISCOVERY_CACHE_SECONDS = 3600
+
+
+class OpenIDConnectAdapter(allauth_oidc_views.OpenIDConnectOAuth2Adapter):
+    """allauth's exchange with a provider, which fetches the provider's discovery document
+    (``/.well-known/openid-configuration``) anew for each request of a sign-in (its start
+    and its return); here the document is kept in Django's cache, shared by every process,
+    for ``DISCOVERY_CACHE_SECONDS``. The sign-in start (``OpenIDConnectProvider``) and the
+    return (``accounts.views.provider_callback``) both use it."""
+
+    @cached_property
+    def openid_config(self) -> dict[str, Any]:
+        source = f"{self.provider_id} {self.get_provider().server_url}"
+        key = "oidc-discovery:" + hashlib.sha256(source.encode()).hexdigest()
+        config = cache.get(key)
+        if config is None:
+            config = super().openid_config
+            cache.set(key, config, timeout=DISCOVERY_CACHE_SECONDS)
+        return config
+
 
 class OpenIDConnectProvider(allauth_oidc.OpenIDConnectProvider):
     """allauth's provider (``SOCIALACCOUNT_PROVIDERS[...]["provider_class"]``), sending a
@@ -41,6 +68,7 @@ class OpenIDConnectProvider(allauth_oidc.OpenIDConnectProvider):
 
     # allauth finds a provider's URLs and views by its package: they stay allauth's.
     package = "allauth.socialaccount.providers.openid_connect"
+    oauth2_adapter_class = OpenIDConnectAdapter
 
     def redirect(
         self,

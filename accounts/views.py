@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from allauth.account import views as allauth_views
 from allauth.account.utils import complete_signup
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from allauth.socialaccount.providers.openid_connect import views as allauth_oidc_views
 from django.conf import settings
 from django.contrib import messages
@@ -26,7 +28,7 @@ from accounts.adapters import is_safe_redirect
 from accounts.api.auth import authenticated_user
 from accounts.forms import ApiKeyForm, LoginForm, RegisterForm
 from accounts.keys import create_api_key, get_owned_key, keys_of, revoke_api_key
-from accounts.oidc import sign_in_policy
+from accounts.oidc import OpenIDConnectAdapter, sign_in_policy
 from accounts.services import (
     LoginThrottled,
     UsernameTaken,
@@ -144,6 +146,18 @@ def provider_sign_in(request: HttpRequest, provider_id: str) -> HttpResponse:
             response["Retry-After"] = str(exc.retry_after)
             return response
     return with_sign_in_policy(request, allauth_oidc_views.login(request, provider_id))
+
+
+@require_http_methods(["GET", "POST"])
+def provider_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """allauth's return from a provider (its openid_connect ``callback``), on our adapter,
+    which keeps the discovery document (``accounts.oidc.OpenIDConnectAdapter``); a provider
+    not in the settings is 404, as there."""
+    try:
+        view = OAuth2CallbackView.adapter_view(OpenIDConnectAdapter(request, provider_id))
+        return view(request)
+    except SocialApp.DoesNotExist as exc:
+        raise Http404 from exc
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,17 +5,20 @@ provider's through HTTP, as a browser would go between them."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+import time_machine
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
-from accounts.oidc import form_action_sources, username_candidates
+from accounts.oidc import DISCOVERY_CACHE_SECONDS, form_action_sources, username_candidates
 from tests.accounts.oidc_support import (
     ACCOUNT_PASSWORD,
     LABEL,
@@ -123,6 +126,47 @@ def test_the_provider_is_found_by_discovery_and_asked_with_pkce_and_a_nonce(
     # The provider requires PKCE: the code was exchanged, so the verifier matched.
     assert ("POST", "/token") in asked
     assert ("GET", "/me") in asked
+
+
+def discovery_fetches(provider: IdentityProvider) -> int:
+    asked = [(seen["method"], seen["path"]) for seen in provider.requests()]
+    return asked.count(("GET", "/.well-known/openid-configuration"))
+
+
+def test_the_discovery_document_is_fetched_once_for_many_sign_ins(
+    client: Client, provider: IdentityProvider
+) -> None:
+    start_sign_in(client)
+    start_sign_in(client)
+
+    assert discovery_fetches(provider) == 1
+
+    sign_in(client)
+    client.logout()
+    sign_in(client)
+
+    assert signed_in_as(client).username == "carol"
+    assert discovery_fetches(provider) == 1
+
+
+def test_the_discovery_document_is_fetched_again_once_its_time_is_up(
+    client: Client, provider: IdentityProvider
+) -> None:
+    start_sign_in(client)
+
+    later = timezone.now() + timedelta(seconds=DISCOVERY_CACHE_SECONDS + 1)
+    with time_machine.travel(later):
+        start_sign_in(client)
+
+    assert discovery_fetches(provider) == 2
+
+
+def test_a_return_for_a_provider_not_in_the_settings_is_404(
+    client: Client, provider: IdentityProvider
+) -> None:
+    response = client.get("/accounts/oidc/elsewhere/login/callback/?code=a-code&state=a-state")
+
+    assert response.status_code == 404
 
 
 def test_a_link_cannot_choose_the_redirect_uri_or_the_scopes(
