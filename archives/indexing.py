@@ -8,7 +8,10 @@ when they meet one; ``manage.py index_members`` queues it for every such archive
 reads the directory, then for each member not yet recorded its local header (where its
 data starts) and its first ``SNIFF_BYTES``; images get their thumbnails. A bucket's ZIP
 is read by ranges (``storage.open_stored_seekable``), never copied down whole. Running
-twice is harmless: only members still unrecorded are written.
+twice is harmless: only members still unrecorded are written. A ZIP that cannot be read
+(gone, not a ZIP, a member not where its directory says) is recorded as such
+(``Archive.members_error``) and not queued again; its files answer as before, whole
+archive only.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import struct
 import zipfile
+import zlib
 from typing import TYPE_CHECKING, Final
 
 from django.db import transaction
@@ -23,6 +27,7 @@ from django.db import transaction
 from archives import storage
 from archives.build import MemberResult, record_members
 from archives.models import Archive, ArchiveFile, Status
+from archives.storage import StorageError
 from archives.thumbnails import thumbnail_of
 from archives.zipping.sniffing import IMAGE, SNIFF_BYTES, Sniffed, sniff
 
@@ -55,17 +60,25 @@ def unindexed_files() -> QuerySet[ArchiveFile]:
 def index_members(archive_id: str) -> int:
     """Record the place, preview and thumbnail of each member of the archive's stored ZIP
     that has none yet; return how many were recorded (0 for an archive not stored, or
-    stored and recorded already). Raises ``OSError`` when storage fails."""
+    stored and recorded already). A stored ZIP that is gone or cannot be read as a ZIP
+    records nothing of its members and sets ``Archive.members_error``. Raises
+    ``StorageError`` when a bucket does not answer."""
     archive = Archive.objects.filter(pk=archive_id).first()
     files = {f.name: f for f in unindexed_files().filter(archive_id=archive_id)}
     if archive is None or not files:
         return 0
-    with storage.open_stored_seekable(archive.zip_name) as handle:
-        try:
+    try:
+        with storage.open_stored_seekable(archive.zip_name) as handle:
             members = _read_members(handle, files)
-        except (zipfile.BadZipFile, UnreadableMember) as exc:
-            logger.error("the members of archive %s cannot be read: %s", archive_id, exc)
-            return 0
+    except StorageError:
+        raise  # says nothing of the file: the task tries again
+    # Another OSError is the file's own (gone, unreadable), as a download judges it.
+    except (OSError, zipfile.BadZipFile, UnreadableMember, zlib.error, EOFError) as exc:
+        logger.error("the members of archive %s cannot be read: %s", archive_id, exc)
+        Archive.objects.filter(pk=archive_id, zip_name=archive.zip_name).update(
+            members_error=str(exc) or type(exc).__name__
+        )
+        return 0
     with transaction.atomic():
         # Not for an archive purged meanwhile: its thumbnails went with its files.
         stored = Archive.objects.select_for_update().filter(

@@ -94,6 +94,9 @@ class Archive(models.Model):
     # When the reading of its members' places and previews from the stored ZIP was last
     # queued (archives.indexing), for an archive built before the build recorded them.
     members_queued_at = models.DateTimeField(null=True, blank=True)
+    # Why that reading found the stored ZIP unreadable (gone, not a ZIP, a member not where
+    # its directory says); empty otherwise. Such an archive is not queued again.
+    members_error = models.TextField(blank=True)
 
     objects = ArchiveManager()
 

@@ -405,11 +405,14 @@ def queue_member_index(archive_id: str, *, now: datetime) -> bool:
     """Queue the reading of the members of a stored archive built before the build
     recorded them (``archives.indexing``), once: a conditional UPDATE of
     ``members_queued_at`` lets one caller of many at once queue it, and queues it again
-    only after ``BUILD_STALL_SECONDS`` (a message lost). False when nothing was queued."""
+    only after ``BUILD_STALL_SECONDS`` (a message lost), never once the reading found the
+    ZIP unreadable (``members_error``). False when nothing was queued."""
     stalled = now - timedelta(seconds=settings.BUILD_STALL_SECONDS)
     with transaction.atomic():
         claimed = (
-            Archive.objects.filter(pk=archive_id, status=Status.READY, purged_at__isnull=True)
+            Archive.objects.filter(
+                pk=archive_id, status=Status.READY, purged_at__isnull=True, members_error=""
+            )
             .exclude(zip_name="")
             .filter(Q(members_queued_at__isnull=True) | Q(members_queued_at__lt=stalled))
             .update(members_queued_at=now)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
@@ -29,6 +30,7 @@ from tests.conftest import streamed_body, wait_until
 if TYPE_CHECKING:
     import subprocess
     from collections.abc import Callable
+    from typing import BinaryIO
 
     from django.test import Client
     from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
@@ -187,17 +189,126 @@ def test_a_zip_without_the_member_records_nothing_of_it(
     assert "no member named ['renamed.png']" in caplog.text
 
 
-def test_a_damaged_zip_records_nothing_and_says_why(
-    old_archive: tuple[Archive, list[tuple[Any, ...]]], caplog: pytest.LogCaptureFixture
-) -> None:
-    archive, _ = old_archive
+def damage_local_header(archive: Archive) -> None:
     with storage.local_path(archive.zip_name).open("r+b") as built:
         built.write(b"JUNK")  # the first member's local header
 
-    assert index_members(archive.id) == 0
 
+def replace_with_text(archive: Archive) -> None:
+    storage.local_path(archive.zip_name).write_bytes(b"not a ZIP at all\n" * 100)
+
+
+def remove_zip(archive: Archive) -> None:
+    storage.local_path(archive.zip_name).unlink()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "error"),
+    [
+        (damage_local_header, "photo.png: no local header at 0"),
+        (replace_with_text, "File is not a zip file"),
+        (remove_zip, "No such file or directory"),
+    ],
+)
+def test_an_unreadable_zip_is_recorded_and_never_queued_again(
+    old_archive: tuple[Archive, list[tuple[Any, ...]]],
+    spoil: Callable[[Archive], None],
+    error: str,
+    client: Client,
+    settings: DjangoSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    archive, _ = old_archive
+    spoil(archive)
+    queued: list[str] = []
+    monkeypatch.setattr(index_members_task, "delay", queued.append)
+    file_url = f"/api/shares/{archive.slug}/files/1/download"
+    start = timezone.now()
+
+    with time_machine.travel(start, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.get(f"/s/{archive.slug}/").status_code == 200
+        assert queued == [archive.id]
+        # As a worker runs it.
+        assert index_members_task(archive.id) == 0
+
+    archive.refresh_from_db()
+    assert error in archive.members_error
+    assert error in caplog.text
     assert not archive.files.filter(data_offset__isnull=False).exists()
-    assert "photo.png: no local header at 0" in caplog.text
+    # Long past the time a lost message is queued again after: never again.
+    with time_machine.travel(
+        start + timedelta(seconds=3 * settings.BUILD_STALL_SECONDS), tick=False
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            page = client.get(f"/s/{archive.slug}/")
+            listed = client.get(f"/api/shares/{archive.slug}/")
+            refused = client.get(file_url)
+            call_command("index_members", stdout=StringIO())
+        assert not queue_member_index(archive.id, now=timezone.now())
+    assert queued == [archive.id]
+    # Its files answer as those of an archive not yet read: the whole archive only.
+    assert page.status_code == 200
+    assert listed.status_code == 200
+    assert [file["preview"] for file in listed.json()["files"]] == [None] * len(FILES)
+    assert refused.status_code == 503
+    assert refused.json()["reason"] == "unavailable"
+
+
+def test_a_readable_zip_is_read_once_and_not_queued_again(
+    old_archive: tuple[Archive, list[tuple[Any, ...]]],
+    client: Client,
+    settings: DjangoSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    archive, built = old_archive
+    queued: list[str] = []
+    monkeypatch.setattr(index_members_task, "delay", queued.append)
+    start = timezone.now()
+
+    with time_machine.travel(start, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.get(f"/s/{archive.slug}/")
+        assert index_members_task(archive.id) == len(FILES)
+    with time_machine.travel(
+        start + timedelta(seconds=3 * settings.BUILD_STALL_SECONDS), tick=False
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.get(f"/s/{archive.slug}/")
+        served = client.get(f"/api/shares/{archive.slug}/files/1/download")
+
+    assert queued == [archive.id]
+    assert recorded(archive) == built
+    archive.refresh_from_db()
+    assert archive.members_error == ""
+    assert served.status_code == 200
+    assert streamed_body(served) == FILES["readme.txt"]
+
+
+def test_a_bucket_that_does_not_answer_leaves_the_archive_to_be_queued_again(
+    old_archive: tuple[Archive, list[tuple[Any, ...]]],
+    settings: DjangoSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    archive, _ = old_archive
+
+    def outage(name: str) -> BinaryIO:
+        raise storage.StorageError(f"reading {name} from the bucket failed: timed out")
+
+    monkeypatch.setattr(storage, "open_stored_seekable", outage)
+    now = timezone.now()
+    assert queue_member_index(archive.id, now=now)
+
+    with pytest.raises(storage.StorageError):
+        index_members(archive.id)
+
+    archive.refresh_from_db()
+    assert archive.members_error == ""
+    later = now + timedelta(seconds=settings.BUILD_STALL_SECONDS + 1)
+    assert queue_member_index(archive.id, now=later)
 
 
 @pytest.mark.django_db(transaction=True)
