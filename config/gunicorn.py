@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import sys
 from pathlib import Path
 
 from config.serve import prepare_local_state
@@ -31,10 +32,22 @@ control_socket_disable = True
 # it off (the setting exists to disable it).
 
 
+# How long a thread may hold the GIL while others wait for it (Python's default is 5 ms).
+# A request that waits on the database or a socket needs the GIL back after each wait;
+# behind a thread that parses a large upload it would wait that long each time, and a
+# page that waits ten times, ten times as long.
+SWITCH_INTERVAL = float(os.environ.get("WEB_SWITCH_INTERVAL_MS", "1")) / 1000
+
+
 def on_starting(server: object) -> None:
     """The web server's own start: what var/ must hold exists before a worker loads the
     settings (the image starts gunicorn without ``manage.py``)."""
     prepare_local_state()
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Each web process hands the GIL on after ``SWITCH_INTERVAL``."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 # What a web process keeps for good is loaded by then: the app at start, and what its

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,3 +42,13 @@ def test_what_a_process_holds_after_its_first_requests_is_left_out_of_collection
     serve(gunicorn.WARM_REQUESTS * 2)
     assert gc.get_freeze_count() == frozen
     assert later
+
+
+def test_each_web_process_hands_the_gil_on_sooner_than_python_does() -> None:
+    python_default = sys.getswitchinterval()
+    try:
+        gunicorn.post_fork(object(), object())
+        assert sys.getswitchinterval() == pytest.approx(gunicorn.SWITCH_INTERVAL)
+        assert sys.getswitchinterval() < python_default
+    finally:
+        sys.setswitchinterval(python_default)
