@@ -7,7 +7,11 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from allauth.mfa.signals import authenticator_added, authenticator_removed
+        from allauth.mfa.signals import (
+            authenticator_added,
+            authenticator_removed,
+            authenticator_reset,
+        )
 
         from accounts.two_factor import end_other_sessions_on_change, revoke_tokens_on_enrolment
 
@@ -16,3 +20,5 @@ class AccountsConfig(AppConfig):
         # As a password change does: a session begun under the former factors ends.
         authenticator_added.connect(end_other_sessions_on_change, dispatch_uid="end-sessions")
         authenticator_removed.connect(end_other_sessions_on_change, dispatch_uid="end-sessions")
+        # New recovery codes: a session begun with one of the old ones ends too.
+        authenticator_reset.connect(end_other_sessions_on_change, dispatch_uid="end-sessions")

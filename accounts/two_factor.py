@@ -114,6 +114,7 @@ def revoke_tokens_on_enrolment(*, user: User, **kwargs: Any) -> None:
 
 
 def end_other_sessions_on_change(*, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    """Receiver of allauth.mfa's ``authenticator_added`` and ``authenticator_removed``: the
-    sessions begun under the former second factors end, but the one that made the change."""
+    """Receiver of allauth.mfa's ``authenticator_added``, ``authenticator_removed`` and
+    ``authenticator_reset`` (recovery codes made anew): the sessions begun under the former
+    second factors end, but the one that made the change."""
     end_other_sessions(request, user=user)

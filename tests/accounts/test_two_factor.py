@@ -1,7 +1,8 @@
 """Two-factor sign-in through the pages (allauth.mfa's, on our templates): enrolment of an
 authenticator app with codes made by pyotp, the code prompt after the password, recovery
 codes that work once, the throttle on wrong codes, tokens dropped on enrolment, and the
-other sessions signed out when a second factor is added or removed."""
+other sessions signed out when a second factor is added or removed, or recovery codes
+are made anew."""
 
 from __future__ import annotations
 
@@ -261,6 +262,26 @@ def test_removing_the_second_factor_signs_out_the_other_sessions_only(
     assert is_signed_in(client)
     assert not is_signed_in(other)
     assert is_signed_in(sign_in(user, password))
+
+
+# allauth announces new recovery codes once its transaction commits, as for a new app.
+@pytest.mark.django_db(transaction=True)
+def test_new_recovery_codes_sign_out_the_session_begun_with_an_old_one(
+    user: User, password: str
+) -> None:
+    client = sign_in(user, password)
+    enrol_totp(client, password)
+    old = recovery_codes(client)
+    other = start_sign_in(user, password)
+    other.post(reverse("mfa_authenticate"), {"code": old[0]})
+    assert is_signed_in(other)
+
+    response = client.post(reverse("mfa_generate_recovery_codes"))
+
+    assert response.status_code == 302
+    assert is_signed_in(client)
+    assert not is_signed_in(other)
+    assert set(recovery_codes(client)).isdisjoint(old)
 
 
 @pytest.mark.django_db(transaction=True)
