@@ -204,3 +204,29 @@ def test_a_site_that_requires_two_factor_sends_a_user_without_one_to_enrol(
 
     page.goto(reverse("archives:dashboard"))
     expect(page).to_have_url(re.compile(re.escape(reverse("archives:dashboard")) + "$"))
+
+
+def test_turning_on_two_factor_signs_the_other_browser_out(
+    open_page: Callable[..., Page], user: User, password: str
+) -> None:
+    laptop = open_page()
+    enter_password(laptop, user, password)
+    phone = open_page(width=360, height=780)
+    enter_password(phone, user, password)
+    phone.goto(reverse("archives:dashboard"))
+    expect(phone.locator(".navbar-text")).to_contain_text(user.username)
+
+    laptop.goto(reverse("mfa_activate_totp"))
+    confirm_password(laptop, password)
+    secret = laptop.get_by_label("Secret, to type in instead of scanning").input_value()
+    laptop.get_by_label("Code of the app").fill(pyotp.TOTP(secret).now())
+    laptop.get_by_role("button", name="Turn on").click()
+    expect(laptop.locator("[data-recovery-codes]")).to_be_visible()
+
+    phone.goto(reverse("archives:dashboard"))
+    expect(phone).to_have_url(re.compile(re.escape(reverse("accounts:login"))))
+    expect(phone.locator("input[name=login]")).to_be_visible()
+    keep(phone, "mfa-10-other-browser-signed-out")
+    laptop.goto(reverse("archives:dashboard"))
+    expect(laptop.locator(".navbar-text")).to_contain_text(user.username)
+    keep(laptop, "mfa-11-this-browser-stays")
