@@ -14,3 +14,6 @@ cp node_modules/chart.js/dist/chart.umd.min.js* "$target/chart.js/"
 cp node_modules/tus-js-client/dist/tus.min.js* "$target/tus-js-client/"
 cp node_modules/pdfjs-dist/build/pdf.min.mjs \
    node_modules/pdfjs-dist/build/pdf.worker.min.mjs "$target/pdfjs-dist/"
+# What PDF.js fetches for a PDF that does not embed its fonts: the CMaps of CJK text and
+# the standard fonts a browser does not have (Symbol, ZapfDingbats).
+cp -r node_modules/pdfjs-dist/cmaps node_modules/pdfjs-dist/standard_fonts "$target/pdfjs-dist/"

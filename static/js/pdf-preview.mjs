@@ -3,7 +3,8 @@
    in one streamed GET (no range requests: a deflated member is inflated from its start
    for every range). PDF.js runs no script of the PDF (the library has no scripting) and
    never evaluates code (isEvalSupported: false), so the page's policy needs no
-   'unsafe-eval'; its worker is a file of this site. */
+   'unsafe-eval'; its worker is a file of this site, and so are the CMaps and standard
+   fonts it fetches for a PDF that does not embed its fonts. */
 const box = document.querySelector("[data-pdf-viewer]");
 const AD = window.AD;
 const _ = AD._;
@@ -100,6 +101,10 @@ async function open() {
     disableRange: true,
     isEvalSupported: false,
     enableXfa: false,
+    // Folders, not single files: PDF.js adds the names it needs (no hashed names here).
+    cMapUrl: box.getAttribute("data-pdf-cmaps"),
+    cMapPacked: true,
+    standardFontDataUrl: box.getAttribute("data-pdf-fonts"),
   }).promise;
   box.setAttribute("data-pdf-pages", String(pdf.numPages));
   previous.addEventListener("click", () => go(-1));

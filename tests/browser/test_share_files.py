@@ -88,6 +88,35 @@ def pdf_with_script() -> bytes:
         b"<< /S /JavaScript /JS (" + script + b") >>",
         b"<< /Length %d >>\nstream\n" % len(drawing) + drawing + b"\nendstream",
     ]
+    return pdf_of(objects)
+
+
+def pdf_with_unembedded_fonts() -> bytes:
+    """A one-page PDF written by hand whose text is in fonts it does not carry: a line of
+    ZapfDingbats (one of the standard fonts no browser has) and a line of Japanese in a
+    CID font whose codes are read through Adobe's predefined CMap UniJIS-UCS2-H."""
+    drawing = b"BT /F1 48 Tf 30 200 Td (4444) Tj ET BT /F2 48 Tf 30 100 Td <30423044> Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(drawing) + drawing + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /ZapfDingbats >>",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /KozMinPr6N-Regular"
+        b" /Encoding /UniJIS-UCS2-H /DescendantFonts [7 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /KozMinPr6N-Regular"
+        b" /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 6 >>"
+        b" /FontDescriptor 8 0 R >>",
+        b"<< /Type /FontDescriptor /FontName /KozMinPr6N-Regular /Flags 4"
+        b" /FontBBox [0 -200 1000 900] /ItalicAngle 0 /Ascent 880 /Descent -120"
+        b" /CapHeight 700 /StemV 80 >>",
+    ]
+    return pdf_of(objects)
+
+
+def pdf_of(objects: list[bytes]) -> bytes:
+    """A PDF of ``objects`` (numbered from 1, the first the catalogue) with its xref."""
     out = bytearray(b"%PDF-1.7\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -448,6 +477,28 @@ def test_a_pdf_with_javascript_runs_no_script(
     shot(page, "preview-pdf-with-script")
     assert watch.dialogs == []
     assert not [line for line in console if "pdf-script-ran" in line]
+    assert watch.errors == []
+
+
+def test_a_pdf_without_its_fonts_is_drawn_with_those_of_pdf_js(
+    make_archive: Callable[..., Archive], open_watched: Callable[..., tuple[Page, PageWatch]]
+) -> None:
+    archive = make_archive({"letter.pdf": pdf_with_unembedded_fonts()}, name="Letter")
+    page, watch = open_watched()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(f"/s/{archive.slug}/files/0/")
+    pdf_drawn(page, 1)
+    count, _color = page.evaluate(CANVAS_INK)
+    assert count > 1_000, count
+    shot(page, "preview-pdf-unembedded-fonts")
+    # The CMap of the Japanese line and the Dingbats font, both from this site.
+    fetched = [url.rsplit("/", 2)[-2:] for url in watch.urls if "/vendor/pdfjs-dist/" in url]
+    assert ["cmaps", "UniJIS-UCS2-H.bcmap"] in fetched, watch.urls
+    assert ["standard_fonts", "FoxitDingbats.pfb"] in fetched, watch.urls
+    # PDF.js warns of nothing else it lacked (a machine without a Japanese font is told so).
+    lacking = [line for line in console if "Warning" in line and "system font" not in line]
+    assert lacking == [], console
     assert watch.errors == []
 
 
