@@ -218,6 +218,7 @@ def test_turning_on_two_factor_signs_the_other_browser_out(
 
     laptop.goto(reverse("mfa_activate_totp"))
     confirm_password(laptop, password)
+    expect(laptop.get_by_text("Your other browsers and devices are signed out")).to_be_visible()
     secret = laptop.get_by_label("Secret, to type in instead of scanning").input_value()
     laptop.get_by_label("Code of the app").fill(pyotp.TOTP(secret).now())
     laptop.get_by_role("button", name="Turn on").click()
