@@ -40,7 +40,9 @@ def test_what_a_process_holds_after_its_first_requests_is_left_out_of_collection
     # Once only: what later requests make is collected as usual.
     later = [[number] for number in range(1000)]
     serve(gunicorn.WARM_REQUESTS * 2)
-    assert gc.get_freeze_count() == frozen
+    # Nothing joined the frozen ones (a frozen object that another thread let go of
+    # leaves them, so the count may fall).
+    assert gc.get_freeze_count() <= frozen
     assert later
 
 
