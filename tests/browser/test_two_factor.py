@@ -22,7 +22,7 @@ from tests.browser.support import ARTIFACTS, shot
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from playwright.sync_api import CDPSession
+    from playwright.sync_api import CDPSession, Route
     from pytest_django.fixtures import Settings as DjangoSettings
 
     from accounts.models import User
@@ -231,3 +231,19 @@ def test_turning_on_two_factor_signs_the_other_browser_out(
     laptop.goto(reverse("archives:dashboard"))
     expect(laptop.locator(".navbar-text")).to_contain_text(user.username)
     keep(laptop, "mfa-11-this-browser-stays")
+
+
+def test_a_passkey_button_waits_for_the_script_that_makes_it_work(
+    open_page: Callable[..., Page],
+) -> None:
+    page = open_page(host="localhost")
+    held: list[Route] = []
+    page.route("**/mfa/js/webauthn.js", lambda route: held.append(route))
+
+    page.goto(reverse("accounts:login"), wait_until="commit")
+    button = page.get_by_role("button", name="Sign in with a passkey")
+    # Clicked now, it would send the sign-in form without a passkey.
+    expect(button).to_be_disabled()
+    assert len(held) == 1
+    held[0].continue_()
+    expect(button).to_be_enabled()
