@@ -154,9 +154,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2id (core/hashers.py); PBKDF2 checks the passwords stored before, and each is
+# stored again with Argon2id at its next successful sign-in.
+PASSWORD_HASHERS = [
+    "core.hashers.Argon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 if IS_TEST:
-    # Hashing strength is not under test; a fast hasher keeps the suite quick.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Hashing strength is not under test; a fast hasher keeps the suite quick (the
+    # others stay listed, so their hashes are checked and upgraded as in production).
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 
 LOGIN_URL = "accounts:login"
 # Sign-in runs through django-allauth's flow (accounts/adapters.py, accounts/views.py), so
