@@ -6,7 +6,7 @@ import sys
 
 from django.core.management import execute_from_command_line
 
-from config.serve import prepare_local_state
+from config.local_state import prepare_local_state
 
 
 def main() -> None:

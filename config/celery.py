@@ -6,7 +6,7 @@ from celery import Celery
 from celery.signals import beat_init, worker_init, worker_ready
 from django.conf import settings
 
-from config.serve import prepare_local_state
+from config.local_state import prepare_local_state
 from core import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

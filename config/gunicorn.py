@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from config.serve import prepare_local_state
+from config.local_state import prepare_local_state
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"

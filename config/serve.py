@@ -7,55 +7,25 @@ for them, so nothing is left running.
 from __future__ import annotations
 
 import logging
-import secrets
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from config.env import BASE_DIR, env_int, env_str, secret_key_file, var_dir
+from config.env import BASE_DIR, env_int, env_str
+from config.local_state import prepare_local_state
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from types import FrameType
 
 logger = logging.getLogger("serve")
 
 STOP_TIMEOUT = 25.0
-
-
-def prepare_local_state() -> None:
-    """Make what the embedded default keeps under ``var/``: the folder itself, the
-    secret key (when ``SECRET_KEY`` is not set, generated once), and the folders the
-    settings name (collected static files, npm packages, upload scratch, the filesystem
-    broker). The settings only read; ``manage.py``, ``make run``, the web server and the
-    Celery processes call this before anything reads them."""
-    var_dir().mkdir(parents=True, exist_ok=True)
-    if not env_str("SECRET_KEY"):
-        _generate_secret_key(secret_key_file())
-    folders = [settings.STATIC_ROOT, settings.VENDOR_DIR, Path(settings.FILE_UPLOAD_TEMP_DIR)]
-    transport = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
-    folders += [
-        Path(transport[key])
-        for key in ("data_folder_in", "processed_folder", "control_folder")
-        if key in transport
-    ]
-    for folder in folders:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-
-
-def _generate_secret_key(path: Path) -> None:
-    # O_EXCL: two processes starting at once must not write two different keys.
-    try:
-        with path.open("x", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    except FileExistsError:
-        pass
 
 
 def _commands(var_dir: Path) -> dict[str, list[str]]:

@@ -34,7 +34,7 @@ IS_TEST = DJANGO_ENV == "test"
 
 def _secret_key() -> str:
     """Return ``SECRET_KEY``, or the key generated once into ``var/secret_key`` by the
-    command that started this process (``config.serve.prepare_local_state``)."""
+    command that started this process (``config.local_state.prepare_local_state``)."""
     given = env_str("SECRET_KEY")
     if given:
         return given

@@ -31,7 +31,7 @@ from accounts.services import issue_token
 from archives.models import Archive, Status
 from archives.services import create_archive
 from archives.tasks import build_archive_task, remove_archive_files_task, remove_sources_task
-from config.serve import prepare_local_state
+from config.local_state import prepare_local_state
 from tests.browser import support
 from tests.factories import UserFactory
 

@@ -57,7 +57,7 @@ def test_settings_without_a_key_say_how_to_get_one(tmp_path: Path) -> None:
 def test_prepare_makes_the_folders_and_one_key_kept_across_runs(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     code = (
-        "from config.serve import prepare_local_state; prepare_local_state(); "
+        "from config.local_state import prepare_local_state; prepare_local_state(); "
         "from django.conf import settings; print(settings.SECRET_KEY)"
     )
 
@@ -75,7 +75,7 @@ def test_prepare_makes_the_folders_and_one_key_kept_across_runs(tmp_path: Path) 
 
 def test_prepare_writes_no_key_when_one_is_given(tmp_path: Path) -> None:
     result = run_python(
-        "from config.serve import prepare_local_state; prepare_local_state()",
+        "from config.local_state import prepare_local_state; prepare_local_state()",
         var_dir=tmp_path,
         secret_key="given",
     )
@@ -83,3 +83,16 @@ def test_prepare_writes_no_key_when_one_is_given(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "secret_key").exists()
     assert (tmp_path / "tmp").is_dir()
+
+
+def test_the_config_package_does_not_import_the_run_command(tmp_path: Path) -> None:
+    # ``make run`` is ``python -m config.serve``: had importing the package (which loads
+    # Celery's app) imported it already, Python would warn and run its top level twice.
+    result = run_python(
+        "import sys, config; print('config.serve' in sys.modules)",
+        var_dir=tmp_path,
+        secret_key="given",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
