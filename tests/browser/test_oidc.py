@@ -59,6 +59,9 @@ def test_sign_in_with_the_provider_makes_an_account_and_comes_back(
         page.get_by_role("button", name="Sign in").click()
 
         expect(page).to_have_url(f"{live_server.url}/dashboard/")
+        # The URL is there once the redirect lands, before the page's scripts have run:
+        # a tap on Menu before Bootstrap's has would open nothing.
+        page.wait_for_load_state()
         page.get_by_role("button", name="Menu").click()
         expect(page.get_by_text("dana", exact=True)).to_be_visible()
         # The menu has finished opening: the screenshot shows who is signed in.
