@@ -16,6 +16,7 @@ Results go to var/loadtest/results.json (each run, and the medians over the runs
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
@@ -28,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from bench.common import BASE_DIR
 from bench.loadtest.invariants import building_now, check, wait_until_settled
 from bench.loadtest.stack import Stack
@@ -39,6 +42,8 @@ RAMP_SECONDS = int(os.environ.get("LOADTEST_RAMP_SECONDS", "30"))
 RUNS = int(os.environ.get("LOADTEST_RUNS", "1"))
 SIGNUPS = min(int(os.environ.get("LOADTEST_SIGNUPS", str(USERS))), USERS)
 SETTLE_SECONDS = int(os.environ.get("LOADTEST_SETTLE_SECONDS", "240"))
+# The archive the harness builds at the kill, so that the killed worker holds a build.
+LONG_BUILD_BYTES = int(os.environ.get("LOADTEST_LONG_BUILD_BYTES", str(200 * 1024**2)))
 WORKLOAD = Path(__file__).resolve().parent / "workload.py"
 PERCENTILES = ("50%", "95%", "99%")
 
@@ -99,7 +104,7 @@ def one_run(number: int, *, kill: bool) -> dict[str, Any]:
             timers = [threading.Timer(RAMP_SECONDS, _window_starts, args=(stack, locust, window))]
             if kill:
                 timers.append(
-                    threading.Timer(RAMP_SECONDS + SECONDS / 2, _kill, args=(stack, killed))
+                    threading.Timer(RAMP_SECONDS + SECONDS / 2, _kill, args=(stack, killed, number))
                 )
             for timer in timers:
                 timer.start()
@@ -170,18 +175,43 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _kill(stack: Stack, killed: dict[str, Any]) -> None:
-    """Halfway through: wait (up to a third of the run) for a build to be running, then
-    kill a web process and the worker that is busiest."""
+def _kill(stack: Stack, killed: dict[str, Any], number: int) -> None:
+    """Halfway through: start a build that takes a worker seconds, wait until it runs,
+    then kill a web process and the worker that is busiest (the one building it). The
+    workload's own builds last a fraction of a second: a kill timed on them alone may
+    find none running, and then the check that held builds finish proves nothing."""
+    long_build = _start_long_build(stack, number)
     deadline = time.monotonic() + SECONDS / 3
-    while time.monotonic() < deadline and not building_now(
+    while time.monotonic() < deadline and long_build not in building_now(
         stack.settings.database_url, statuses=("building",)
     ):
         time.sleep(0.2)
     killed["archives"] = building_now(stack.settings.database_url)
+    killed["long_build_running_at_kill"] = long_build in building_now(
+        stack.settings.database_url, statuses=("building",)
+    )
     killed["web_pid"] = stack.kill_web_process()
     killed["worker_pid"] = stack.kill_worker()
     killed["builds_pending_or_running_at_kill"] = len(killed["archives"])
+
+
+def _start_long_build(stack: Stack, number: int) -> str:
+    """Upload, through nginx with an API key, an archive of text that a worker takes
+    seconds to deflate (two members of base64 of random bytes: a quarter smaller once
+    deflated, so deflated, at some 70 MB/s a core); return its id."""
+    [(_username, key)] = json.loads(
+        stack.run_module("bench.loadtest.accounts", "1", f"kill-{number}")
+    )
+    text = base64.b64encode(os.urandom(LONG_BUILD_BYTES * 3 // 8))
+    response = requests.post(
+        f"{stack.url}/api/archives/",
+        files=[("files", (f"part{part}.txt", text, "text/plain")) for part in (1, 2)],
+        data={"name": "built while a worker is killed"},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=300,
+    )
+    response.raise_for_status()
+    return response.json()["id"]
 
 
 def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
