@@ -173,20 +173,21 @@ def record_members(archive_id: str, members: list[MemberResult]) -> None:
 
 
 def remove_sources(archive_id: str) -> int:
-    """Remove the stored sources of a ready archive, then forget their names; return how
-    many there were.
+    """Forget the names of a ready archive's stored sources, then remove the files;
+    return how many there were.
 
-    The rows name the sources until the files are gone, so a worker that dies midway
-    leaves them for the next run, or for purging the archive, instead of in storage for
-    good. Safe to run twice; does nothing for an archive that is not ready.
+    The names go first: a worker that dies, or storage that fails, between the two leaves
+    files that no row names, which the orphan sweep removes once ``ORPHAN_GRACE_SECONDS``
+    have passed; never a row naming a file that is gone. Safe to run twice; does nothing
+    for an archive that is not ready. Raises ``OSError`` when storage fails.
     """
     files = ArchiveFile.objects.filter(archive_id=archive_id, archive__status=Status.READY).exclude(
         source_name=""
     )
     names = list(files.values_list("source_name", flat=True))
     if names:
+        files.filter(source_name__in=names).update(source_name="")
         storage.delete_many(names)
-        files.update(source_name="")
     return len(names)
 
 

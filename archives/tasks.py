@@ -95,7 +95,8 @@ def build_archive_task(self: Task, archive_id: str) -> None:
         transaction.on_commit(lambda: enqueue_source_removal(archive_id))
 
 
-# Redelivered if its worker dies midway: the rows name the sources until they are gone.
+# The rows forget the sources before the files go: a worker that dies midway leaves files
+# that no row names, for the orphan sweep.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def remove_sources_task(archive_id: str) -> int:
     return remove_sources(archive_id)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from archives import build, storage
 from archives.build import is_transient, remove_sources
 from archives.models import Archive, Status
+from archives.orphans import remove_orphan_files
 from archives.services import purge_expired
 from archives.tasks import build_archive_task, remove_archive_files_task, remove_sources_task
 from archives.zipping.pipeline import BuildError
@@ -110,24 +111,34 @@ def test_sources_stay_named_until_their_queued_removal_runs(
     assert remove_sources(archive.id) == 0  # a redelivered message finds nothing to do
 
 
-def test_sources_whose_removal_failed_stay_named_for_the_next_run(
+def test_sources_are_forgotten_before_they_are_removed_and_a_failure_leaves_orphans(
     built: tuple[Archive, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A worker killed between the two steps must not leave rows naming files that are
+    # gone: the names go first, and what storage keeps is the orphan sweep's.
     archive, _ = built
     names = _sources(archive)
+    named_while_deleting: list[list[str]] = []
     real_delete = storage.delete_many
 
     def failing_delete(delete_names: list[str]) -> None:
+        named_while_deleting.append(_sources(archive))
         raise OSError("storage unreachable")
 
     monkeypatch.setattr(storage, "delete_many", failing_delete)
     with pytest.raises(OSError, match="storage unreachable"):
         remove_sources(archive.id)
-    assert _sources(archive) == names
-
+    assert named_while_deleting == [["", ""]]
+    assert all(storage.local_path(name).exists() for name in names)
     monkeypatch.setattr(storage, "delete_many", real_delete)
-    assert remove_sources(archive.id) == 2
+
+    assert remove_orphan_files(now=timezone.now()) == []  # not old enough yet
+    later = timezone.now() + timedelta(seconds=settings.ORPHAN_GRACE_SECONDS + 60)
+    assert sorted(remove_orphan_files(now=later)) == sorted(names)
     assert not any(storage.local_path(name).exists() for name in names)
+    archive.refresh_from_db()
+    assert archive.status == Status.READY
+    assert storage.local_path(archive.zip_name).exists()
 
 
 def test_sources_of_an_archive_that_is_not_ready_are_kept(
