@@ -177,9 +177,10 @@ def _children_cpu() -> float:
 
 def _kill(stack: Stack, killed: dict[str, Any], number: int) -> None:
     """Halfway through: start a build that takes a worker seconds, wait until it runs,
-    then kill a web process and the worker that is busiest (the one building it). The
-    workload's own builds last a fraction of a second: a kill timed on them alone may
-    find none running, and then the check that held builds finish proves nothing."""
+    then kill a web process and the worker building it (the busiest, if Celery's remote
+    control does not say which). The workload's own builds last a fraction of a second:
+    a kill timed on them alone may find none running, and then the check that held
+    builds finish proves nothing."""
     long_build = _start_long_build(stack, number)
     deadline = time.monotonic() + SECONDS / 3
     while time.monotonic() < deadline and long_build not in building_now(
@@ -190,8 +191,10 @@ def _kill(stack: Stack, killed: dict[str, Any], number: int) -> None:
     killed["long_build_running_at_kill"] = long_build in building_now(
         stack.settings.database_url, statuses=("building",)
     )
+    holder = stack.worker_building(long_build)
+    killed["long_build_held_by_killed_worker"] = holder is not None
     killed["web_pid"] = stack.kill_web_process()
-    killed["worker_pid"] = stack.kill_worker()
+    killed["worker_pid"] = stack.kill_worker(holder)
     killed["builds_pending_or_running_at_kill"] = len(killed["archives"])
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import boto3
 import psycopg
 import redis
+from celery import Celery
 from moto.server import ThreadedMotoServer
 from psycopg import sql
 
@@ -354,19 +355,34 @@ class Stack:
         os.kill(pid, signal.SIGKILL)
         return pid
 
-    def kill_worker(self) -> int:
-        """SIGKILL the busiest Celery worker (the one with a build on its CPU, if any)
-        with its pool, as a node losing it would; return its pid."""
-        before = [_cpu_ticks(worker.pid) for worker in self.workers]
-        time.sleep(0.5)
-        busy = [
-            _cpu_ticks(worker.pid) - ticks
-            for worker, ticks in zip(self.workers, before, strict=True)
-        ]
-        worker = self.workers[busy.index(max(busy))]
+    def kill_worker(self, worker: subprocess.Popen[bytes] | None = None) -> int:
+        """SIGKILL a Celery worker with its pool, as a node losing it would: ``worker``,
+        else the busiest (the one with a build on its CPU, if any); return its pid."""
+        if worker is None:
+            before = [_cpu_ticks(each.pid) for each in self.workers]
+            time.sleep(0.5)
+            busy = [
+                _cpu_ticks(each.pid) - ticks
+                for each, ticks in zip(self.workers, before, strict=True)
+            ]
+            worker = self.workers[busy.index(max(busy))]
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
         return worker.pid
+
+    def worker_building(self, archive_id: str) -> subprocess.Popen[bytes] | None:
+        """The worker whose running tasks include the build of ``archive_id`` (asked
+        through Celery's remote control), or None."""
+        control = Celery(broker=self.settings.redis_url)
+        try:
+            replies = control.control.inspect(timeout=2.0).active() or {}
+        finally:
+            control.close()
+        for hostname, tasks in replies.items():
+            if any(archive_id in task.get("args", ()) for task in tasks):
+                # The workers are named worker1@loadtest, worker2@loadtest, in order.
+                return self.workers[int(hostname.split("@")[0].removeprefix("worker")) - 1]
+        return None
 
     def __exit__(
         self,
