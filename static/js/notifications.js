@@ -20,6 +20,7 @@
       button.setAttribute("aria-pressed", shown ? "false" : "true");
       label.textContent = shown ? _("Show") : _("Hide");
     });
+    button.disabled = false; // it comes disabled: a click before this would do nothing
   });
 
   function cell(row, text, className) {

@@ -100,7 +100,9 @@
     return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
   }
 
-  /* <button data-copy="text"> or <button data-copy-target="#input"> copies, then says so. */
+  /* <button data-copy="text"> or <button data-copy-target="#input"> copies, then says so.
+     Such a button comes disabled (a click before this ran would do nothing) and is
+     enabled here, with its work. */
   function wireCopyButtons(root) {
     (root || document).querySelectorAll("[data-copy], [data-copy-target]").forEach(function (button) {
       if (button.dataset.copyWired) {
@@ -128,6 +130,7 @@
           }
         );
       });
+      button.disabled = false;
     });
   }
 

@@ -9,16 +9,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from config.celery import app
-from notifications.models import Webhook
-from tests.browser.support import ARTIFACTS, TIMEOUT
+from notifications.models import Event, Webhook
+from tests.browser.support import ARTIFACTS, TIMEOUT, log_in
 from tests.notifications.receiver import Receiver, run_receiver
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
+    from playwright.sync_api import Route
     from pytest_django.fixtures import Settings as DjangoSettings
     from pytest_django.live_server_helper import LiveServer
 
@@ -93,3 +95,32 @@ def test_add_reveal_test_and_delete_a_webhook(
     assert not Webhook.objects.exists()
     assert errors == []
     context.close()
+
+
+def test_the_show_and_copy_buttons_wait_for_the_scripts_that_make_them_work(
+    open_page: Callable[..., Page], user: User, password: str
+) -> None:
+    Webhook.objects.create(
+        owner=user, url="https://hooks.example.org/in", events=[Event.READY],
+        created_at=timezone.now(),
+    )  # fmt: skip
+    page = open_page()
+    log_in(page, user, password)
+    scripts = re.compile(r"/js/(site|notifications)\b[^/]*\.js$")
+    held: list[Route] = []
+    page.route(scripts, lambda route: held.append(route))
+
+    page.goto(reverse("notifications:page"), wait_until="commit")
+    show = page.get_by_role("button", name="Show")
+    copy = page.get_by_role("button", name="Copy")
+    # Clicked now, they would do nothing: no script has given them their work yet.
+    expect(show).to_be_disabled()
+    expect(copy).to_be_disabled()
+    assert held, "the page's scripts were not held back"
+    for route in held:
+        route.continue_()
+    page.unroute(scripts)  # lets through one asked for after these, if any
+    expect(show).to_be_enabled()
+    expect(copy).to_be_enabled()
+    show.click()
+    expect(page.get_by_label("Secret")).to_have_attribute("type", "text")
