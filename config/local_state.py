@@ -6,6 +6,7 @@ which calls this, and ``python -m config.serve`` must not find itself imported a
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from pathlib import Path
 
@@ -36,9 +37,6 @@ def prepare_local_state() -> None:
 
 def _generate_secret_key(path: Path) -> None:
     # O_EXCL: two processes starting at once must not write two different keys.
-    try:
-        with path.open("x", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(50))
+    with contextlib.suppress(FileExistsError), path.open("x", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(50))
         path.chmod(0o600)
-    except FileExistsError:
-        pass

@@ -183,14 +183,13 @@ def _kill(stack: Stack, killed: dict[str, Any], number: int) -> None:
     builds finish proves nothing."""
     long_build = _start_long_build(stack, number)
     deadline = time.monotonic() + SECONDS / 3
-    while time.monotonic() < deadline and long_build not in building_now(
-        stack.settings.database_url, statuses=("building",)
-    ):
+    while True:
+        killed["archives"] = building_now(stack.settings.database_url)
+        running = long_build in building_now(stack.settings.database_url, statuses=("building",))
+        if running or time.monotonic() >= deadline:
+            break
         time.sleep(0.2)
-    killed["archives"] = building_now(stack.settings.database_url)
-    killed["long_build_running_at_kill"] = long_build in building_now(
-        stack.settings.database_url, statuses=("building",)
-    )
+    killed["long_build_running_at_kill"] = running
     holder = stack.worker_building(long_build)
     killed["long_build_held_by_killed_worker"] = holder is not None
     killed["web_pid"] = stack.kill_web_process()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+from config.env import BASE_DIR
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def run_python(
